@@ -1,0 +1,3 @@
+from digiskill.cli.main import main
+
+main()

@@ -1,0 +1,282 @@
+"""The parameter-set file: the contract between calibration, scoring, banks and other systems.
+
+A parameter set is one JSON document (``"schema": "digiskill.parameters/1"``) with item parameters in IRT form:
+
+* dichotomous (``rasch``, ``1pl``, ``2pl``, ``3pl``, ``4pl``): ``P(X=1|θ) = c + (d − c) / (1 + exp(−a(θ − b)))``;
+  ``rasch`` has ``a = 1``; ``1pl``/``2pl`` have ``c = 0, d = 1``; ``3pl`` has ``d = 1``.
+* ``grm``: ``P(X ≥ k | θ) = logistic(a(θ − b_k))`` with strictly increasing thresholds ``b``.
+* ``gpcm`` / ``pcm``: ``P(X = k | θ) ∝ exp(Σ_{v≤k} a(θ − b_v))`` with step parameters ``b`` in IRT form (as R
+  mirt's ``IRTpars``); ``pcm`` has ``a = 1``.
+
+Items may carry ``area`` (competence area id). Items of one area share one θ scale.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import ParameterFileError, Problem
+from ..irt.items import GRADED, PARTIAL_CREDIT, ItemArrays
+
+SCHEMA_ID = "digiskill.parameters/1"
+DICHOTOMOUS_MODELS = ("rasch", "1pl", "2pl", "3pl", "4pl")
+MODELS = (*DICHOTOMOUS_MODELS, "grm", "gpcm", "pcm")
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Slope = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Scalar = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DichotomousSE(_Frozen):
+    """Standard errors of a dichotomous item's parameters (absent = fixed or not estimated)."""
+
+    a: Scalar | None = None
+    b: Scalar | None = None
+    c: Scalar | None = None
+    d: Scalar | None = None
+
+
+class PolytomousSE(_Frozen):
+    """Standard errors of a polytomous item's slope and thresholds/steps."""
+
+    a: Scalar | None = None
+    b: list[Scalar] | None = None
+
+
+class DichotomousItem(_Frozen):
+    """A two-category item (Rasch, 1PL–4PL) in IRT form."""
+
+    id: str = Field(min_length=1)
+    model: Literal["rasch", "1pl", "2pl", "3pl", "4pl"]
+    a: Slope = 1.0
+    b: FiniteFloat
+    c: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False, description="lower asymptote (guessing)")
+    d: float = Field(1.0, gt=0, le=1, allow_inf_nan=False, description="upper asymptote (slipping)")
+    area: str | None = None
+    se: DichotomousSE | None = None
+
+    @model_validator(mode="after")
+    def _check_model_constraints(self) -> DichotomousItem:
+        if self.c >= self.d:
+            raise ValueError(f"lower asymptote c = {self.c} must be below upper asymptote d = {self.d}")
+        if self.model == "rasch" and self.a != 1.0:
+            raise ValueError(f"a rasch item has slope a = 1, got {self.a} (use 1pl for a common free slope)")
+        if self.model in ("rasch", "1pl", "2pl") and (self.c != 0.0 or self.d != 1.0):
+            raise ValueError(f"a {self.model} item has c = 0 and d = 1; use 3pl/4pl for asymptotes")
+        if self.model == "3pl" and self.d != 1.0:
+            raise ValueError("a 3pl item has d = 1; use 4pl for an upper asymptote")
+        return self
+
+
+class GradedItem(_Frozen):
+    """Samejima's graded response item: ordered thresholds ``b_1 < … < b_{K−1}``."""
+
+    id: str = Field(min_length=1)
+    model: Literal["grm"]
+    a: Slope
+    b: list[FiniteFloat] = Field(min_length=1)
+    area: str | None = None
+    se: PolytomousSE | None = None
+
+    @field_validator("b")
+    @classmethod
+    def _increasing(cls, b: list[float]) -> list[float]:
+        if any(hi <= lo for lo, hi in zip(b, b[1:], strict=False)):
+            raise ValueError(f"grm thresholds must be strictly increasing, got {b}")
+        return b
+
+
+class PartialCreditItem(_Frozen):
+    """Generalized partial credit item (``pcm``: slope fixed at 1) with step parameters in IRT form."""
+
+    id: str = Field(min_length=1)
+    model: Literal["gpcm", "pcm"]
+    a: Slope = 1.0
+    b: list[FiniteFloat] = Field(min_length=1)
+    area: str | None = None
+    se: PolytomousSE | None = None
+
+    @model_validator(mode="after")
+    def _pcm_slope(self) -> PartialCreditItem:
+        if self.model == "pcm" and self.a != 1.0:
+            raise ValueError(f"a pcm item has slope a = 1, got {self.a} (use gpcm for a free slope)")
+        return self
+
+
+ItemParams = Annotated[DichotomousItem | GradedItem | PartialCreditItem, Field(discriminator="model")]
+
+
+class QuadratureSpec(_Frozen):
+    points: int = Field(61, ge=2)
+    range: tuple[FiniteFloat, FiniteFloat] = (-6.0, 6.0)
+
+
+class LatentSpec(_Frozen):
+    mean: FiniteFloat = 0.0
+    sd: Slope = 1.0
+
+
+class CalibrationInfo(_Frozen):
+    """How the parameters were estimated."""
+
+    model: str = Field(description="model name, or 'mixed' when items use several")
+    loglik: FiniteFloat | None = None
+    aic: FiniteFloat | None = None
+    bic: FiniteFloat | None = None
+    n_parameters: int | None = Field(None, ge=0)
+    iterations: int | None = Field(None, ge=0)
+    converged: bool | None = None
+    n_persons: int | None = Field(None, ge=0)
+    quadrature: QuadratureSpec = QuadratureSpec()
+    se_method: str | None = None
+    latent: LatentSpec = LatentSpec()
+    software: str | None = Field(None, description="program that produced the estimates, when not digiskill")
+    data: str | None = Field(None, description="the response data the calibration used")
+
+
+class ParameterSet(_Frozen):
+    """A versioned set of item parameters (JSON file ``digiskill.parameters/1``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_id: Literal["digiskill.parameters/1"] = Field(SCHEMA_ID, alias="schema")
+    id: str = Field(min_length=1, description="identifier of this parameter set, cited by every result")
+    created: datetime
+    engine: str = Field(description="software and version that wrote the file")
+    provisional: bool = Field(False, description="true while the parameters do not come from real response data")
+    provenance: str | None = Field(None, description="where the parameters come from, in plain words")
+    calibration: CalibrationInfo | None = None
+    items: list[ItemParams] = Field(min_length=1)
+
+    @field_validator("items")
+    @classmethod
+    def _unique_ids(cls, items: list) -> list:
+        seen: set[str] = set()
+        dup = [i.id for i in items if i.id in seen or seen.add(i.id)]
+        if dup:
+            raise ValueError(f"duplicate item id(s): {', '.join(sorted(set(dup)))}")
+        return items
+
+    # ------------------------------------------------------------------ views
+    @property
+    def item_ids(self) -> list[str]:
+        return [i.id for i in self.items]
+
+    @property
+    def areas(self) -> list[str | None]:
+        """Distinct areas in order of first appearance (``[None]`` when no item names an area)."""
+        return list(dict.fromkeys(i.area for i in self.items))
+
+    def items_by_id(self) -> dict[str, ItemParams]:
+        return {it.id: it for it in self.items}
+
+    def to_arrays(self, item_ids: list[str] | None = None) -> ItemArrays:
+        """The items (all, or ``item_ids`` in that order) as one :class:`~digiskill.irt.ItemArrays`."""
+        if item_ids is None:
+            chosen = self.items
+        else:
+            by_id = self.items_by_id()
+            chosen = [by_id[i] for i in item_ids]
+        return items_to_arrays(chosen)
+
+    def dump_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2, exclude_none=True)
+
+    def save(self, path: str | Path) -> None:
+        """Write atomically (temporary file, then rename)."""
+        from ..fileio import atomic_write_text
+
+        atomic_write_text(path, self.dump_json() + "\n")
+
+
+def items_to_arrays(items: list[ItemParams]) -> ItemArrays:
+    """Convert validated item models to arrays (once; the math never sees pydantic objects)."""
+    j = len(items)
+    family = np.zeros(j, dtype=np.int8)
+    n_cat = np.array([2 if isinstance(i, DichotomousItem) else len(i.b) + 1 for i in items], dtype=np.int64)
+    b = np.full((j, int(n_cat.max()) - 1), np.nan)
+    a, c, d = np.ones(j), np.zeros(j), np.ones(j)
+    for n, it in enumerate(items):  # conversion at the boundary, once per bank
+        a[n] = it.a
+        if isinstance(it, DichotomousItem):
+            b[n, 0], c[n], d[n] = it.b, it.c, it.d
+        else:
+            family[n] = GRADED if isinstance(it, GradedItem) else PARTIAL_CREDIT
+            b[n, : len(it.b)] = it.b
+    return ItemArrays(family=family, a=a, b=b, c=c, d=d, n_cat=n_cat, ids=tuple(i.id for i in items))
+
+
+def new_parameter_set(
+    items: list[ItemParams],
+    *,
+    set_id: str,
+    provenance: str | None = None,
+    provisional: bool = False,
+    calibration: CalibrationInfo | None = None,
+) -> ParameterSet:
+    """A parameter set stamped with the current time and engine version."""
+    from .. import ENGINE
+
+    return ParameterSet(
+        id=set_id,
+        created=datetime.now(UTC).replace(microsecond=0),
+        engine=ENGINE,
+        provisional=provisional,
+        provenance=provenance,
+        calibration=calibration,
+        items=items,
+    )
+
+
+def load_parameter_set(path: str | Path) -> ParameterSet:
+    """Read and validate a parameter-set file.
+
+    Raises:
+        ParameterFileError: the file is missing, not JSON, or fails validation; every problem names the file, the
+            JSON location and, where it can, the item id.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ParameterFileError(Problem(f"cannot read parameter file: {err.strerror}", path=str(path))) from err
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ParameterFileError(
+            Problem(f"not valid JSON: {err.msg} (column {err.colno})", path=str(path), line=err.lineno)
+        ) from err
+    try:
+        return ParameterSet.model_validate(raw)
+    except ValidationError as err:
+        raise ParameterFileError(_validation_problems(err, raw, str(path))) from err
+
+
+def _validation_problems(err: ValidationError, raw: object, path: str) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        loc = e["loc"]
+        item_id = None
+        if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int) and isinstance(raw, dict):
+            try:
+                item_id = str(raw["items"][loc[1]].get("id"))
+            except (KeyError, IndexError, TypeError, AttributeError):
+                item_id = None
+        where = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in MODELS))
+        problems.append(Problem(f"{where}: {e['msg']}", path=path, item_id=item_id))
+    return problems
+
+
+def parameter_set_json_schema() -> dict:
+    """JSON Schema of the parameter-set file (validation mode, by alias)."""
+    return ParameterSet.model_json_schema(by_alias=True)

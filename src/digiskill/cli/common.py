@@ -1,0 +1,36 @@
+"""Shared pieces of the command line: error reporting with exit codes, and progress bars on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..errors import InputError
+
+EXIT_BAD_INPUT = 2
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail_on_bad_input(err: InputError) -> typer.Exit:
+    """Print every problem of ``err`` to stderr and return the exit for status 2 (nothing has been written)."""
+    stderr.print(f"[bold red]error:[/] {len(err.problems)} problem(s); nothing was written", markup=True)
+    for line in str(err).splitlines():
+        stderr.print(f"  {line}", markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; otherwise a silent callback."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

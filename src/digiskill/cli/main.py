@@ -1,0 +1,40 @@
+"""Entry point of the ``digiskill`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+from .schema import schema
+from .score import score
+
+app = typer.Typer(
+    name="digiskill",
+    help="Adaptive measurement of digital skills: scoring, calibration, adaptive tests and certificates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(score)
+app.command()(schema)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"digiskill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
+) -> None:
+    """digiskill command line."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,59 @@
+"""``digiskill score``: estimate abilities for a CSV of collected responses."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..bank.parameters import load_parameter_set
+from ..errors import InputError
+from ..scoring import read_responses, score_table, write_scores
+from .common import fail_on_bad_input, progress_bar
+
+
+class MethodChoice(StrEnum):
+    eap = "eap"
+    map = "map"
+    ml = "ml"
+    wle = "wle"
+
+
+class FormatChoice(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def score(
+    responses: Annotated[Path, typer.Argument(help="CSV: header of item ids, one row per person, empty = not presented")],
+    params: Annotated[Path, typer.Option("--params", help="parameter-set JSON file")],
+    method: Annotated[MethodChoice, typer.Option(help="estimator")] = MethodChoice.eap,
+    id_col: Annotated[str, typer.Option("--id-col", help="name of the person-id column (if present)")] = "person",
+    out: Annotated[Path | None, typer.Option("--out", help="output file (default: standard output)")] = None,
+    fmt: Annotated[
+        FormatChoice | None,
+        typer.Option("--format", help="csv or jsonl (default: from the --out suffix, .jsonl/.ndjson = jsonl)"),
+    ] = None,
+) -> None:
+    """Score every person in RESPONSES with the parameter set: theta, SE and number of answered items.
+
+    Items that carry an area are scored per area (one row per person and area). Exit status 2 on bad input, with
+    every problem listed as file:line, column and item; nothing is written then.
+    """
+    if fmt is None:
+        fmt = FormatChoice.jsonl if out is not None and out.suffix.lower() in (".jsonl", ".ndjson") else FormatChoice.csv
+    try:
+        param_set = load_parameter_set(params)
+        table = read_responses(responses, param_set, id_col=id_col)
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    by_id = param_set.items_by_id()
+    areas = {by_id[i].area for i in table.item_ids}
+    work = table.n_persons * len(areas)
+    with progress_bar(f"scoring ({method.value})", work) as advance:
+        scores = score_table(table, param_set, method.value, progress=advance)
+    text = write_scores(scores, out, fmt.value, with_area=areas != {None})
+    if text is not None:
+        typer.echo(text, nl=False)

@@ -1,0 +1,270 @@
+"""Batch scoring of collected responses: read a response CSV, check it against a parameter set, estimate θ.
+
+Response CSV: a header of item ids, one row per person, an optional person-id column, values ``0..K−1``; an empty
+cell, ``NA`` or ``NaN`` means "not presented". Every problem in the file is collected and reported together
+(file, line, column, item and what is wrong) before anything is computed.
+
+Items that carry an ``area`` are scored per area, each on its own θ scale: one row per person and area.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from .bank.parameters import ParameterSet
+from .errors import InputError, Problem
+from .fileio import atomic_writer
+from .irt.estimation import STATUS_NAMES, AbilityEstimates, Method, estimate
+
+MISSING_TOKENS = frozenset({"", "NA", "na", "N/A", "NaN", "nan", "."})
+PROGRESS_BLOCK = 50_000
+
+
+@dataclass(frozen=True, eq=False)
+class ResponseTable:
+    """A validated response file: person ids, the item columns, and responses as floats (NaN = not presented)."""
+
+    path: str
+    person_ids: list[str]
+    item_ids: list[str]
+    values: np.ndarray  # (N, C)
+
+    @property
+    def n_persons(self) -> int:
+        return len(self.person_ids)
+
+
+class PersonScore(BaseModel):
+    """One person's estimate in one area (a row of ``digiskill score`` output)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    person: str
+    area: str | None = Field(None, description="competence area, when the items carry areas")
+    theta: float | None = Field(description="ability estimate; null only for an empty pattern under ML/WLE")
+    se: float | None = Field(description="standard error of theta")
+    n_answered: int = Field(ge=0)
+    status: Literal["ok", "empty", "all_min", "all_max", "at_bound"]
+    method: Literal["eap", "map", "ml", "wle"]
+    parameter_set: str = Field(description="id of the parameter set used")
+
+
+def read_responses(path: str | Path, params: ParameterSet, *, id_col: str | None = "person") -> ResponseTable:
+    """Read and check a response CSV against ``params``.
+
+    Args:
+        path: the CSV file.
+        params: the parameter set; every non-id column must be one of its item ids.
+        id_col: name of the person-id column. If the file has no such column, persons are numbered by data row
+            (1, 2, …).
+
+    Raises:
+        InputError: every problem found, each with file, line, column and item.
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as err:
+        raise InputError(Problem(f"cannot read response file: {err.strerror}", path=name)) from err
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InputError(Problem(f"not a readable UTF-8 CSV file: {err}", path=name)) from err
+    rows = [r for r in rows if any(cell.strip() for cell in r)] if rows else rows
+    if not rows:
+        raise InputError(Problem("the file is empty: expected a header of item ids and one row per person", path=name))
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+    problems: list[Problem] = []
+
+    seen: dict[str, int] = {}
+    for col, h in enumerate(header):
+        if h in seen:
+            problems.append(Problem(f"duplicate column (also column {seen[h] + 1})", path=name, line=1, column=h))
+        seen.setdefault(h, col)
+    id_index = header.index(id_col) if id_col is not None and id_col in header else None
+    known = {it.id: it for it in params.items}
+    item_cols = [c for c in range(len(header)) if c != id_index]
+    for c in item_cols:
+        if header[c] not in known:
+            problems.append(
+                Problem(
+                    f"unknown item id {header[c]!r}: not in parameter set {params.id!r}"
+                    + ("" if id_col is None or id_index is not None else f" (and no person-id column {id_col!r})"),
+                    path=name,
+                    line=1,
+                    column=header[c],
+                )
+            )
+    if not body:
+        problems.append(Problem("no data rows: the file has a header only", path=name))
+    if not item_cols:
+        problems.append(Problem("no item columns in the header", path=name, line=1))
+    for i, r in enumerate(body):
+        if len(r) != len(header):
+            problems.append(Problem(f"{len(r)} fields, expected {len(header)} as in the header", path=name, line=i + 2))
+    if problems:
+        raise InputError(problems)
+
+    cells = np.array(body, dtype=object)
+    person_ids = (
+        [str(p).strip() for p in cells[:, id_index]] if id_index is not None else [str(i + 1) for i in range(len(body))]
+    )
+    if id_index is not None:
+        first_line: dict[str, int] = {}
+        for i, p in enumerate(person_ids):
+            if p == "":
+                problems.append(Problem("empty person id", path=name, line=i + 2, column=id_col))
+            elif p in first_line:
+                problems.append(
+                    Problem(f"duplicate person id {p!r} (first on line {first_line[p]})", path=name, line=i + 2)
+                )
+            else:
+                first_line[p] = i + 2
+
+    item_ids = [header[c] for c in item_cols]
+    values = _parse_cells(cells[:, item_cols].astype(str), item_ids, params, name, problems)
+    if problems:
+        raise InputError(problems)
+    return ResponseTable(name, person_ids, item_ids, values)
+
+
+def _parse_cells(
+    cells: np.ndarray, item_ids: list[str], params: ParameterSet, name: str, problems: list[Problem]
+) -> np.ndarray:
+    """Convert the string cells to floats in one pass over the distinct tokens (there are only a few)."""
+    tokens, inverse = np.unique(np.char.strip(cells), return_inverse=True)
+    inverse = inverse.reshape(cells.shape)
+    token_values = np.full(tokens.size, np.nan)
+    bad_token = np.zeros(tokens.size, dtype=bool)
+    for t, tok in enumerate(tokens):  # distinct tokens, not cells
+        if tok in MISSING_TOKENS:
+            continue
+        try:
+            v = float(tok)
+        except ValueError:
+            bad_token[t] = True
+            continue
+        if not np.isfinite(v) or v != round(v):
+            bad_token[t] = True
+        else:
+            token_values[t] = v
+    values = token_values[inverse]
+    n_cat = params.to_arrays(item_ids).n_cat
+    out_of_range = ~np.isnan(values) & ((values < 0) | (values >= n_cat))
+    for row, col in np.argwhere(bad_token[inverse])[:200]:
+        problems.append(
+            Problem(
+                f"non-numeric value {cells[row, col]!r}: expected an integer category or an empty cell",
+                path=name, line=int(row) + 2, column=item_ids[col],
+            )
+        )
+    for row, col in np.argwhere(out_of_range)[:200]:
+        problems.append(
+            Problem(
+                f"response {cells[row, col].strip()} outside the item's categories 0..{n_cat[col] - 1}",
+                path=name, line=int(row) + 2, column=item_ids[col],
+            )
+        )
+    return values
+
+
+def score_table(
+    table: ResponseTable,
+    params: ParameterSet,
+    method: Method = "eap",
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> list[PersonScore]:
+    """Score every person, per area when the items carry areas (rows ordered by person, then area)."""
+    by_id = params.items_by_id()
+    areas = list(dict.fromkeys(by_id[i].area for i in table.item_ids))
+    latent = params.calibration.latent if params.calibration else None
+    prior_mean, prior_sd = (latent.mean, latent.sd) if latent else (0.0, 1.0)
+    per_area: list[tuple[str | None, AbilityEstimates]] = []
+    for area in areas:
+        cols = [c for c, i in enumerate(table.item_ids) if by_id[i].area == area]
+        items = params.to_arrays([table.item_ids[c] for c in cols])
+        block = table.values[:, cols]
+        parts = []
+        for start in range(0, table.n_persons, PROGRESS_BLOCK):
+            part = block[start : start + PROGRESS_BLOCK]
+            parts.append(estimate(part, items, method, prior_mean=prior_mean, prior_sd=prior_sd))
+            if progress is not None:
+                progress(part.shape[0])
+        per_area.append((area, _concat(parts, method)))
+    return _records(table.person_ids, per_area, method, params.id)
+
+
+def _concat(parts: list[AbilityEstimates], method: str) -> AbilityEstimates:
+    return AbilityEstimates(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("theta", "se", "n_answered", "status")),
+        method=method,
+    )
+
+
+def _records(
+    person_ids: list[str], per_area: list[tuple[str | None, AbilityEstimates]], method: str, set_id: str
+) -> list[PersonScore]:
+    def num(x: float) -> float | None:
+        return float(x) if np.isfinite(x) else None
+
+    columns = [
+        (area, e.theta.tolist(), e.se.tolist(), e.n_answered.tolist(), [STATUS_NAMES[s] for s in e.status])
+        for area, e in per_area
+    ]
+    out = []
+    for n, person in enumerate(person_ids):
+        for area, theta, se, n_ans, status in columns:
+            out.append(
+                PersonScore.model_construct(
+                    person=person, area=area, theta=num(theta[n]), se=num(se[n]), n_answered=n_ans[n],
+                    status=status[n], method=method, parameter_set=set_id,
+                )
+            )
+    return out
+
+
+CSV_FIELDS = ("person", "area", "theta", "se", "n_answered", "status")
+
+
+def write_scores(
+    scores: Iterable[PersonScore], out: str | Path | None, fmt: Literal["csv", "jsonl"], *, with_area: bool
+) -> str | None:
+    """Write scores as CSV or JSON Lines to ``out`` atomically, or return the text when ``out`` is None."""
+    fields = [f for f in CSV_FIELDS if with_area or f != "area"]
+
+    def emit(fh) -> None:
+        if fmt == "jsonl":
+            for s in scores:
+                d = s.model_dump()
+                if not with_area:
+                    d.pop("area")
+                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+        else:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(fields)
+            for s in scores:
+                w.writerow(["" if (v := getattr(s, f)) is None else _fmt(v) for f in fields])
+
+    if out is None:
+        import io
+
+        buf = io.StringIO()
+        emit(buf)
+        return buf.getvalue()
+    with atomic_writer(out, newline="") as fh:
+        emit(fh)
+    return None
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.6f}" if isinstance(v, float) else str(v)
