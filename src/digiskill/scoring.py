@@ -163,15 +163,19 @@ def _parse_cells(
     for row, col in np.argwhere(bad_token[inverse])[:200]:
         problems.append(
             Problem(
-                f"non-numeric value {cells[row, col]!r}: expected an integer category or an empty cell",
-                path=name, line=int(row) + 2, column=item_ids[col],
+                f"value {str(cells[row, col]).strip()!r} is not an integer category: expected 0..K-1 or an empty cell",
+                path=name,
+                line=int(row) + 2,
+                column=item_ids[col],
             )
         )
     for row, col in np.argwhere(out_of_range)[:200]:
         problems.append(
             Problem(
-                f"response {cells[row, col].strip()} outside the item's categories 0..{n_cat[col] - 1}",
-                path=name, line=int(row) + 2, column=item_ids[col],
+                f"response {str(cells[row, col]).strip()} outside the item's categories 0..{n_cat[col] - 1}",
+                path=name,
+                line=int(row) + 2,
+                column=item_ids[col],
             )
         )
     return values
@@ -226,8 +230,14 @@ def _records(
         for area, theta, se, n_ans, status in columns:
             out.append(
                 PersonScore.model_construct(
-                    person=person, area=area, theta=num(theta[n]), se=num(se[n]), n_answered=n_ans[n],
-                    status=status[n], method=method, parameter_set=set_id,
+                    person=person,
+                    area=area,
+                    theta=num(theta[n]),
+                    se=num(se[n]),
+                    n_answered=n_ans[n],
+                    status=status[n],
+                    method=method,
+                    parameter_set=set_id,
                 )
             )
     return out

@@ -13,6 +13,7 @@ Items may carry ``area`` (competence area id). Items of one area share one θ sc
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,7 +92,7 @@ class GradedItem(_Frozen):
     @field_validator("b")
     @classmethod
     def _increasing(cls, b: list[float]) -> list[float]:
-        if any(hi <= lo for lo, hi in zip(b, b[1:], strict=False)):
+        if any(hi <= lo for lo, hi in itertools.pairwise(b)):
             raise ValueError(f"grm thresholds must be strictly increasing, got {b}")
         return b
 

@@ -27,7 +27,9 @@ class FormatChoice(StrEnum):
 
 
 def score(
-    responses: Annotated[Path, typer.Argument(help="CSV: header of item ids, one row per person, empty = not presented")],
+    responses: Annotated[
+        Path, typer.Argument(help="CSV: header of item ids, one row per person, empty = not presented")
+    ],
     params: Annotated[Path, typer.Option("--params", help="parameter-set JSON file")],
     method: Annotated[MethodChoice, typer.Option(help="estimator")] = MethodChoice.eap,
     id_col: Annotated[str, typer.Option("--id-col", help="name of the person-id column (if present)")] = "person",
@@ -43,7 +45,8 @@ def score(
     every problem listed as file:line, column and item; nothing is written then.
     """
     if fmt is None:
-        fmt = FormatChoice.jsonl if out is not None and out.suffix.lower() in (".jsonl", ".ndjson") else FormatChoice.csv
+        jsonl = out is not None and out.suffix.lower() in (".jsonl", ".ndjson")
+        fmt = FormatChoice.jsonl if jsonl else FormatChoice.csv
     try:
         param_set = load_parameter_set(params)
         table = read_responses(responses, param_set, id_col=id_col)

@@ -211,7 +211,7 @@ def _point_estimates(
     status = pattern_status(codes, items)
     theta = np.full(n, np.nan)
     se = np.full(n, np.nan)
-    grid = np.linspace(lo, hi, max(int(round((hi - lo) / _GRID_STEP)) + 1, 3))
+    grid = np.linspace(lo, hi, max(round((hi - lo) / _GRID_STEP) + 1, 3))
     on_grid = _GridTerms(category_terms(grid, items), grid)
     solver = _ScoreFunction(items, method, prior_mean, prior_sd)
     for sl in _chunks(n, chunk_size):

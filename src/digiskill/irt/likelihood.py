@@ -44,7 +44,7 @@ def encode_responses(responses: np.ndarray, items: ItemArrays) -> np.ndarray:
         row, col = (int(v) for v in np.argwhere(bad)[0])
         raise ValueError(
             f"{int(bad.sum())} response(s) outside the items' categories; first at row {row}, "
-            f"item {items.ids[col]!r}: got {x[row, col]!r}, expected an integer 0..{int(items.n_cat[col]) - 1}"
+            f"item {items.ids[col]!r}: got {x[row, col].item()!r}, expected an integer 0..{int(items.n_cat[col]) - 1}"
         )
     codes = np.where(missing, MISSING, codes).astype(np.int16)
     return codes

@@ -61,7 +61,7 @@ def category_terms(theta: np.ndarray | float, items: ItemArrays, *, with_logp: b
     if len(items.family_index) == 1:  # one family: the kernel's arrays are the answer
         (family,) = items.family_index
         return CategoryTerms(*kernels[family](theta[..., None], items, with_logp))
-    shape = theta.shape + (items.n_items, items.max_cat)
+    shape = (*theta.shape, items.n_items, items.max_cat)
     logp = np.full(shape, -np.inf) if with_logp else None
     prob, dlogp, d2logp = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     for family, idx in items.family_index.items():  # at most three families
@@ -110,7 +110,7 @@ _Kernel = tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]
 def _dichotomous(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
     a, b, c, d = it.a, it.b[:, 0], it.c, it.d
     z = a * (theta - b)
-    shape = z.shape + (2,)
+    shape = (*z.shape, 2)
     prob, dl, d2l = np.empty(shape), np.empty(shape), np.empty(shape)
     s1, s0 = expit(z), expit(-z)  # σ(z) and 1 − σ(z), each accurate in its own tail
     if not (c.any() or (d != 1.0).any()):  # 1PL/2PL
@@ -151,8 +151,8 @@ def _graded(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
     present = np.arange(k_max) < it.n_cat[:, None]  # (J, K)
     z = a * (theta[..., None] - b)  # S + (J, K−1)
     z = np.where(np.isnan(b), -np.inf, z)  # absent thresholds: P(X ≥ k) = 0
-    lead = np.full(z.shape[:-1] + (1,), np.inf)
-    tail = np.full(z.shape[:-1] + (1,), -np.inf)
+    lead = np.full((*z.shape[:-1], 1), np.inf)
+    tail = np.full((*z.shape[:-1], 1), -np.inf)
     upper = np.concatenate([lead, z], axis=-1)  # z_k, with z_0 = +inf
     lower = np.concatenate([z, tail], axis=-1)  # z_{k+1}, with z_K = −inf
     gap = np.diff(b, axis=1) * a  # a (b_{k+1} − b_k) > 0, NaN where absent
