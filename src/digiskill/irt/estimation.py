@@ -312,23 +312,33 @@ def _solve_chunk(
     theta = np.where(at_lo, lo, hi).astype(float)
     inner = np.flatnonzero(~at_lo & ~at_hi)
     if inner.size:
-        left = g.grid[best[inner] - 1]
-        right = g.grid[best[inner]]
-        theta[inner] = _polish(fn, codes[inner], left, right)
+        cols = best[inner]
+        theta[inner] = _polish(
+            fn, codes[inner], g.grid[cols - 1], g.grid[cols], s[inner, cols - 1], s[inner, cols]
+        )
     se = fn.standard_error(theta, codes)
     return theta, se, at_lo | at_hi
 
 
-def _polish(fn: _ScoreFunction, codes: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def _polish(
+    fn: _ScoreFunction,
+    codes: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    s_left: np.ndarray,
+    s_right: np.ndarray,
+) -> np.ndarray:
     """Root of the score function in ``[left, right]`` per person: Newton steps safeguarded by bisection.
 
-    ``S(left) > 0 ≥ S(right)`` on entry. Each iteration evaluates all still-active persons at once, shrinks their
+    ``S(left) > 0 ≥ S(right)`` on entry; the first iterate is the secant point of the bracket. Each iteration evaluates all still-active persons at once, shrinks their
     bracket by the sign of ``S`` and takes the Newton step when it stays inside the bracket, else the midpoint.
     Where the slope is not exact (WLE) the secant through the last two iterates is used instead.
     """
     lo, hi = left.astype(float), right.astype(float)
-    x = 0.5 * (lo + hi)
-    prev_x, prev_s = np.full_like(x, np.nan), np.full_like(x, np.nan)
+    x = lo + (hi - lo) * s_left / (s_left - s_right)  # S(left) > 0 ≥ S(right): strictly inside or at right
+    near_left = (x - lo) < (hi - x)
+    prev_x = np.where(near_left, lo, hi)
+    prev_s = np.where(near_left, s_left, s_right)
     active = np.arange(codes.shape[0])
     for _ in range(_MAX_ITER):
         xa = x[active]
@@ -342,12 +352,16 @@ def _polish(fn: _ScoreFunction, codes: np.ndarray, left: np.ndarray, right: np.n
         lo[active] = np.where(right_of_root, lo[active], xa)
         hi[active] = np.where(right_of_root, xa, hi[active])
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = xa - s / slope
+            step = -s / slope
+        newton = xa + step
         inside = (slope < 0) & (newton > lo[active]) & (newton < hi[active])
-        new = np.where(inside, newton, 0.5 * (lo[active] + hi[active]))
-        new = np.where(s == 0, xa, new)  # an exact root stays put
+        converged = (s == 0) | ((slope < 0) & (np.abs(step) < _ROOT_TOL)) | (hi[active] - lo[active] < _ROOT_TOL)
+        mid = 0.5 * (lo[active] + hi[active])
+        new = np.where(inside, newton, mid)
+        final = np.where(np.isfinite(newton), np.clip(newton, lo[active], hi[active]), mid)
+        new = np.where(converged, np.where(s == 0, xa, final), new)
         x[active] = new
-        done = (np.abs(new - xa) < _ROOT_TOL) | (s == 0) | (hi[active] - lo[active] < _ROOT_TOL)
+        done = converged
         active = active[~done]
         if active.size == 0:
             break
