@@ -330,9 +330,10 @@ def _polish(
 ) -> np.ndarray:
     """Root of the score function in ``[left, right]`` per person: Newton steps safeguarded by bisection.
 
-    ``S(left) > 0 ≥ S(right)`` on entry; the first iterate is the secant point of the bracket. Each iteration evaluates all still-active persons at once, shrinks their
-    bracket by the sign of ``S`` and takes the Newton step when it stays inside the bracket, else the midpoint.
-    Where the slope is not exact (WLE) the secant through the last two iterates is used instead.
+    ``S(left) > 0 ≥ S(right)`` on entry; the first iterate is the secant point of the bracket. Each iteration
+    evaluates all still-active persons at once, shrinks their bracket by the sign of ``S`` and takes the Newton step
+    when it stays inside the bracket, else the midpoint. Where the slope is not exact (WLE) the secant through the
+    last two iterates is used instead. A person is done when the Newton step is below ``_ROOT_TOL``.
     """
     lo, hi = left.astype(float), right.astype(float)
     x = lo + (hi - lo) * s_left / (s_left - s_right)  # S(left) > 0 ≥ S(right): strictly inside or at right
@@ -355,7 +356,8 @@ def _polish(
             step = -s / slope
         newton = xa + step
         inside = (slope < 0) & (newton > lo[active]) & (newton < hi[active])
-        converged = (s == 0) | ((slope < 0) & (np.abs(step) < _ROOT_TOL)) | (hi[active] - lo[active] < _ROOT_TOL)
+        tiny_step = (slope < 0) & (np.abs(step) < _ROOT_TOL)
+        converged = (s == 0) | tiny_step | (hi[active] - lo[active] < _ROOT_TOL)
         mid = 0.5 * (lo[active] + hi[active])
         new = np.where(inside, newton, mid)
         final = np.where(np.isfinite(newton), np.clip(newton, lo[active], hi[active]), mid)
