@@ -221,3 +221,13 @@ def test_ml_agrees_with_girth() -> None:
     theirs = girth.ability_mle(x.T.astype(int), bank.b[:, 0], bank.a, no_estimate=np.nan)
     ok = ours.status == OK
     np.testing.assert_allclose(ours.theta[ok], theirs[ok], atol=2e-3)
+
+
+def test_map_reproduces_ltm_empirical_bayes_scores() -> None:
+    # ltm's factor.scores(method = "EB") is the posterior mode with a N(0, 1) prior and Hessian SE. LSAT6 2PL
+    # (ltm(LSAT ~ z1)): 00000 -> -1.895 (0.795), 11111 -> 0.606 (0.855). REFERENCE_VALUES.md.
+    b = [-3.3597341, -1.3696497, -0.2798983, -1.8659189, -3.1235725]
+    a = [0.8253715, 0.7229499, 0.8904748, 0.6885502, 0.6574516]
+    e = map_estimate(np.array([[0, 0, 0, 0, 0], [1, 1, 1, 1, 1]]), ItemArrays.dichotomous(a, b))
+    np.testing.assert_allclose(e.theta, [-1.895, 0.606], atol=5e-4)
+    np.testing.assert_allclose(e.se, [0.795, 0.855], atol=5e-4)
