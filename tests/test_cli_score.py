@@ -136,3 +136,20 @@ def test_invalid_parameter_file_exits_2(tmp_path: Path) -> None:
 def test_unknown_method_is_a_usage_error() -> None:
     res = run("score", LSAT7 / "responses.csv", "--params", LSAT7 / "params-mirt.json", "--method", "bayes")
     assert res.exit_code == 2
+
+
+def test_line_numbers_survive_blank_lines_and_blocks(tmp_path: Path) -> None:
+    from digiskill.bank import load_parameter_set
+    from digiskill.errors import InputError
+    from digiskill.scoring import read_responses
+
+    params = load_parameter_set(LSAT7 / "params-mirt.json")
+    resp = tmp_path / "r.csv"
+    resp.write_text("person,Item.1,Item.2\n\nP1,1,0\nP2,0,1\n\nP3,1,9\nP4,,1\n")
+    with pytest.raises(InputError) as info:
+        read_responses(resp, params, block_rows=2)  # P3 falls in the second block
+    assert [(p.line, p.column) for p in info.value.problems] == [(6, "Item.2")]
+    resp.write_text("person,Item.1,Item.2\n\nP1,1,0\nP2,0,1\n\nP3,1,\nP4,,1\n")
+    table = read_responses(resp, params, block_rows=2)
+    assert table.person_ids == ["P1", "P2", "P3", "P4"]
+    assert table.codes.tolist() == [[1, 0], [0, 1], [1, -1], [-1, 1]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,16 +26,18 @@ from .irt.estimation import STATUS_NAMES, AbilityEstimates, Method, estimate
 
 MISSING_TOKENS = frozenset({"", "NA", "na", "N/A", "NaN", "nan", "."})
 PROGRESS_BLOCK = 50_000
+READ_BLOCK = 50_000
+MAX_PROBLEMS = 200
 
 
 @dataclass(frozen=True, eq=False)
 class ResponseTable:
-    """A validated response file: person ids, the item columns, and responses as floats (NaN = not presented)."""
+    """A validated response file: person ids, the item columns, and integer codes (−1 = not presented)."""
 
     path: str
     person_ids: list[str]
     item_ids: list[str]
-    values: np.ndarray  # (N, C)
+    codes: np.ndarray  # (N, C) int16
 
     @property
     def n_persons(self) -> int:
@@ -57,93 +59,123 @@ class PersonScore(BaseModel):
     parameter_set: str = Field(description="id of the parameter set used")
 
 
-def read_responses(path: str | Path, params: ParameterSet, *, id_col: str | None = "person") -> ResponseTable:
-    """Read and check a response CSV against ``params``.
+def read_responses(
+    path: str | Path, params: ParameterSet, *, id_col: str | None = "person", block_rows: int = READ_BLOCK
+) -> ResponseTable:
+    """Read and check a response CSV against ``params``, streaming it in blocks of rows (memory ~ 2 bytes a cell).
 
     Args:
         path: the CSV file.
         params: the parameter set; every non-id column must be one of its item ids.
         id_col: name of the person-id column. If the file has no such column, persons are numbered by data row
             (1, 2, …).
+        block_rows: rows parsed at a time.
 
     Raises:
-        InputError: every problem found, each with file, line, column and item.
+        InputError: every problem found (up to :data:`MAX_PROBLEMS`), each with file, line, column and item.
     """
     path = Path(path)
     name = str(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
+            return _read(csv.reader(fh), name, params, id_col, block_rows)
     except OSError as err:
         raise InputError(Problem(f"cannot read response file: {err.strerror}", path=name)) from err
     except (UnicodeDecodeError, csv.Error) as err:
         raise InputError(Problem(f"not a readable UTF-8 CSV file: {err}", path=name)) from err
-    rows = [r for r in rows if any(cell.strip() for cell in r)] if rows else rows
-    if not rows:
-        raise InputError(Problem("the file is empty: expected a header of item ids and one row per person", path=name))
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
-    problems: list[Problem] = []
 
-    seen: dict[str, int] = {}
+
+def _read(reader, name: str, params: ParameterSet, id_col: str | None, block_rows: int) -> ResponseTable:
+    header_row = next((r for r in reader if any(cell.strip() for cell in r)), None)
+    if header_row is None:
+        raise InputError(Problem("the file is empty: expected a header of item ids and one row per person", path=name))
+    header_line = reader.line_num
+    header = [h.strip() for h in header_row]
+    problems: list[Problem] = []
+    first_col: dict[str, int] = {}
     for col, h in enumerate(header):
-        if h in seen:
-            problems.append(Problem(f"duplicate column (also column {seen[h] + 1})", path=name, line=1, column=h))
-        seen.setdefault(h, col)
+        if h in first_col:
+            problems.append(
+                Problem(f"duplicate column (also column {first_col[h] + 1})", path=name, line=header_line, column=h)
+            )
+        first_col.setdefault(h, col)
     id_index = header.index(id_col) if id_col is not None and id_col in header else None
-    known = {it.id: it for it in params.items}
+    known = params.items_by_id()
     item_cols = [c for c in range(len(header)) if c != id_index]
+    no_id = "" if id_col is None or id_index is not None else f" (and no person-id column {id_col!r})"
     for c in item_cols:
         if header[c] not in known:
             problems.append(
                 Problem(
-                    f"unknown item id {header[c]!r}: not in parameter set {params.id!r}"
-                    + ("" if id_col is None or id_index is not None else f" (and no person-id column {id_col!r})"),
+                    f"unknown item id {header[c]!r}: not in parameter set {params.id!r}{no_id}",
                     path=name,
-                    line=1,
+                    line=header_line,
                     column=header[c],
                 )
             )
-    if not body:
-        problems.append(Problem("no data rows: the file has a header only", path=name))
     if not item_cols:
-        problems.append(Problem("no item columns in the header", path=name, line=1))
-    for i, r in enumerate(body):
-        if len(r) != len(header):
-            problems.append(Problem(f"{len(r)} fields, expected {len(header)} as in the header", path=name, line=i + 2))
+        problems.append(Problem("no item columns in the header", path=name, line=header_line))
     if problems:
         raise InputError(problems)
-
-    cells = np.array(body, dtype=object)
-    person_ids = (
-        [str(p).strip() for p in cells[:, id_index]] if id_index is not None else [str(i + 1) for i in range(len(body))]
-    )
-    if id_index is not None:
-        first_line: dict[str, int] = {}
-        for i, p in enumerate(person_ids):
-            if p == "":
-                problems.append(Problem("empty person id", path=name, line=i + 2, column=id_col))
-            elif p in first_line:
-                problems.append(
-                    Problem(f"duplicate person id {p!r} (first on line {first_line[p]})", path=name, line=i + 2)
-                )
-            else:
-                first_line[p] = i + 2
 
     item_ids = [header[c] for c in item_cols]
-    values = _parse_cells(cells[:, item_cols].astype(str), item_ids, params, name, problems)
+    n_cat = params.to_arrays(item_ids).n_cat
+    person_ids: list[str] = []
+    first_line: dict[str, int] = {}
+    blocks: list[np.ndarray] = []
+    rows: list[list[str]] = []
+    lines: list[int] = []
+
+    def flush() -> None:
+        if rows:
+            cells = np.array(rows, dtype=str)
+            blocks.append(_parse_cells(cells[:, item_cols], np.array(lines), item_ids, n_cat, name, problems))
+            rows.clear()
+            lines.clear()
+
+    for r in reader:
+        if not any(cell.strip() for cell in r):
+            continue  # blank line
+        line = reader.line_num
+        if len(r) != len(header):
+            problems.append(Problem(f"{len(r)} fields, expected {len(header)} as in the header", path=name, line=line))
+            continue
+        if id_index is None:
+            person = str(len(person_ids) + 1)
+        else:
+            person = r[id_index].strip()
+            if person == "":
+                problems.append(Problem("empty person id", path=name, line=line, column=id_col))
+            elif person in first_line:
+                problems.append(
+                    Problem(
+                        f"duplicate person id {person!r} (first on line {first_line[person]})", path=name, line=line
+                    )
+                )
+            else:
+                first_line[person] = line
+        person_ids.append(person)
+        rows.append(r)
+        lines.append(line)
+        if len(rows) >= block_rows:
+            flush()
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    flush()
+    if not person_ids and not problems:
+        problems.append(Problem("no data rows: the file has a header only", path=name))
     if problems:
         raise InputError(problems)
-    return ResponseTable(name, person_ids, item_ids, values)
+    return ResponseTable(name, person_ids, item_ids, np.concatenate(blocks))
 
 
 def _parse_cells(
-    cells: np.ndarray, item_ids: list[str], params: ParameterSet, name: str, problems: list[Problem]
+    cells: np.ndarray, lines: np.ndarray, item_ids: list[str], n_cat: np.ndarray, name: str, problems: list[Problem]
 ) -> np.ndarray:
-    """Convert the string cells to floats in one pass over the distinct tokens (there are only a few)."""
+    """Integer codes from string cells, via the distinct tokens (there are only a few), checked per item."""
     tokens, inverse = np.unique(np.char.strip(cells), return_inverse=True)
     inverse = inverse.reshape(cells.shape)
-    token_values = np.full(tokens.size, np.nan)
+    token_codes = np.full(tokens.size, -1, dtype=np.int16)
     bad_token = np.zeros(tokens.size, dtype=bool)
     for t, tok in enumerate(tokens):  # distinct tokens, not cells
         if tok in MISSING_TOKENS:
@@ -153,32 +185,34 @@ def _parse_cells(
         except ValueError:
             bad_token[t] = True
             continue
-        if not np.isfinite(v) or v != round(v):
+        if not np.isfinite(v) or v != round(v) or not -1 < v < 2**15:
             bad_token[t] = True
         else:
-            token_values[t] = v
-    values = token_values[inverse]
-    n_cat = params.to_arrays(item_ids).n_cat
-    out_of_range = ~np.isnan(values) & ((values < 0) | (values >= n_cat))
-    for row, col in np.argwhere(bad_token[inverse])[:200]:
+            token_codes[t] = int(v)
+    codes = token_codes[inverse]
+    bad = bad_token[inverse]
+    out_of_range = (codes >= n_cat) & ~bad
+    room = max(MAX_PROBLEMS - len(problems), 0)
+    for row, col in np.argwhere(bad_token[inverse])[:room]:
         problems.append(
             Problem(
                 f"value {str(cells[row, col]).strip()!r} is not an integer category: expected 0..K-1 or an empty cell",
                 path=name,
-                line=int(row) + 2,
+                line=int(lines[row]),
                 column=item_ids[col],
             )
         )
-    for row, col in np.argwhere(out_of_range)[:200]:
+    room = max(MAX_PROBLEMS - len(problems), 0)
+    for row, col in np.argwhere(out_of_range)[:room]:
         problems.append(
             Problem(
                 f"response {str(cells[row, col]).strip()} outside the item's categories 0..{n_cat[col] - 1}",
                 path=name,
-                line=int(row) + 2,
+                line=int(lines[row]),
                 column=item_ids[col],
             )
         )
-    return values
+    return np.where(bad | out_of_range, -1, codes).astype(np.int16)
 
 
 def score_table(
@@ -187,8 +221,12 @@ def score_table(
     method: Method = "eap",
     *,
     progress: Callable[[int], None] | None = None,
-) -> list[PersonScore]:
-    """Score every person, per area when the items carry areas (rows ordered by person, then area)."""
+) -> Iterator[PersonScore]:
+    """Score every person, per area when the items carry areas.
+
+    The estimation runs at once; the returned iterator builds the records (ordered by person, then area) lazily,
+    so a large batch is never held twice in memory.
+    """
     by_id = params.items_by_id()
     areas = list(dict.fromkeys(by_id[i].area for i in table.item_ids))
     latent = params.calibration.latent if params.calibration else None
@@ -197,7 +235,7 @@ def score_table(
     for area in areas:
         cols = [c for c, i in enumerate(table.item_ids) if by_id[i].area == area]
         items = params.to_arrays([table.item_ids[c] for c in cols])
-        block = table.values[:, cols]
+        block = table.codes[:, cols]
         parts = []
         for start in range(0, table.n_persons, PROGRESS_BLOCK):
             part = block[start : start + PROGRESS_BLOCK]
@@ -217,7 +255,7 @@ def _concat(parts: list[AbilityEstimates], method: str) -> AbilityEstimates:
 
 def _records(
     person_ids: list[str], per_area: list[tuple[str | None, AbilityEstimates]], method: str, set_id: str
-) -> list[PersonScore]:
+) -> Iterator[PersonScore]:
     def num(x: float) -> float | None:
         return float(x) if np.isfinite(x) else None
 
@@ -225,22 +263,18 @@ def _records(
         (area, e.theta.tolist(), e.se.tolist(), e.n_answered.tolist(), [STATUS_NAMES[s] for s in e.status])
         for area, e in per_area
     ]
-    out = []
     for n, person in enumerate(person_ids):
         for area, theta, se, n_ans, status in columns:
-            out.append(
-                PersonScore.model_construct(
-                    person=person,
-                    area=area,
-                    theta=num(theta[n]),
-                    se=num(se[n]),
-                    n_answered=n_ans[n],
-                    status=status[n],
-                    method=method,
-                    parameter_set=set_id,
-                )
+            yield PersonScore.model_construct(
+                person=person,
+                area=area,
+                theta=num(theta[n]),
+                se=num(se[n]),
+                n_answered=n_ans[n],
+                status=status[n],
+                method=method,
+                parameter_set=set_id,
             )
-    return out
 
 
 CSV_FIELDS = ("person", "area", "theta", "se", "n_answered", "status")
