@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
+from .bank import bank_app
 from .schema import schema
 from .score import score
 
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.command()(score)
 app.command()(schema)
+app.add_typer(bank_app, name="bank")
 
 
 def _version(value: bool) -> None:
