@@ -60,13 +60,14 @@ class PersonScore(BaseModel):
 
 
 def read_responses(
-    path: str | Path, params: ParameterSet, *, id_col: str | None = "person", block_rows: int = READ_BLOCK
+    path: str | Path, params: ParameterSet | None, *, id_col: str | None = "person", block_rows: int = READ_BLOCK
 ) -> ResponseTable:
-    """Read and check a response CSV against ``params``, streaming it in blocks of rows (memory ~ 2 bytes a cell).
+    """Read and check a response CSV, streaming it in blocks of rows (memory ~ 2 bytes a cell).
 
     Args:
         path: the CSV file.
-        params: the parameter set; every non-id column must be one of its item ids.
+        params: the parameter set; every non-id column must be one of its item ids and every response one of its
+            categories. ``None`` (for calibration): every non-id column is an item, responses are codes 0, 1, 2, …
         id_col: name of the person-id column. If the file has no such column, persons are numbered by data row
             (1, 2, …).
         block_rows: rows parsed at a time.
@@ -85,7 +86,7 @@ def read_responses(
         raise InputError(Problem(f"not a readable UTF-8 CSV file: {err}", path=name)) from err
 
 
-def _read(reader, name: str, params: ParameterSet, id_col: str | None, block_rows: int) -> ResponseTable:
+def _read(reader, name: str, params: ParameterSet | None, id_col: str | None, block_rows: int) -> ResponseTable:
     header_row = next((r for r in reader if any(cell.strip() for cell in r)), None)
     if header_row is None:
         raise InputError(Problem("the file is empty: expected a header of item ids and one row per person", path=name))
@@ -100,10 +101,10 @@ def _read(reader, name: str, params: ParameterSet, id_col: str | None, block_row
             )
         first_col.setdefault(h, col)
     id_index = header.index(id_col) if id_col is not None and id_col in header else None
-    known = params.items_by_id()
     item_cols = [c for c in range(len(header)) if c != id_index]
     no_id = "" if id_col is None or id_index is not None else f" (and no person-id column {id_col!r})"
-    for c in item_cols:
+    known = params.items_by_id() if params is not None else None
+    for c in item_cols if known is not None else ():
         if header[c] not in known:
             problems.append(
                 Problem(
@@ -119,7 +120,7 @@ def _read(reader, name: str, params: ParameterSet, id_col: str | None, block_row
         raise InputError(problems)
 
     item_ids = [header[c] for c in item_cols]
-    n_cat = params.to_arrays(item_ids).n_cat
+    n_cat = params.to_arrays(item_ids).n_cat if params is not None else np.full(len(item_ids), 2**15 - 1)
     person_ids: list[str] = []
     first_line: dict[str, int] = {}
     blocks: list[np.ndarray] = []

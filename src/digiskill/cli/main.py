@@ -6,6 +6,7 @@ import typer
 
 from .. import __version__
 from .bank import bank_app
+from .calibrate import calibrate_command
 from .schema import schema
 from .score import score
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.command()(score)
 app.command()(schema)
+app.command("calibrate")(calibrate_command)
 app.add_typer(bank_app, name="bank")
 
 

@@ -1,0 +1,81 @@
+"""A bank = item content + one parameter set + the level cut scores on its scales; and the bundled default bank.
+
+The default bank ships inside the package (``digiskill/data/``: the ``items/`` content, the provisional parameter set
+and its cut scores), so :func:`load_default` works after a normal ``pip install``, not only from a checkout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from importlib.resources import as_file, files
+from pathlib import Path
+
+from ..errors import InputError, Problem
+from .content import BankContent, load_bank_content
+from .cut_scores import CutScores
+from .parameters import ParameterSet, load_parameter_set
+
+DEFAULT_PARAMS = "default-params.json"
+DEFAULT_CUTS = "default-cut-scores.json"
+
+
+@dataclass(frozen=True, eq=False)
+class Bank:
+    """Everything needed to test and report: content, parameters and cut scores, checked against each other."""
+
+    content: BankContent
+    params: ParameterSet
+    cut_scores: CutScores
+
+    def __post_init__(self) -> None:
+        problems = []
+        areas = {af.content.area: {it.id for it in af.content.items} for af in self.content.area_files}
+        item_area = {i: a for a, ids in areas.items() for i in ids}
+        for it in self.params.items:
+            if it.id not in item_area:
+                problems.append(Problem("parameters for an item that is not in the content", item_id=it.id))
+            elif it.area != item_area[it.id]:
+                problems.append(
+                    Problem(f"area {it.area!r} in the parameters, {item_area[it.id]!r} in the content", item_id=it.id)
+                )
+        if self.cut_scores.parameter_set != self.params.id:
+            problems.append(
+                Problem(f"cut scores are for parameter set {self.cut_scores.parameter_set!r}, not {self.params.id!r}")
+            )
+        if problems:
+            raise InputError(problems)
+
+    @property
+    def provisional(self) -> bool:
+        return self.params.provisional
+
+    @property
+    def version(self) -> str:
+        """Framework version and parameter-set id, cited by every result."""
+        return f"framework {self.content.framework.version}, parameters {self.params.id}"
+
+    @cached_property
+    def areas(self) -> list[str]:
+        """Areas that have calibrated items, in framework order."""
+        present = {it.area for it in self.params.items}
+        return [a for a in self.content.framework.area_ids if a in present]
+
+
+def load_bank(items_dir: str | Path, params_path: str | Path, cuts_path: str | Path) -> Bank:
+    """Load and cross-check a bank from its three parts."""
+    cuts_path = Path(cuts_path)
+    try:
+        cuts = CutScores.model_validate_json(cuts_path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InputError(Problem(f"cannot read cut scores: {err.strerror}", path=str(cuts_path))) from err
+    except ValueError as err:
+        raise InputError(Problem(f"invalid cut-score file: {err}", path=str(cuts_path))) from err
+    return Bank(load_bank_content(items_dir), load_parameter_set(params_path), cuts)
+
+
+def load_default() -> Bank:
+    """The bundled default bank (provisional parameters until a real pilot has been calibrated)."""
+    data = files("digiskill") / "data"
+    with as_file(data) as folder:
+        return load_bank(folder / "items", folder / DEFAULT_PARAMS, folder / DEFAULT_CUTS)

@@ -1,0 +1,23 @@
+"""Item calibration: marginal maximum likelihood by EM (Bock–Aitkin) with standard errors.
+
+* :func:`calibrate`: estimate the parameters of a bank from a response matrix (any mix of ``rasch``, ``1pl``, ``2pl``,
+  ``3pl``, ``4pl``, ``grm``, ``gpcm``, ``pcm``; missing responses allowed; frequency weights for pattern tables).
+* :class:`CalibrationResult`: estimates, SEs, log-likelihood, AIC/BIC, convergence record, and
+  :meth:`~CalibrationResult.to_parameter_set` for the parameter-set file.
+* :class:`Priors`: item priors for MAP estimation (3PL/4PL asymptotes by default).
+"""
+
+from ._data import ResponseData, collapse_patterns, prepare_responses
+from ._models import MODELS, Priors
+from .em import calibrate
+from .result import CalibrationResult
+
+__all__ = [
+    "MODELS",
+    "CalibrationResult",
+    "Priors",
+    "ResponseData",
+    "calibrate",
+    "collapse_patterns",
+    "prepare_responses",
+]

@@ -1,0 +1,337 @@
+"""Marginal maximum likelihood by EM (Bock & Aitkin, 1981), accelerated by SQUAREM (Varadhan & Roland, 2008).
+
+Model: every person's ability ``θ ~ N(0, σ²)`` (``σ = 1`` unless every item has its slope fixed at 1, as mirt's
+``Rasch``), integrated on a fixed grid (by default R mirt's 61 equally spaced points on [−6, 6] with normalised
+N(0, σ²) weights, the rectangular rule). Items are conditionally independent given θ; each item follows its own model
+(see :mod:`digiskill.calibrate._models` for the slope–intercept parameterisation used inside).
+
+One EM cycle:
+
+1. E-step: the posterior ``post_nq ∝ w_q f(x_n | θ_q)`` of every person on the grid from one matrix product with the
+   indicator design, and the expected counts ``r_jkq = Σ_n weight_n 1[x_nj = k] post_nq`` from one transposed
+   product (:class:`~digiskill.calibrate._data.Design`). Missing responses contribute nothing.
+2. M-step: for each item family, Newton/Fisher-scoring on all items at once, maximising
+   ``Σ_qk r_jkq log P_jk(θ_q) + log prior_j`` (separable over items, apart from a common 1PL slope, which is solved
+   jointly by block elimination); then ``σ² = Σ_q n_q θ_q² / N`` when the latent variance is free.
+
+Convergence (mirt's rule): the largest absolute change of any free parameter in one plain EM cycle is below ``tol``
+(1e-4). Acceleration extrapolates along two EM steps (SQUAREM, scheme S3) and falls back to the plain step whenever the
+extrapolated point is inadmissible or has a lower log-likelihood.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
+from ..irt.items import DICHOTOMOUS, ItemArrays
+from ..irt.quadrature import Quadrature
+from ._data import Design, ResponseData, prepare_responses
+from ._models import FIXED_SLOPE_MODELS, MODEL_FAMILY, MODELS, Priors, log_prior, to_irt
+from ._problem import EMProblem
+from ._se import SE_METHODS, Information, crossprod_information, delta_se, oakes_information, summarize_information
+from .result import CalibrationResult
+
+DEFAULT_TOL = 1e-4  # mirt's TOL for EM
+DEFAULT_MAX_ITER = 500  # mirt's NCYCLES
+POLISH_MAX_ITER = 50  # double-precision cycles after a single-precision run
+SQUAREM_MAX_STEP = 64.0  # bound on the SQUAREM step length |α|
+SLOPE_WARN = 20.0  # warn about a free slope above this, or not positive
+LOCATION_WARN = 10.0  # warn about a difficulty/threshold/step beyond ±this (outside the ±6 grid)
+
+
+def calibrate(
+    responses: np.ndarray,
+    model: str | Sequence[str] = "2pl",
+    *,
+    item_ids: Sequence[str] | None = None,
+    weights: np.ndarray | Sequence[float] | None = None,
+    n_categories: Sequence[int] | np.ndarray | None = None,
+    latent_sd: Literal["auto", "fixed", "free"] = "auto",
+    priors: Priors | None = None,
+    se: Literal["oakes", "crossprod", "none"] = "oakes",
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+    accelerate: Literal["squarem", "none"] = "squarem",
+    quadrature: Quadrature | None = None,
+    precision: Literal["auto", "double", "single"] = "auto",
+    collapse: bool | None = None,
+    design: Literal["auto", "dense", "sparse"] = "auto",
+) -> CalibrationResult:
+    """Estimate item parameters by marginal maximum likelihood (MAP with item priors) with the EM algorithm.
+
+    Args:
+        responses: ``(N, J)`` category codes ``0..K_j−1``; NaN (float input) or a negative code = not presented.
+        model: one model for all items or one per item: ``rasch`` (slope 1; latent variance estimated), ``1pl`` (one
+            slope common to all 1PL items; N(0, 1)), ``2pl``, ``3pl`` (with a Beta(5, 17) prior on the lower
+            asymptote, see :class:`Priors`), ``4pl``, ``grm``, ``gpcm``, ``pcm`` (slope 1; latent variance estimated).
+        item_ids: item identifiers (default: DataFrame columns or ``Item.1..``).
+        weights: frequency weights per row, e.g. the counts of a table of response patterns.
+        n_categories: categories per item (default: highest observed code + 1; every category must be used).
+        latent_sd: ``"auto"`` estimates the latent variance when every item has its slope fixed at 1 (``rasch``,
+            ``pcm``) and fixes it at 1 otherwise; ``"fixed"``/``"free"`` force it.
+        priors: item priors (default :class:`Priors`: Beta on 3PL/4PL asymptotes only).
+        se: standard errors from the Oakes observed information (default, as mirt), from score cross-products, or
+            none.
+        tol: convergence tolerance on the largest absolute parameter change of an EM cycle.
+        max_iter: the most EM cycles.
+        accelerate: ``"squarem"`` (default) or plain EM.
+        quadrature: grid of ability values (default ``Quadrature.normal()``: 61 points on [−6, 6]); only its points
+            are used, the weights are N(0, σ²) on them.
+        precision: ``"auto"`` runs the E-step's matrix products in single precision for large designs and then polishes
+            the estimates with double-precision cycles; the log-likelihood and SEs are always double precision.
+        collapse: merge identical response patterns (default: when there are at most 30 items).
+        design: hold the response indicators as a dense or a scipy sparse matrix; ``"auto"`` goes sparse for large
+            designs with at most 20 % of the cells answered (cost then grows with the number of answers).
+
+    Returns:
+        :class:`~digiskill.calibrate.CalibrationResult`.
+
+    Raises:
+        InputError: bad responses (see :func:`~digiskill.calibrate.prepare_responses`), an unknown model name, or a
+            model that does not fit an item's number of categories.
+
+    Warns:
+        ConvergenceWarning: EM stopped at ``max_iter`` before meeting ``tol``.
+    """
+    data = prepare_responses(
+        responses, item_ids=item_ids, weights=weights, n_categories=n_categories, collapse=collapse
+    )
+    models = _check_models(model, data)
+    if se not in SE_METHODS:
+        raise ValueError(f"se must be one of {SE_METHODS}, got {se!r}")
+    if latent_sd not in ("auto", "fixed", "free"):
+        raise ValueError(f"latent_sd must be 'auto', 'fixed' or 'free', got {latent_sd!r}")
+    if not tol > 0 or max_iter < 1:
+        raise ValueError(f"need tol > 0 and max_iter >= 1, got tol={tol}, max_iter={max_iter}")
+    var_free = all(m in FIXED_SLOPE_MODELS for m in models) if latent_sd == "auto" else latent_sd == "free"
+    quad = quadrature or Quadrature.normal()
+    problem = EMProblem(data, models, quad.points, priors or Priors(), var_free)
+
+    dtype = {"auto": "auto", "double": np.float64, "single": np.float32}[precision]
+    if design not in ("auto", "dense", "sparse"):
+        raise ValueError(f"design must be 'auto', 'dense' or 'sparse', got {design!r}")
+    indicators = Design(data, dtype=dtype, sparse=None if design == "auto" else design == "sparse")
+    template = problem.start_etas()
+    phi = problem.pack(template, 1.0)
+    phi, history, converged, change, cycles = run_em(problem, phi, template, indicators, tol, max_iter, accelerate)
+    if indicators.dtype != np.float64:
+        indicators = indicators.with_dtype(np.float64)
+        phi, more, converged, change, extra = run_em(
+            problem, phi, template, indicators, tol, min(POLISH_MAX_ITER, max(max_iter - cycles, 1)), "none"
+        )
+        history, cycles = np.concatenate([history, more]), cycles + extra
+    if not converged:
+        warnings.warn(
+            f"EM did not converge in {cycles} cycles: largest parameter change {change:.3g} > tol {tol:g}; "
+            "the estimates are not maximum-likelihood estimates (raise max_iter, or check for items with extreme "
+            "proportions)",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    etas, var = problem.unpack(phi, template)
+    es = problem.estep(etas, var, indicators)
+    _warn_bounds(problem, etas)
+
+    info: Information | None = None
+    if se != "none" and problem.n_free:
+        raw = (oakes_information if se == "oakes" else crossprod_information)(problem, phi, template, indicators)
+        info = summarize_information(raw, se)
+        if not info.positive_definite:
+            warnings.warn(
+                f"the {se} information matrix is not positive definite (condition number inf); no standard errors",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+    return _result(problem, data, phi, template, es.loglik, history, converged, change, cycles, info, quad)
+
+
+def run_em(
+    problem: EMProblem,
+    phi: np.ndarray,
+    template: list[np.ndarray],
+    design: Design,
+    tol: float,
+    max_iter: int,
+    accelerate: str,
+) -> tuple[np.ndarray, np.ndarray, bool, float, int]:
+    """Iterate the EM map from ``φ``: returns ``(φ, loglik history, converged, last max change, cycles)``."""
+    history: list[float] = []
+    cycles = 0
+    change = np.inf
+
+    def step(x: np.ndarray) -> np.ndarray:
+        nonlocal cycles
+        new, ll = problem.em_map(x, template, design)
+        cycles += 1
+        history.append(ll)
+        return new
+
+    if problem.n_free == 0:
+        return phi, np.array(history), True, 0.0, 0
+    while cycles < max_iter:
+        phi1 = step(phi)
+        change = float(np.max(np.abs(phi1 - phi)))
+        if change < tol:
+            return phi1, np.array(history), True, change, cycles
+        if accelerate != "squarem" or cycles >= max_iter:
+            phi = phi1
+            continue
+        ll0 = history[-1]
+        phi2 = step(phi1)
+        change = float(np.max(np.abs(phi2 - phi1)))
+        if change < tol:
+            return phi2, np.array(history), True, change, cycles
+        r = phi1 - phi
+        v = phi2 - phi1 - r
+        vv = float(v @ v)
+        alpha = -np.sqrt(float(r @ r) / vv) if vv > 0 else -1.0
+        alpha = max(min(alpha, -1.0), -SQUAREM_MAX_STEP)
+        if alpha == -1.0 or cycles >= max_iter:
+            phi = phi2
+            continue
+        cand = phi - 2 * alpha * r + alpha * alpha * v
+        if not problem.valid(cand, template):
+            phi = phi2
+            continue
+        new = step(cand)
+        if (
+            np.isfinite(history[-1])
+            and history[-1] >= max(ll0, history[-2]) - 1e-10 * abs(ll0)
+            and problem.valid(new, template)
+        ):
+            phi = new
+        else:
+            phi = phi2
+    return phi, np.array(history), False, change, cycles
+
+
+def _check_models(model: str | Sequence[str], data: ResponseData) -> tuple[str, ...]:
+    j = data.n_cat.size
+    models = (model,) * j if isinstance(model, str) else tuple(model)
+    if len(models) != j:
+        raise InputError(f"{len(models)} models given for {j} items")
+    models = tuple(m.lower() for m in models)
+    problems = []
+    for i, m in enumerate(models):  # validation only
+        if m not in MODEL_FAMILY:
+            problems.append(Problem(f"unknown model {m!r}; expected one of {', '.join(MODELS)}", item_id=data.ids[i]))
+        elif MODEL_FAMILY[m] == DICHOTOMOUS and data.n_cat[i] != 2:
+            problems.append(
+                Problem(
+                    f"model {m} needs 2 categories, the item has {int(data.n_cat[i])} (use grm, gpcm or pcm)",
+                    item_id=data.ids[i],
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    return models
+
+
+def _result(
+    problem: EMProblem,
+    data: ResponseData,
+    phi: np.ndarray,
+    template: list[np.ndarray],
+    loglik: float,
+    history: np.ndarray,
+    converged: bool,
+    change: float,
+    cycles: int,
+    info: Information | None,
+    quad: Quadrature,
+) -> CalibrationResult:
+    j, k_max = data.n_cat.size, problem.k_max
+
+    def arrays(x: np.ndarray) -> dict[str, np.ndarray]:
+        etas, _ = problem.unpack(x, template)
+        out = {
+            "a": np.empty(j),
+            "b": np.full((j, k_max - 1), np.nan),
+            "c": np.zeros(j),
+            "u": np.ones(j),
+            "d": np.full((j, k_max - 1), np.nan),
+        }
+        for fam, eta in zip(problem.families, etas, strict=True):
+            irt = to_irt(fam.code, eta, fam.n_cat)
+            out["a"][fam.idx], out["c"][fam.idx], out["u"][fam.idx] = irt["a"], irt["c"], irt["u"]
+            out["b"][fam.idx, : irt["b"].shape[1]] = irt["b"]
+            thr = np.arange(1, eta.shape[1]) < fam.n_cat[:, None] if fam.code != DICHOTOMOUS else np.ones((1, 1), bool)
+            out["d"][fam.idx, : eta.shape[1] - 1] = (
+                np.where(thr, eta[:, 1:], np.nan) if fam.code != DICHOTOMOUS else eta[:, 1:2]
+            )
+        return out
+
+    def flat(x: np.ndarray) -> np.ndarray:
+        o = arrays(x)
+        return np.concatenate([o["a"], o["b"].ravel(), o["c"], o["u"], o["d"].ravel()])
+
+    est = arrays(phi)
+
+    def item_arrays(a: np.ndarray, b: np.ndarray, c: np.ndarray, u: np.ndarray) -> ItemArrays:
+        return ItemArrays(family=problem.family_codes.copy(), a=a, b=b, c=c, d=u, n_cat=data.n_cat.copy(), ids=data.ids)
+
+    se_items = se_d = se_var = None
+    if info is not None and info.cov is not None:
+        s = delta_se(flat, phi, info.cov)
+        nb = j * (k_max - 1)
+        parts = np.split(s, [j, j + nb, j + nb + j, j + nb + 2 * j])
+        se_items = item_arrays(parts[0], parts[1].reshape(j, -1), parts[2], parts[3])
+        se_d = parts[4].reshape(j, -1)
+        if problem.var_position >= 0:
+            se_var = float(np.sqrt(info.cov[problem.var_position, problem.var_position]))
+    etas, var = problem.unpack(phi, template)
+    lp = sum(
+        float(log_prior(f.code, e, f.free, problem.priors, with_grad=False)[0].sum())
+        for f, e in zip(problem.families, etas, strict=True)
+    )
+    return CalibrationResult(
+        params=item_arrays(est["a"], est["b"], est["c"], est["u"]),
+        models=problem.models,
+        intercepts=est["d"],
+        loglik=float(loglik),
+        log_prior=lp,
+        n_parameters=problem.n_free,
+        n_persons=data.n_persons,
+        n_persons_dropped=data.n_dropped,
+        iterations=cycles,
+        converged=converged,
+        max_change=float(change),
+        loglik_history=history,
+        latent_mean=0.0,
+        latent_sd=float(np.sqrt(var)),
+        parameter_names=problem.labels,
+        estimates=phi,
+        quadrature_points=int(quad.points.size),
+        quadrature_range=(float(quad.points[0]), float(quad.points[-1])),
+        se_method=None if info is None else info.method,
+        cov=None if info is None else info.cov,
+        condition_number=None if info is None else info.condition_number,
+        information_positive_definite=None if info is None else info.positive_definite,
+        se=se_items,
+        se_intercepts=se_d,
+        se_latent_var=se_var,
+    )
+
+
+def _warn_bounds(problem: EMProblem, etas: list[np.ndarray]) -> None:
+    """Warn about items whose estimates sit at or beyond a plausible bound (never silently)."""
+    notes = []
+    for fam, eta in zip(problem.families, etas, strict=True):
+        irt = to_irt(fam.code, eta, fam.n_cat)
+        free_a = fam.free[:, 0]
+        for r in np.flatnonzero(free_a & ~(irt["a"] > 0)):  # warning text only
+            notes.append(f"{problem.data.ids[fam.idx[r]]}: slope {irt['a'][r]:.3g} <= 0")
+        for r in np.flatnonzero(free_a & (irt["a"] > SLOPE_WARN)):
+            notes.append(f"{problem.data.ids[fam.idx[r]]}: slope {irt['a'][r]:.3g} > {SLOPE_WARN:g}")
+        with np.errstate(invalid="ignore"):
+            far = np.nanmax(np.abs(irt["b"]), axis=1, initial=0.0) > LOCATION_WARN
+        for r in np.flatnonzero(far):
+            notes.append(f"{problem.data.ids[fam.idx[r]]}: a location beyond ±{LOCATION_WARN:g}")
+    if notes:
+        shown = "; ".join(notes[:10]) + (f"; and {len(notes) - 10} more" if len(notes) > 10 else "")
+        warnings.warn(f"estimates at or near a bound: {shown}", DigiskillWarning, stacklevel=3)

@@ -1,0 +1,136 @@
+"""A readable calibration report (Markdown): convergence, fit, parameters with SEs, flags and test information.
+
+Plots of item characteristic curves and the test information function are drawn with matplotlib when it is
+installed (``pip install 'digiskill[plots]'``) and saved as PNG files beside the report; without it the report says
+so and keeps the information table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .calibrate import CalibrationResult
+from .irt.response import item_information, test_information
+
+SLOPE_LOW, SLOPE_HIGH = 0.3, 4.0  # flag slopes outside this range
+LOCATION_LIMIT = 4.0  # flag difficulties / thresholds beyond ±this
+
+
+def item_flags(result: CalibrationResult) -> list[str]:
+    """Plain-language flags per item (empty string when nothing stands out)."""
+    p = result.params
+    flags = []
+    for j in range(p.n_items):
+        f = []
+        if p.a[j] < SLOPE_LOW:
+            f.append(f"weak slope (a < {SLOPE_LOW})")
+        if p.a[j] > SLOPE_HIGH:
+            f.append(f"very steep slope (a > {SLOPE_HIGH})")
+        b = p.b[j, : int(p.n_cat[j]) - 1]
+        if np.any(np.abs(b) > LOCATION_LIMIT):
+            f.append(f"location beyond ±{LOCATION_LIMIT}")
+        if result.se is not None and np.isfinite(result.se.a[j]) and result.se.a[j] > 0.5 * p.a[j]:
+            f.append("imprecise slope (SE > a/2)")
+        flags.append("; ".join(f))
+    return flags
+
+
+def calibration_report(
+    result: CalibrationResult, *, title: str = "Calibration report", plot_dir: Path | None = None
+) -> str:
+    """The report as Markdown text; with ``plot_dir`` also PNG plots there (when matplotlib is available)."""
+    p = result.params
+    out = [f"# {title}", ""]
+    out += [
+        "## Convergence and fit",
+        "",
+        f"- model: {result.model_name}; {p.n_items} items; {result.n_persons:g} persons; "
+        f"{result.n_parameters} free parameters",
+        f"- log-likelihood {result.loglik:.4f}; AIC {result.aic:.3f}; BIC {result.bic:.3f}",
+        f"- EM cycles {result.iterations}; {'converged' if result.converged else '**not converged**'} "
+        f"(largest parameter change {result.max_change:.2e})",
+        f"- latent distribution N({result.latent_mean:g}, {result.latent_sd:.4f}²)",
+    ]
+    if result.se_method:
+        pd = "positive definite" if result.information_positive_definite else "**not positive definite**"
+        out.append(
+            f"- standard errors: {result.se_method}; information matrix {pd}, condition number "
+            f"{result.condition_number:.4g}"
+        )
+    hist = np.asarray(result.loglik_history)
+    if hist.size:
+        out.append(f"- log-likelihood history: start {hist[0]:.3f}, end {hist[-1]:.3f} ({hist.size} values)")
+    out += [
+        "",
+        "## Item parameters (IRT form)",
+        "",
+        "| item | model | a | SE a | b (thresholds/steps) | SE b | c | flags |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    flags = item_flags(result)
+    for j, item_id in enumerate(p.ids):
+        k = int(p.n_cat[j]) - 1
+        b = ", ".join(f"{v:.3f}" for v in p.b[j, :k])
+        se_a = se_b = ""
+        if result.se is not None:
+            se_a = _fmt(result.se.a[j])
+            se_b = ", ".join(_fmt(v) for v in result.se.b[j, :k])
+        c = f"{p.c[j]:.3f}" if p.c[j] > 0 else ""
+        out.append(f"| {item_id} | {result.models[j]} | {p.a[j]:.3f} | {se_a} | {b} | {se_b} | {c} | {flags[j]} |")
+    grid = np.arange(-4.0, 4.01, 1.0)
+    info = test_information(grid, p)
+    out += [
+        "",
+        "## Test information",
+        "",
+        "| θ | " + " | ".join(f"{t:g}" for t in grid) + " |",
+        "| --- |" + " --- |" * grid.size,
+        "| information | " + " | ".join(f"{v:.2f}" for v in info) + " |",
+        "| SE | " + " | ".join(f"{1 / np.sqrt(v):.2f}" for v in info) + " |",
+        "",
+    ]
+    if plot_dir is not None:
+        out += _plots(result, plot_dir)
+    return "\n".join(out) + "\n"
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3f}" if np.isfinite(v) else "—"
+
+
+def _plots(result: CalibrationResult, plot_dir: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return ["Plots: matplotlib is not installed (`pip install 'digiskill[plots]'`).", ""]
+    from .irt.response import expected_score
+
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    theta = np.linspace(-4, 4, 161)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    es = expected_score(theta, result.params) / (result.params.n_cat - 1)
+    ax.plot(theta, es, lw=0.8)
+    ax.set(xlabel="θ", ylabel="expected score / max", title="Item characteristic curves")
+    fig.tight_layout()
+    _save(fig, plot_dir / "icc.png")
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(theta, test_information(theta, result.params), label="test")
+    ax.plot(theta, item_information(theta, result.params), lw=0.5, alpha=0.5)
+    ax.set(xlabel="θ", ylabel="information", title="Test and item information")
+    fig.tight_layout()
+    _save(fig, plot_dir / "information.png")
+    plt.close(fig)
+    return ["![item characteristic curves](icc.png)", "", "![test information](information.png)", ""]
+
+
+def _save(fig, path: Path) -> None:
+    """Save a figure atomically (temporary file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=120, format="png")
+    tmp.replace(path)

@@ -1,0 +1,107 @@
+"""``digiskill calibrate``: estimate item parameters from a response CSV and write a parameter-set file."""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..calibrate import MODELS, calibrate
+from ..calibration_report import calibration_report
+from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
+from ..fileio import atomic_write_text
+from ..scoring import read_responses
+from .common import fail_on_bad_input, stderr
+
+
+class SEChoice(StrEnum):
+    oakes = "oakes"
+    crossprod = "crossprod"
+    none = "none"
+
+
+def read_item_models(path: Path, item_ids: list[str]) -> list[str]:
+    """Per-item models from a CSV with columns ``item,model`` (items not listed keep no model: an error)."""
+    problems: list[Problem] = []
+    models: dict[str, str] = {}
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or not {"item", "model"} <= {f.strip() for f in reader.fieldnames}:
+                raise InputError(Problem("expected a header with columns 'item' and 'model'", path=str(path), line=1))
+            for row in reader:
+                item, model = (row.get("item") or "").strip(), (row.get("model") or "").strip().lower()
+                line = reader.line_num
+                if model not in MODELS:
+                    problems.append(
+                        Problem(
+                            f"unknown model {model!r}; expected one of {', '.join(MODELS)}",
+                            str(path),
+                            line,
+                            item_id=item,
+                        )
+                    )
+                elif item in models:
+                    problems.append(Problem("item listed twice", str(path), line, item_id=item))
+                models[item] = model
+    except OSError as err:
+        raise InputError(Problem(f"cannot read item-model file: {err.strerror}", path=str(path))) from err
+    missing = [i for i in item_ids if i not in models]
+    problems += [Problem("no model given for this response column", str(path), item_id=i) for i in missing]
+    if problems:
+        raise InputError(problems)
+    return [models[i] for i in item_ids]
+
+
+def calibrate_command(
+    responses: Annotated[Path, typer.Argument(help="CSV: header of item ids, one row per person, empty = missing")],
+    out: Annotated[Path, typer.Option("--out", help="parameter-set JSON file to write")],
+    model: Annotated[str, typer.Option(help=f"model for every item: {', '.join(MODELS)}")] = "2pl",
+    item_models: Annotated[
+        Path | None, typer.Option("--item-models", help="CSV with columns item,model (one model per item)")
+    ] = None,
+    se: Annotated[SEChoice, typer.Option("--se", help="standard errors")] = SEChoice.oakes,
+    id_col: Annotated[str, typer.Option("--id-col", help="person-id column (if present)")] = "person",
+    area: Annotated[str | None, typer.Option("--area", help="competence area of every item")] = None,
+    set_id: Annotated[str | None, typer.Option("--id", help="id of the parameter set (default: from --out)")] = None,
+    provenance: Annotated[str | None, typer.Option(help="where the data come from, in plain words")] = None,
+    provisional: Annotated[bool, typer.Option(help="mark the set provisional (not from real data)")] = False,
+    max_iter: Annotated[int, typer.Option("--max-iter", help="most EM cycles")] = 500,
+    tol: Annotated[float, typer.Option(help="convergence tolerance on the largest parameter change")] = 1e-4,
+    report: Annotated[Path | None, typer.Option("--report", help="write a Markdown calibration report")] = None,
+) -> None:
+    """Calibrate item parameters by marginal maximum likelihood (EM, 61 points on [-6, 6]) and write PARAMS.json.
+
+    Exit status 2 on bad input (unknown model, constant item, an unused category, a malformed CSV), with every
+    problem listed; nothing is written then.
+    """
+    try:
+        table = read_responses(responses, None, id_col=id_col)
+        models = read_item_models(item_models, table.item_ids) if item_models else model.lower()
+        if isinstance(models, str) and models not in MODELS:
+            raise InputError(Problem(f"unknown model {model!r}; expected one of {', '.join(MODELS)}"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DigiskillWarning)
+            with stderr.status(f"calibrating {len(table.item_ids)} items, {table.n_persons} persons"):
+                result = calibrate(
+                    table.codes, models, item_ids=table.item_ids, se=se.value, max_iter=max_iter, tol=tol
+                )
+        sid = set_id or re.sub(r"[^A-Za-z0-9._-]+", "-", out.stem)
+        params = result.to_parameter_set(sid, provenance, area=area, data=str(responses), provisional=provisional)
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    for w in caught:
+        kind = "convergence" if issubclass(w.category, ConvergenceWarning) else "warning"
+        stderr.print(f"[yellow]{kind}:[/] {w.message}", markup=True)
+    params.save(out)
+    if report is not None:
+        atomic_write_text(
+            report, calibration_report(result, title=f"Calibration of {responses.name}", plot_dir=report.parent)
+        )
+    stderr.print(result.summary().splitlines()[1], markup=False)
+    stderr.print(f"wrote {out}" + (f" and {report}" if report else ""), markup=False)

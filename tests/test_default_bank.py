@@ -1,0 +1,72 @@
+"""The bundled default bank: content + provisional parameters + cut scores, also after a non-editable install."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digiskill.bank.content import load_bank_content
+from digiskill.bank.cut_scores import rp_locations, set_cut_scores
+from digiskill.bank.default import load_default
+from digiskill.irt import ItemArrays
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_bank_is_complete_and_marked_provisional() -> None:
+    bank = load_default()
+    assert len(bank.params.items) == 252
+    assert bank.areas == list(bank.content.framework.area_ids)
+    assert bank.provisional and "SIMULATED" in bank.params.provenance
+    assert bank.cut_scores.provisional and bank.cut_scores.parameter_set == bank.params.id
+    for area in bank.areas:
+        cuts = bank.cut_scores.areas[area].cuts
+        assert sorted(cuts) == [1, 2, 3, 4, 5, 6]
+        values = [cuts[level] for level in sorted(cuts)]
+        assert all(np.diff(values) > 0) and -3 < values[0] < values[-1] < 4
+
+
+def test_stored_cut_scores_follow_from_the_stored_parameters() -> None:
+    bank = load_default()
+    again = set_cut_scores(bank.params, load_bank_content(ROOT / "items"))
+    assert again.areas == bank.cut_scores.areas
+
+
+def test_rp67_location_of_a_2pl_item() -> None:
+    items = ItemArrays.dichotomous([1.5, 0.7], [0.2, -1.0])
+    expected = np.array([0.2, -1.0]) + np.log(0.67 / 0.33) / np.array([1.5, 0.7])
+    np.testing.assert_allclose(rp_locations(items), expected, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_load_default_after_a_non_editable_install(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    site = tmp_path / "site"
+    (wheel,) = wheels.glob("digiskill-*.whl")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    code = (
+        "import digiskill, digiskill.bank.default as d; b = d.load_default(); "
+        "print(digiskill.__file__); print(len(b.params.items), b.provisional)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    where, summary = out.stdout.strip().splitlines()
+    assert where.startswith(str(site))  # the installed copy, not the checkout
+    assert summary == "252 True"
+    assert not (site / "digiskill" / "data" / "items").is_symlink()
