@@ -27,7 +27,8 @@ def test_scores_the_bundled_example(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 1000
-    assert list(rows[0]) == ["person", "theta", "se", "n_answered", "status"]
+    assert list(rows[0]) == ["person", "theta", "se", "n_answered", "status", "provisional"]
+    assert rows[0]["provisional"] == "false"
     # P0001 answered 00000: the EAP equals mirt's EAPsum for sum score 0 (-1.86979, SE 0.6927)
     assert rows[0]["person"] == "P0001" and rows[0]["status"] == "all_min"
     assert float(rows[0]["theta"]) == pytest.approx(-1.86979, abs=1e-4)

@@ -57,6 +57,7 @@ class PersonScore(BaseModel):
     status: Literal["ok", "empty", "all_min", "all_max", "at_bound"]
     method: Literal["eap", "map", "ml", "wle"]
     parameter_set: str = Field(description="id of the parameter set used")
+    provisional: bool = Field(description="true when the parameter set is provisional (not from real response data)")
 
 
 def read_responses(
@@ -244,7 +245,7 @@ def score_table(
             if progress is not None:
                 progress(part.shape[0])
         per_area.append((area, _concat(parts, method)))
-    return _records(table.person_ids, per_area, method, params.id)
+    return _records(table.person_ids, per_area, method, params.id, params.provisional)
 
 
 def _concat(parts: list[AbilityEstimates], method: str) -> AbilityEstimates:
@@ -255,7 +256,11 @@ def _concat(parts: list[AbilityEstimates], method: str) -> AbilityEstimates:
 
 
 def _records(
-    person_ids: list[str], per_area: list[tuple[str | None, AbilityEstimates]], method: str, set_id: str
+    person_ids: list[str],
+    per_area: list[tuple[str | None, AbilityEstimates]],
+    method: str,
+    set_id: str,
+    provisional: bool,
 ) -> Iterator[PersonScore]:
     def num(x: float) -> float | None:
         return float(x) if np.isfinite(x) else None
@@ -275,10 +280,11 @@ def _records(
                 status=status[n],
                 method=method,
                 parameter_set=set_id,
+                provisional=provisional,
             )
 
 
-CSV_FIELDS = ("person", "area", "theta", "se", "n_answered", "status")
+CSV_FIELDS = ("person", "area", "theta", "se", "n_answered", "status", "provisional")
 
 
 def write_scores(
@@ -312,4 +318,6 @@ def write_scores(
 
 
 def _fmt(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     return f"{v:.6f}" if isinstance(v, float) else str(v)

@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
+from ..bank.default import load_default
 from ..bank.parameters import load_parameter_set
 from ..errors import InputError
 from ..scoring import read_responses, score_table, write_scores
-from .common import fail_on_bad_input, progress_bar
+from .common import fail_on_bad_input, progress_bar, stderr
 
 
 class MethodChoice(StrEnum):
@@ -30,7 +31,10 @@ def score(
     responses: Annotated[
         Path, typer.Argument(help="CSV: header of item ids, one row per person, empty = not presented")
     ],
-    params: Annotated[Path, typer.Option("--params", help="parameter-set JSON file")],
+    params: Annotated[
+        Path | None,
+        typer.Option("--params", help="parameter-set JSON file (default: the bundled default bank, provisional)"),
+    ] = None,
     method: Annotated[MethodChoice, typer.Option(help="estimator")] = MethodChoice.eap,
     id_col: Annotated[str, typer.Option("--id-col", help="name of the person-id column (if present)")] = "person",
     out: Annotated[Path | None, typer.Option("--out", help="output file (default: standard output)")] = None,
@@ -48,7 +52,10 @@ def score(
         jsonl = out is not None and out.suffix.lower() in (".jsonl", ".ndjson")
         fmt = FormatChoice.jsonl if jsonl else FormatChoice.csv
     try:
-        param_set = load_parameter_set(params)
+        if params is None:
+            param_set = load_default().params
+        else:
+            param_set = load_parameter_set(params)
         table = read_responses(responses, param_set, id_col=id_col)
     except InputError as err:
         raise fail_on_bad_input(err) from err
@@ -57,6 +64,12 @@ def score(
     work = table.n_persons * len(areas)
     with progress_bar(f"scoring ({method.value})", work) as advance:
         scores = score_table(table, param_set, method.value, progress=advance)
+    if param_set.provisional:
+        stderr.print(
+            f"note: parameter set {param_set.id!r} is PROVISIONAL (not calibrated on real responses); "
+            "every score is marked provisional",
+            markup=False,
+        )
     text = write_scores(scores, out, fmt.value, with_area=areas != {None})
     if text is not None:
         typer.echo(text, nl=False)
