@@ -231,3 +231,19 @@ def test_map_reproduces_ltm_empirical_bayes_scores() -> None:
     e = map_estimate(np.array([[0, 0, 0, 0, 0], [1, 1, 1, 1, 1]]), ItemArrays.dichotomous(a, b))
     np.testing.assert_allclose(e.theta, [-1.895, 0.606], atol=5e-4)
     np.testing.assert_allclose(e.se, [0.795, 0.855], atol=5e-4)
+
+
+def test_science_grm_eap_matches_mirt_to_1e4_with_full_precision_estimates() -> None:
+    # mirt's published EAP of pattern (1,2,3,4) rests on its unrounded estimates; ours come from our own calibration,
+    # which reproduces mirt's log-likelihood (-1608.87).
+    from pathlib import Path
+
+    from digiskill.calibrate import calibrate
+    from digiskill.scoring import read_responses
+
+    table = read_responses(Path(__file__).resolve().parents[1] / "examples/science/responses.csv", None)
+    fit = calibrate(table.codes, "grm", item_ids=table.item_ids, se="none", tol=1e-6)
+    assert fit.loglik == pytest.approx(-1608.87, abs=1e-2)
+    e = eap(np.array([[0, 1, 2, 3]]), fit.params)
+    assert e.theta[0] == pytest.approx(-0.3494903, abs=1e-4)
+    assert e.se[0] == pytest.approx(0.6004922, abs=1e-4)
