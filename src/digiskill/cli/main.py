@@ -7,6 +7,7 @@ import typer
 from .. import __version__
 from .bank import bank_app
 from .calibrate import calibrate_command
+from .cat import cat_app
 from .schema import schema
 from .score import score
 
@@ -21,6 +22,7 @@ app.command()(score)
 app.command()(schema)
 app.command("calibrate")(calibrate_command)
 app.add_typer(bank_app, name="bank")
+app.add_typer(cat_app, name="cat")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,46 @@
+"""Adaptive testing (CAT): configuration, sessions, the stateless step and the array kernels behind them.
+
+* :mod:`~digiskill.cat.config`: :class:`CatConfig` and its rule blocks (start, selection, estimator, quadrature,
+  exposure, content balancing, stopping), with documented defaults.
+* :mod:`~digiskill.cat.arrays`: :class:`CatBank`, a parameter set prepared once for a configuration.
+* :mod:`~digiskill.cat.criteria`, :mod:`~digiskill.cat.estimate`, :mod:`~digiskill.cat.stopping`,
+  :mod:`~digiskill.cat.select`: the step on plain numpy arrays.
+* :mod:`~digiskill.cat.session`: :class:`Session`, :func:`start_session`, :func:`next_item`, :func:`answer`.
+* :mod:`~digiskill.cat.stateless`: :func:`next_step` for systems that keep their own state.
+* :mod:`~digiskill.cat.simulate`: lockstep simulation of many tests, reports, Sympson–Hetter derivation.
+* :mod:`~digiskill.cat.bench`: ``python -m digiskill.cat.bench`` times one step on a 10,000-item bank.
+"""
+
+from .arrays import CatBank
+from .config import (
+    CatConfig,
+    ContentBalancing,
+    ExposureControl,
+    QuadratureConfig,
+    SelectionRule,
+    StartRule,
+    StoppingRules,
+)
+from .session import AreaState, Candidate, Session, StepRecord, answer, next_item, prepare, start_session
+from .stateless import StepResult, next_step
+
+__all__ = [
+    "AreaState",
+    "Candidate",
+    "CatBank",
+    "CatConfig",
+    "ContentBalancing",
+    "ExposureControl",
+    "QuadratureConfig",
+    "SelectionRule",
+    "Session",
+    "StartRule",
+    "StepRecord",
+    "StepResult",
+    "StoppingRules",
+    "answer",
+    "next_item",
+    "next_step",
+    "prepare",
+    "start_session",
+]

@@ -1,0 +1,165 @@
+"""A parameter set prepared for adaptive testing: per area, the items and everything a step needs, as arrays.
+
+Built once per (parameter set, configuration) by :meth:`CatBank.from_parameters`: the log-probabilities and
+probabilities of every item and category on the quadrature grid (so a step never evaluates the response model on the
+grid again), information at the cut score, a-strata, difficulty centres, Sympson–Hetter parameters and the
+log-probabilities at the two SPRT points. Nothing here changes during a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bank.parameters import ParameterSet
+from ..irt.items import DICHOTOMOUS, ItemArrays
+from ..irt.likelihood import finite_logp
+from ..irt.quadrature import Quadrature
+from ..irt.response import category_terms
+from .config import CatConfig, QuadratureConfig
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """Quadrature points, normalised log weights (prior × integration rule) and the integration rule alone."""
+
+    points: np.ndarray
+    log_weights: np.ndarray
+    log_integration: np.ndarray  # 0, or log ½ at both ends for the trapezoid rule (unnormalised)
+    bounds: tuple[float, float]
+    prior_mean: float
+    prior_sd: float
+
+    @classmethod
+    def from_config(cls, q: QuadratureConfig) -> Grid:
+        quad = Quadrature.normal(q.n_points, q.bounds, q.prior_mean, q.prior_sd, rule=q.rule)
+        log_int = np.zeros(q.n_points)
+        if q.rule == "trapezoid":
+            log_int[[0, -1]] = np.log(0.5)
+        return cls(quad.points, quad.log_weights, log_int, (q.bounds[0], q.bounds[1]), q.prior_mean, q.prior_sd)
+
+
+@dataclass(frozen=True, eq=False)
+class AreaBank:
+    """The items of one area (its own θ scale), in parameter-set order.
+
+    Attributes:
+        area: area id (None when the items carry no area).
+        index: ``(J_a,)`` positions of the items in the parameter set.
+        items: the items as :class:`~digiskill.irt.ItemArrays`.
+        logp: ``(Q, J_a, K)`` log P on the grid, 0 for categories an item lacks.
+        prob: ``(Q, J_a, K)`` P on the grid.
+        b_center: ``(J_a,)`` difficulty, or mean threshold/step of a polytomous item (a-stratified selection).
+        stratum: ``(J_a,)`` a-stratum 0..S−1 by ascending slope (equal sizes, ties by bank order).
+        sh: ``(J_a,)`` Sympson–Hetter parameters (1 = always given when chosen).
+        cut: the area's cut score or None.
+        cut_info: ``(J_a,)`` information at the cut, or None.
+        sprt_logp: ``(2, J_a, K)`` log P at cut − δ and cut + δ, or None.
+    """
+
+    area: str | None
+    index: np.ndarray
+    items: ItemArrays
+    logp: np.ndarray
+    prob: np.ndarray
+    b_center: np.ndarray
+    stratum: np.ndarray
+    sh: np.ndarray
+    cut: float | None
+    cut_info: np.ndarray | None
+    sprt_logp: np.ndarray | None
+
+    @property
+    def dichotomous(self) -> bool:
+        """True when every item of the area is dichotomous (the fast information path applies)."""
+        return bool((self.items.family == DICHOTOMOUS).all())
+
+    @property
+    def n_items(self) -> int:
+        return self.index.size
+
+
+@dataclass(frozen=True, eq=False)
+class CatBank:
+    """A parameter set prepared for one CAT configuration.
+
+    Attributes:
+        parameter_set: id of the parameter set.
+        config: the configuration the bank was prepared for.
+        ids: item ids in parameter-set order.
+        index: item id → position.
+        n_cat: ``(J,)`` categories per item.
+        area_code: ``(J,)`` position of each item's area in ``area_names``.
+        local: ``(J,)`` position of each item within its area.
+        area_names: areas in order of first appearance.
+        areas: area → :class:`AreaBank`.
+        grid: the quadrature grid.
+    """
+
+    parameter_set: str
+    config: CatConfig
+    ids: tuple[str, ...]
+    index: dict[str, int]
+    n_cat: np.ndarray
+    area_code: np.ndarray
+    local: np.ndarray
+    area_names: tuple[str | None, ...]
+    areas: dict[str | None, AreaBank]
+    grid: Grid
+
+    @classmethod
+    def from_parameters(cls, params: ParameterSet, config: CatConfig | None = None) -> CatBank:
+        config = config or CatConfig()
+        grid = Grid.from_config(config.quadrature)
+        items = params.to_arrays()
+        names = tuple(params.areas)
+        code_of = {a: i for i, a in enumerate(names)}
+        area_code = np.array([code_of[it.area] for it in params.items], dtype=np.int64)
+        local = np.empty(items.n_items, dtype=np.int64)
+        sh_all = np.ones(items.n_items)
+        for item_id, k in config.exposure.sh_parameters.items():
+            if item_id in items.index:  # parameters of items outside this bank are ignored
+                sh_all[items.index[item_id]] = k
+        areas = {}
+        for code, name in enumerate(names):
+            idx = np.flatnonzero(area_code == code)
+            local[idx] = np.arange(idx.size)
+            areas[name] = _area_bank(name, idx, items.subset(idx), grid, config, sh_all[idx])
+        return cls(
+            parameter_set=params.id,
+            config=config,
+            ids=items.ids,
+            index=dict(items.index),
+            n_cat=items.n_cat.copy(),
+            area_code=area_code,
+            local=local,
+            area_names=names,
+            areas=areas,
+            grid=grid,
+        )
+
+    def area_of(self, item: int) -> str | None:
+        return self.area_names[int(self.area_code[item])]
+
+
+def _area_bank(
+    name: str | None, idx: np.ndarray, items: ItemArrays, grid: Grid, config: CatConfig, sh: np.ndarray
+) -> AreaBank:
+    terms = category_terms(grid.points, items)
+    logp = np.ascontiguousarray(finite_logp(terms.logp))
+    prob = np.ascontiguousarray(terms.prob)
+    prob[prob < np.finfo(float).tiny] = 0.0  # no subnormals in the MEPV matrix product
+    with np.errstate(all="ignore"):
+        b_center = np.nanmean(items.b, axis=1)
+    n_strata = config.selection.strata
+    order = np.argsort(items.a, kind="stable")
+    stratum = np.empty(idx.size, dtype=np.int64)
+    stratum[order] = (np.arange(idx.size) * n_strata) // max(idx.size, 1)
+    cut = config.cut_for(name)
+    cut_info = sprt_logp = None
+    if cut is not None:
+        cut_info = category_terms(cut, items, with_logp=False).information()
+        delta = config.stopping.sprt_delta
+        sprt_logp = finite_logp(category_terms(np.array([cut - delta, cut + delta]), items).logp)
+    return AreaBank(name, idx, items, logp, prob, b_center, stratum, sh, cut, cut_info, sprt_logp)

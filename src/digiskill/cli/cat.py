@@ -1,0 +1,186 @@
+"""``digiskill cat``: adaptive-test commands (``next``: the stateless step; ``simulate``: the simulation harness)."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from pydantic import ValidationError
+
+from ..bank.parameters import load_parameter_set
+from ..cat.config import CatConfig, SelectionRule, StoppingRules
+from ..cat.stateless import next_step
+from ..errors import InputError, Problem
+from .common import fail_on_bad_input, stderr
+
+cat_app = typer.Typer(help="Adaptive tests: the stateless next-item step and simulations.", no_args_is_help=True)
+
+
+class RuleChoice(StrEnum):
+    mfi = "mfi"
+    kl = "kl"
+    klp = "klp"
+    mepv = "mepv"
+    astrat = "astrat"
+    cut_info = "cut_info"
+
+
+class EstimatorChoice(StrEnum):
+    eap = "eap"
+    map = "map"
+    ml = "ml"
+    wle = "wle"
+
+
+class PresetChoice(StrEnum):
+    default = "default"
+    catr = "catr"
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else []
+
+
+def _read_config(path: Path) -> CatConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InputError(Problem(f"cannot read configuration: {err.strerror}", path=str(path))) from err
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml  # optional: only needed for YAML configurations
+
+            raw = yaml.safe_load(text)
+        else:
+            raw = json.loads(text)
+        return CatConfig.model_validate(raw)
+    except ImportError as err:
+        raise InputError(Problem("YAML configuration needs PyYAML; use JSON", path=str(path))) from err
+    except ValidationError as err:
+        problems = [Problem(f"{'.'.join(map(str, e['loc']))}: {e['msg']}", path=str(path)) for e in err.errors()]
+        raise InputError(problems) from err
+    except ValueError as err:  # JSON / YAML syntax
+        raise InputError(Problem(f"not a valid configuration file: {err}", path=str(path))) from err
+
+
+@cat_app.command("next")
+def next_cmd(
+    params: Annotated[Path, typer.Option("--params", help="parameter-set JSON file")],
+    administered: Annotated[str, typer.Option("--administered", help="item ids asked so far, comma-separated")] = "",
+    responses: Annotated[str, typer.Option("--responses", help="the answers, comma-separated category codes")] = "",
+    rule: Annotated[RuleChoice, typer.Option(help="selection rule")] = RuleChoice.mfi,
+    estimator: Annotated[EstimatorChoice, typer.Option(help="ability estimator")] = EstimatorChoice.eap,
+    preset: Annotated[
+        PresetChoice, typer.Option(help="default: 61 points on [-6, 6]; catr: 33 points on [-4, 4], trapezoid")
+    ] = PresetChoice.default,
+    cut: Annotated[float | None, typer.Option("--cut", help="cut score (for --rule cut_info)")] = None,
+    area: Annotated[list[str] | None, typer.Option("--area", help="restrict to this area (repeatable)")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="full CAT configuration (JSON or YAML); overrides the options")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of exposure-control draws (only with --config)")] = 0,
+) -> None:
+    """Print the estimate and the next item as JSON (theta, se, next_item: null when nothing is left).
+
+    Without --config there is no stopping rule and nothing random. Exit status 2 on bad input.
+    """
+    try:
+        items = _split(administered)
+        codes = []
+        for pos, tok in enumerate(_split(responses), start=1):
+            try:
+                codes.append(int(tok))
+            except ValueError as err:
+                raise InputError(f"--responses: value {pos} is {tok!r}, expected an integer category") from err
+        if config is not None:
+            cfg = _read_config(config)
+        else:
+            blocks = {
+                "selection": SelectionRule(rule=rule.value),
+                "estimator": estimator.value,
+                "stopping": StoppingRules.exhaustion_only(),
+                "cut_score": cut,
+            }
+            try:
+                cfg = CatConfig.catr(**blocks) if preset is PresetChoice.catr else CatConfig.model_validate(blocks)
+            except ValidationError as err:
+                raise InputError([Problem(e["msg"]) for e in err.errors()]) from err
+        param_set = load_parameter_set(params)
+        result = next_step(param_set, items, codes, config=cfg, areas=area or None, seed=seed)
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    typer.echo(result.model_dump_json(indent=2))
+
+
+@cat_app.command("simulate")
+def simulate_cmd(
+    params: Annotated[Path, typer.Option("--params", help="parameter-set JSON file")],
+    config: Annotated[Path | None, typer.Option("--config", help="CAT configuration (JSON or YAML)")] = None,
+    n: Annotated[int, typer.Option("--n", min=2, help="number of simulees")] = 1000,
+    seed: Annotated[int, typer.Option(help="seed of every draw")] = 0,
+    theta_mean: Annotated[float, typer.Option(help="mean of the true θ distribution")] = 0.0,
+    theta_sd: Annotated[float, typer.Option(min=0.0, help="SD of the true θ distribution")] = 1.0,
+    responses: Annotated[
+        Path | None, typer.Option("--responses", help="complete response CSV for a post-hoc simulation")
+    ] = None,
+    id_col: Annotated[str, typer.Option("--id-col", help="person-id column of --responses")] = "person",
+    cut: Annotated[list[float] | None, typer.Option("--cut", help="cut score for classification accuracy")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="report file (default: standard output)")] = None,
+) -> None:
+    """Simulate complete adaptive tests and report bias, RMSE, test length, exposure and classification accuracy.
+
+    With --responses the answers come from a complete matrix (one row per person, one column per bank item) and the
+    report lists every person's test. Exit status 2 on bad input.
+    """
+    from ..cat.simulate import simulate
+    from ..fileio import atomic_write_text
+    from ..scoring import read_responses
+
+    try:
+        cfg = _read_config(config) if config is not None else CatConfig()
+        param_set = load_parameter_set(params)
+        codes = person_ids = None
+        if responses is not None:
+            table = read_responses(responses, param_set, id_col=id_col)
+            missing = [i for i in param_set.item_ids if i not in table.item_ids]
+            if missing:
+                raise InputError(
+                    Problem(f"post-hoc simulation needs every bank item; missing {missing[:5]}", path=str(responses))
+                )
+            cols = [table.item_ids.index(i) for i in param_set.item_ids]
+            values = table.codes[:, cols]
+            if (holes := values < 0).any():
+                row, col = (int(v) for v in np.argwhere(holes)[0])
+                raise InputError(
+                    Problem(
+                        "post-hoc simulation needs complete responses; empty cell",
+                        path=str(responses),
+                        line=row + 2,
+                        item_id=param_set.item_ids[col],
+                    )
+                )
+            codes, person_ids = values, table.person_ids
+        stderr.print(f"simulating {n if codes is None else codes.shape[0]} tests ...", markup=False)
+        sim = simulate(
+            param_set,
+            cfg,
+            n=n,
+            seed=seed,
+            theta_mean=theta_mean,
+            theta_sd=theta_sd,
+            responses=codes,
+            person_ids=person_ids,
+            cuts=cut or None,
+        )
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    text = sim.report.model_dump_json(indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_text(out, text)
+        stderr.print(f"wrote {out}", markup=False)
