@@ -127,6 +127,7 @@ def main() -> None:
     gen.save(data / "generating-params.json")
 
     parts = [load_parameter_set(out / f"{a.area}.json") for a in pilot.areas]
+    competence = {it.id: it.competence for it in content.items}  # carried along for content balancing
     bank = ParameterSet(
         id=SET_ID,
         created=now,
@@ -145,7 +146,7 @@ def main() -> None:
             latent=LatentSpec(),
             data="calibration/provisional/data/responses_<area>.csv (simulated), one scale per area",
         ),
-        items=[it for p in parts for it in p.items],
+        items=[it.model_copy(update={"competence": competence[it.id]}) for p in parts for it in p.items],
     )
     bank.save(HERE / "params.json")
     set_cut_scores(bank, content).save(HERE / "cut-scores.json")

@@ -64,6 +64,7 @@ class DichotomousItem(_Frozen):
     c: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False, description="lower asymptote (guessing)")
     d: float = Field(1.0, gt=0, le=1, allow_inf_nan=False, description="upper asymptote (slipping)")
     area: str | None = None
+    competence: str | None = Field(None, description="DigComp competence id, for content balancing (e.g. '4.1')")
     se: DichotomousSE | None = None
 
     @model_validator(mode="after")
@@ -87,6 +88,7 @@ class GradedItem(_Frozen):
     a: Slope
     b: list[FiniteFloat] = Field(min_length=1)
     area: str | None = None
+    competence: str | None = Field(None, description="DigComp competence id, for content balancing (e.g. '4.1')")
     se: PolytomousSE | None = None
 
     @field_validator("b")
@@ -105,6 +107,7 @@ class PartialCreditItem(_Frozen):
     a: Slope = 1.0
     b: list[FiniteFloat] = Field(min_length=1)
     area: str | None = None
+    competence: str | None = Field(None, description="DigComp competence id, for content balancing (e.g. '4.1')")
     se: PolytomousSE | None = None
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ log-probabilities at the two SPRT points. Nothing here changes during a test.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,8 @@ class AreaBank:
         cut: the area's cut score or None.
         cut_info: ``(J_a,)`` information at the cut, or None.
         sprt_logp: ``(2, J_a, K)`` log P at cut − δ and cut + δ, or None.
+        competence: ``(J_a,)`` index into ``competences`` of each item's DigComp competence (−1: none given).
+        competences: the competence ids present in the area.
     """
 
     area: str | None
@@ -69,6 +72,8 @@ class AreaBank:
     cut: float | None
     cut_info: np.ndarray | None
     sprt_logp: np.ndarray | None
+    competence: np.ndarray | None = None
+    competences: tuple[str, ...] = ()
 
     @property
     def dichotomous(self) -> bool:
@@ -86,6 +91,7 @@ class CatBank:
 
     Attributes:
         parameter_set: id of the parameter set.
+        provisional: whether the parameter set is provisional (results from it must say so).
         config: the configuration the bank was prepared for.
         ids: item ids in parameter-set order.
         index: item id → position.
@@ -107,6 +113,7 @@ class CatBank:
     area_names: tuple[str | None, ...]
     areas: dict[str | None, AreaBank]
     grid: Grid
+    provisional: bool = False
 
     @classmethod
     def from_parameters(cls, params: ParameterSet, config: CatConfig | None = None) -> CatBank:
@@ -125,9 +132,14 @@ class CatBank:
         for code, name in enumerate(names):
             idx = np.flatnonzero(area_code == code)
             local[idx] = np.arange(idx.size)
-            areas[name] = _area_bank(name, idx, items.subset(idx), grid, config, sh_all[idx])
+            comps = [params.items[i].competence for i in idx]
+            names_c = tuple(sorted({c for c in comps if c is not None}))
+            code_c = np.array([names_c.index(c) if c is not None else -1 for c in comps], dtype=np.int64)
+            area_bank = _area_bank(name, idx, items.subset(idx), grid, config, sh_all[idx])
+            areas[name] = dataclasses.replace(area_bank, competence=code_c, competences=names_c)
         return cls(
             parameter_set=params.id,
+            provisional=params.provisional,
             config=config,
             ids=items.ids,
             index=dict(items.index),

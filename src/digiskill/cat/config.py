@@ -117,6 +117,13 @@ class ContentBalancing(_Block):
     the mean of the given ones. ``None`` means equal targets, i.e. the areas take turns."""
 
     targets: dict[str, Positive] | None = None
+    competences: bool = Field(
+        False,
+        description="also balance DigComp competences within an area (Kingsbury–Zara on the items' `competence`)",
+    )
+    competence_targets: dict[str, Positive] | None = Field(
+        None, description="target weight per competence id (missing: the mean of the given ones; None: equal)"
+    )
 
 
 class StoppingRules(_Block):

@@ -15,7 +15,7 @@ import numpy as np
 from ..irt.likelihood import finite_logp
 from ..irt.response import category_terms
 from .arrays import AreaBank, CatBank
-from .config import CatConfig
+from .config import CatConfig, ContentBalancing
 from .criteria import (
     astrat_distance,
     dichotomous_information,
@@ -89,6 +89,41 @@ def kingsbury_zara(
     return session_areas[int(np.argmax(deficit))]
 
 
+def competence_allowed(
+    ab: AreaBank, given: np.ndarray, available: np.ndarray, cfg_balancing: ContentBalancing
+) -> np.ndarray:
+    """Kingsbury–Zara on DigComp competences within an area: only items of the competence with the largest target
+    minus observed proportion (among competences with items left) stay available.
+
+    Args:
+        ab: the area's items (``competence`` codes, −1 = none given: always allowed).
+        given: ``(..., J_a)`` True for items already answered.
+        available: ``(..., J_a)`` True for items that could be chosen.
+        cfg_balancing: the :class:`~digiskill.cat.config.ContentBalancing` block.
+
+    Returns:
+        ``(..., J_a)`` the allowed items (a subset of ``available``; ``available`` itself when nothing is balanced).
+    """
+    n_comp = len(ab.competences)
+    if not cfg_balancing.competences or n_comp < 2 or ab.competence is None:
+        return available
+    onehot = (ab.competence[:, None] == np.arange(n_comp)).astype(np.float64)  # (J_a, C)
+    targets = cfg_balancing.competence_targets
+    if targets:
+        fill = float(np.mean(list(targets.values())))
+        raw = np.array([targets.get(c, fill) for c in ab.competences])
+    else:
+        raw = np.ones(n_comp)
+    counts = given.astype(np.float64) @ onehot  # (..., C)
+    observed = counts / np.maximum(counts.sum(axis=-1, keepdims=True), 1.0)
+    has_items = (available.astype(np.float64) @ onehot) > 0
+    deficit = np.where(has_items, raw / raw.sum() - observed, -np.inf)
+    chosen = np.argmax(deficit, axis=-1)  # ties: the first competence id in sorted order
+    any_left = has_items.any(axis=-1)
+    keep = (ab.competence == np.expand_dims(chosen, -1)) | (ab.competence < 0)
+    return np.where(np.expand_dims(any_left, -1), available & keep, available)
+
+
 def choose(
     bank: CatBank,
     session_areas: Sequence[str | None],
@@ -121,7 +156,10 @@ def choose(
     ab = bank.areas[area]
     local, codes = history.of_area(bank, area)
     fit = fit_area(ab, bank.grid, local, codes, cfg.estimator)
-    return _select_in_area(bank, ab, fit, masks[area], seed, step, area)
+    given = np.zeros(ab.n_items, dtype=bool)
+    given[local] = True
+    allowed = competence_allowed(ab, given, masks[area], cfg.balancing)
+    return _select_in_area(bank, ab, fit, allowed, seed, step, area)
 
 
 def _select_in_area(

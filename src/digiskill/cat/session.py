@@ -88,6 +88,7 @@ class Session(_Frozen):
     format: Literal["digiskill.cat-session/1"] = Field(SESSION_SCHEMA, description="session format and version")
     engine: str
     parameter_set: str = Field(description="id of the parameter set the test uses")
+    provisional: bool = Field(False, description="true when the parameter set is provisional (not from real data)")
     config: CatConfig
     seed: int = Field(ge=0)
     areas: list[AreaState]
@@ -151,7 +152,14 @@ def start_session(
     for a in chosen:
         fit = fit_area(bank.areas[a], bank.grid, np.zeros(0, np.int64), np.zeros(0, np.int64), config.estimator)
         states.append(AreaState(area=a, theta=fit.theta, se=fit.se, estimator=fit.estimator))
-    return Session(engine=ENGINE, parameter_set=bank.parameter_set, config=config, seed=seed, areas=states)
+    return Session(
+        engine=ENGINE,
+        parameter_set=bank.parameter_set,
+        provisional=bank.provisional,
+        config=config,
+        seed=seed,
+        areas=states,
+    )
 
 
 def _bank_for(session: Session, bank: CatBank | ParameterSet) -> CatBank:

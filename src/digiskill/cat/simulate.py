@@ -33,6 +33,7 @@ from .criteria import (
     astrat_distance,
     dichotomous_information,
 )
+from .select import competence_allowed
 
 _CHUNK = 2048  # simulees per block when a criterion needs (N, J, K) arrays
 
@@ -101,6 +102,8 @@ def run_area(
     step = 0
     while active.size:
         th, sd, log_post = _estimate(ab, grid, cfg.estimator, loglik[active], x[active], used[active])
+        open_items = ~(used[active] | excluded[active])
+        allowed = competence_allowed(ab, used[active], open_items, cfg.balancing)
         chosen = _select(
             bank,
             ab,
@@ -108,7 +111,7 @@ def run_area(
             sd,
             log_post,
             loglik[active],
-            used[active] | excluded[active],
+            ~allowed,
             length[active],
             rng,
             excluded,

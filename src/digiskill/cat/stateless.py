@@ -29,6 +29,7 @@ class StepResult(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     parameter_set: str
+    provisional: bool = Field(False, description="true when the parameter set is provisional (not from real data)")
     theta: float | None = Field(description="estimate of the area of next_item (else of the last answered item)")
     se: float | None
     area: str | None
@@ -138,6 +139,7 @@ def next_step(
     st = next(s for s in states if s.area == area)
     return StepResult(
         parameter_set=bank.parameter_set,
+        provisional=bank.provisional,
         theta=st.theta,
         se=st.se,
         area=area,

@@ -7,7 +7,7 @@ import typer
 from .. import __version__
 from .bank import bank_app
 from .calibrate import calibrate_command
-from .cat import cat_app
+from .cat import cat_app, simulate_cmd
 from .schema import schema
 from .score import score
 
@@ -23,6 +23,7 @@ app.command()(schema)
 app.command("calibrate")(calibrate_command)
 app.add_typer(bank_app, name="bank")
 app.add_typer(cat_app, name="cat")
+app.command("simulate")(simulate_cmd)  # also `digiskill cat simulate`
 
 
 def _version(value: bool) -> None:
