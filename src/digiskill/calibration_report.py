@@ -38,9 +38,14 @@ def item_flags(result: CalibrationResult) -> list[str]:
 
 
 def calibration_report(
-    result: CalibrationResult, *, title: str = "Calibration report", plot_dir: Path | None = None
+    result: CalibrationResult,
+    *,
+    title: str = "Calibration report",
+    plot_dir: Path | None = None,
+    plot_stem: str = "calibration",
 ) -> str:
-    """The report as Markdown text; with ``plot_dir`` also PNG plots there (when matplotlib is available)."""
+    """The report as Markdown text; with ``plot_dir`` also PNG plots there (``<plot_stem>-icc.png``,
+    ``<plot_stem>-information.png``) when matplotlib is available."""
     p = result.params
     out = [f"# {title}", ""]
     out += [
@@ -92,7 +97,7 @@ def calibration_report(
         "",
     ]
     if plot_dir is not None:
-        out += _plots(result, plot_dir)
+        out += _plots(result, plot_dir, plot_stem)
     return "\n".join(out) + "\n"
 
 
@@ -100,7 +105,7 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}" if np.isfinite(v) else "—"
 
 
-def _plots(result: CalibrationResult, plot_dir: Path) -> list[str]:
+def _plots(result: CalibrationResult, plot_dir: Path, stem: str) -> list[str]:
     try:
         import matplotlib
 
@@ -117,16 +122,16 @@ def _plots(result: CalibrationResult, plot_dir: Path) -> list[str]:
     ax.plot(theta, es, lw=0.8)
     ax.set(xlabel="θ", ylabel="expected score / max", title="Item characteristic curves")
     fig.tight_layout()
-    _save(fig, plot_dir / "icc.png")
+    _save(fig, plot_dir / f"{stem}-icc.png")
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(theta, test_information(theta, result.params), label="test")
     ax.plot(theta, item_information(theta, result.params), lw=0.5, alpha=0.5)
     ax.set(xlabel="θ", ylabel="information", title="Test and item information")
     fig.tight_layout()
-    _save(fig, plot_dir / "information.png")
+    _save(fig, plot_dir / f"{stem}-information.png")
     plt.close(fig)
-    return ["![item characteristic curves](icc.png)", "", "![test information](information.png)", ""]
+    return [f"![item characteristic curves]({stem}-icc.png)", "", f"![test information]({stem}-information.png)", ""]
 
 
 def _save(fig, path: Path) -> None:

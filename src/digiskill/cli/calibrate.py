@@ -101,7 +101,10 @@ def calibrate_command(
     params.save(out)
     if report is not None:
         atomic_write_text(
-            report, calibration_report(result, title=f"Calibration of {responses.name}", plot_dir=report.parent)
+            report,
+            calibration_report(
+                result, title=f"Calibration of {responses.name}", plot_dir=report.parent, plot_stem=report.stem
+            ),
         )
     stderr.print(result.summary().splitlines()[1], markup=False)
     stderr.print(f"wrote {out}" + (f" and {report}" if report else ""), markup=False)
