@@ -29,8 +29,13 @@ def test_lsat7_2pl_through_the_command_line(tmp_path: Path) -> None:
     np.testing.assert_allclose(a, [0.988, 1.081, 1.706, 0.7651, 0.7358], atol=1e-2)
     np.testing.assert_allclose(d, [1.8561, 0.808, 1.8043, 0.486, 1.8545], atol=1e-2)
     assert all(it.se is not None and it.se.a > 0 for it in ps.items)
+    # item fit and M2 recorded in the file (R mirt: S_X2 4.749440, 14.451071, 1.270381, 5.237400, 0.941125; M2 11.93841)
+    s_x2 = [it.fit.s_x2 for it in ps.items]
+    np.testing.assert_allclose(s_x2, [4.749440, 14.451071, 1.270381, 5.237400, 0.941125], rtol=3e-3)
+    assert ps.calibration.m2.df == 5 and abs(ps.calibration.m2.statistic - 11.93841) < 1e-2
     text = report.read_text()
     assert "log-likelihood -2658.805" in text and "| Item.3 | 2pl |" in text
+    assert "## Item fit" in text and "M2 = 11.938, df = 5" in text
 
 
 def test_item_models_file_and_its_errors(tmp_path: Path) -> None:

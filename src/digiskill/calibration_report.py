@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibrate import CalibrationResult
+from .calibrate.fit import FitReport
 from .irt.response import item_information, test_information
 
 SLOPE_LOW, SLOPE_HIGH = 0.3, 4.0  # flag slopes outside this range
@@ -43,6 +44,7 @@ def calibration_report(
     title: str = "Calibration report",
     plot_dir: Path | None = None,
     plot_stem: str = "calibration",
+    fit: FitReport | None = None,
 ) -> str:
     """The report as Markdown text; with ``plot_dir`` also PNG plots there (``<plot_stem>-icc.png``,
     ``<plot_stem>-information.png``) when matplotlib is available."""
@@ -84,6 +86,8 @@ def calibration_report(
             se_b = ", ".join(_fmt(v) for v in result.se.b[j, :k])
         c = f"{p.c[j]:.3f}" if p.c[j] > 0 else ""
         out.append(f"| {item_id} | {result.models[j]} | {p.a[j]:.3f} | {se_a} | {b} | {se_b} | {c} | {flags[j]} |")
+    if fit is not None:
+        out += ["", "## Item fit", "", fit.to_markdown()]
     grid = np.arange(-4.0, 4.01, 1.0)
     info = test_information(grid, p)
     out += [

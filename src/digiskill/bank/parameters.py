@@ -54,6 +54,17 @@ class PolytomousSE(_Frozen):
     b: list[Scalar] | None = None
 
 
+class ItemFit(_Frozen):
+    """Item fit from the calibration (see :mod:`digiskill.calibrate.fit`); absent values were not computable."""
+
+    s_x2: float | None = Field(None, description="Orlando-Thissen S-X2 (persons with complete responses)")
+    s_x2_df: int | None = None
+    s_x2_p: float | None = None
+    infit: float | None = Field(None, description="infit mean square at EAP abilities")
+    outfit: float | None = Field(None, description="outfit mean square at EAP abilities")
+    zh: float | None = Field(None, description="standardized log-likelihood of the item (mirt's Zh)")
+
+
 class DichotomousItem(_Frozen):
     """A two-category item (Rasch, 1PL–4PL) in IRT form."""
 
@@ -66,6 +77,7 @@ class DichotomousItem(_Frozen):
     area: str | None = None
     competence: str | None = Field(None, description="DigComp competence id, for content balancing (e.g. '4.1')")
     se: DichotomousSE | None = None
+    fit: ItemFit | None = None
 
     @model_validator(mode="after")
     def _check_model_constraints(self) -> DichotomousItem:
@@ -90,6 +102,7 @@ class GradedItem(_Frozen):
     area: str | None = None
     competence: str | None = Field(None, description="DigComp competence id, for content balancing (e.g. '4.1')")
     se: PolytomousSE | None = None
+    fit: ItemFit | None = None
 
     @field_validator("b")
     @classmethod
@@ -109,6 +122,7 @@ class PartialCreditItem(_Frozen):
     area: str | None = None
     competence: str | None = Field(None, description="DigComp competence id, for content balancing (e.g. '4.1')")
     se: PolytomousSE | None = None
+    fit: ItemFit | None = None
 
     @model_validator(mode="after")
     def _pcm_slope(self) -> PartialCreditItem:
@@ -130,6 +144,15 @@ class LatentSpec(_Frozen):
     sd: Slope = 1.0
 
 
+class ModelFit(_Frozen):
+    """Maydeu-Olivares & Joe's M2 with its df, p-value and RMSEA."""
+
+    statistic: float
+    df: int
+    p: float
+    rmsea: float
+
+
 class CalibrationInfo(_Frozen):
     """How the parameters were estimated."""
 
@@ -145,6 +168,7 @@ class CalibrationInfo(_Frozen):
     se_method: str | None = None
     latent: LatentSpec = LatentSpec()
     software: str | None = Field(None, description="program that produced the estimates, when not digiskill")
+    m2: ModelFit | None = Field(None, description="limited-information model fit (complete dichotomous data)")
     data: str | None = Field(None, description="the response data the calibration used")
 
 

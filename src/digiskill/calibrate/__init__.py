@@ -5,19 +5,28 @@
 * :class:`CalibrationResult`: estimates, SEs, log-likelihood, AIC/BIC, convergence record, and
   :meth:`~CalibrationResult.to_parameter_set` for the parameter-set file.
 * :class:`Priors`: item priors for MAP estimation (3PL/4PL asymptotes by default).
+* :mod:`~digiskill.calibrate.fit`: item fit (S-X2, infit/outfit, Zh), person fit (lz) and model fit (M2).
 """
 
 from ._data import ResponseData, collapse_patterns, prepare_responses
 from ._models import MODELS, Priors
 from .em import calibrate
+from .fit import FitReport, fit_report, infit_outfit, item_zh, m2, person_fit_lz, s_x2
 from .result import CalibrationResult
 
 __all__ = [
     "MODELS",
     "CalibrationResult",
+    "FitReport",
     "Priors",
     "ResponseData",
     "calibrate",
     "collapse_patterns",
+    "fit_report",
+    "infit_outfit",
+    "item_zh",
+    "m2",
+    "person_fit_lz",
     "prepare_responses",
+    "s_x2",
 ]

@@ -9,9 +9,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
+from ..bank.parameters import ItemFit, ModelFit, ParameterSet
 from ..calibrate import MODELS, calibrate
+from ..calibrate.fit import FitReport, fit_report
 from ..calibration_report import calibration_report
 from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
 from ..fileio import atomic_write_text
@@ -74,6 +77,9 @@ def calibrate_command(
     max_iter: Annotated[int, typer.Option("--max-iter", help="most EM cycles")] = 500,
     tol: Annotated[float, typer.Option(help="convergence tolerance on the largest parameter change")] = 1e-4,
     report: Annotated[Path | None, typer.Option("--report", help="write a Markdown calibration report")] = None,
+    with_fit: Annotated[
+        bool, typer.Option("--fit/--no-fit", help="item fit (S-X2, infit/outfit, Zh) and M2 in the file and report")
+    ] = True,
 ) -> None:
     """Calibrate item parameters by marginal maximum likelihood (EM, 61 points on [-6, 6]) and write PARAMS.json.
 
@@ -91,8 +97,11 @@ def calibrate_command(
                 result = calibrate(
                     table.codes, models, item_ids=table.item_ids, se=se.value, max_iter=max_iter, tol=tol
                 )
+            fit = fit_report(result, table.codes) if with_fit else None
         sid = set_id or re.sub(r"[^A-Za-z0-9._-]+", "-", out.stem)
         params = result.to_parameter_set(sid, provenance, area=area, data=str(responses), provisional=provisional)
+        if fit is not None:
+            params = with_item_fit(params, fit)
     except InputError as err:
         raise fail_on_bad_input(err) from err
     for w in caught:
@@ -103,8 +112,39 @@ def calibrate_command(
         atomic_write_text(
             report,
             calibration_report(
-                result, title=f"Calibration of {responses.name}", plot_dir=report.parent, plot_stem=report.stem
+                result,
+                title=f"Calibration of {responses.name}",
+                plot_dir=report.parent,
+                plot_stem=report.stem,
+                fit=fit,
             ),
         )
     stderr.print(result.summary().splitlines()[1], markup=False)
     stderr.print(f"wrote {out}" + (f" and {report}" if report else ""), markup=False)
+
+
+def with_item_fit(params: ParameterSet, fit: FitReport) -> ParameterSet:
+    """``params`` with each item's fit statistics and the test's M2 (when computed) recorded in the file."""
+
+    def num(v: float) -> float | None:
+        return float(v) if np.isfinite(v) else None
+
+    items = []
+    for j, it in enumerate(params.items):  # once per item, at the file boundary
+        sx, io = fit.s_x2, fit.infit_outfit
+        item_fit = ItemFit(
+            s_x2=num(sx.statistic[j]) if sx else None,
+            s_x2_df=int(sx.df[j]) if sx and np.isfinite(sx.statistic[j]) else None,
+            s_x2_p=num(sx.p_value[j]) if sx else None,
+            infit=num(io.item_infit[j]) if io else None,
+            outfit=num(io.item_outfit[j]) if io else None,
+            zh=num(fit.zh[j]) if fit.zh is not None else None,
+        )
+        items.append(it.model_copy(update={"fit": item_fit}))
+    calibration = params.calibration
+    if fit.m2 is not None and calibration is not None:
+        m = fit.m2
+        calibration = calibration.model_copy(
+            update={"m2": ModelFit(statistic=m.statistic, df=m.df, p=m.p_value, rmsea=m.rmsea)}
+        )
+    return params.model_copy(update={"items": items, "calibration": calibration})
