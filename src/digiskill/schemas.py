@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from .bank.cut_scores import CutScores
 from .bank.parameters import ParameterSet
+from .cat.config import CatConfig
+from .cat.session import Session
+from .cat.simulate import SimulationReport
+from .cat.stateless import StepResult
 from .scoring import PersonScore
 
 PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "parameters": ParameterSet,
+    "cut-scores": CutScores,
     "person-score": PersonScore,
+    "cat-config": CatConfig,
+    "cat-session": Session,
+    "cat-step": StepResult,
+    "simulation-report": SimulationReport,
 }
 
 

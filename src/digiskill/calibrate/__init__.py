@@ -6,18 +6,23 @@
   :meth:`~CalibrationResult.to_parameter_set` for the parameter-set file.
 * :class:`Priors`: item priors for MAP estimation (3PL/4PL asymptotes by default).
 * :mod:`~digiskill.calibrate.fit`: item fit (S-X2, infit/outfit, Zh), person fit (lz) and model fit (M2).
+* :mod:`~digiskill.calibrate.dif`: Mantel–Haenszel DIF with ETS classes (calibration data only, never scoring).
+* :mod:`~digiskill.calibrate.linking`: mean-mean, mean-sigma, Haebara and Stocking–Lord linking.
 """
 
 from ._data import ResponseData, collapse_patterns, prepare_responses
 from ._models import MODELS, Priors
+from .dif import mantel_haenszel_dif
 from .em import calibrate
 from .fit import FitReport, fit_report, infit_outfit, item_zh, m2, person_fit_lz, s_x2
+from .linking import LinkingResult, link, link_items, transform_parameter_set
 from .result import CalibrationResult
 
 __all__ = [
     "MODELS",
     "CalibrationResult",
     "FitReport",
+    "LinkingResult",
     "Priors",
     "ResponseData",
     "calibrate",
@@ -25,8 +30,12 @@ __all__ = [
     "fit_report",
     "infit_outfit",
     "item_zh",
+    "link",
+    "link_items",
     "m2",
+    "mantel_haenszel_dif",
     "person_fit_lz",
     "prepare_responses",
     "s_x2",
+    "transform_parameter_set",
 ]

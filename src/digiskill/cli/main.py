@@ -8,6 +8,8 @@ from .. import __version__
 from .bank import bank_app
 from .calibrate import calibrate_command
 from .cat import cat_app, simulate_cmd
+from .dif import dif_command
+from .link import link_command
 from .schema import schema
 from .score import score
 
@@ -21,6 +23,8 @@ app = typer.Typer(
 app.command()(score)
 app.command()(schema)
 app.command("calibrate")(calibrate_command)
+app.command("dif")(dif_command)
+app.command("link")(link_command)
 app.add_typer(bank_app, name="bank")
 app.add_typer(cat_app, name="cat")
 app.command("simulate")(simulate_cmd)  # also `digiskill cat simulate`
