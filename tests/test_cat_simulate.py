@@ -125,3 +125,24 @@ def test_cli_cat_simulate_post_hoc_and_bad_input(tmp_path: Path) -> None:
     bad.write_text("person,Item.1,Item.2,Item.3,Item.4,Item.5\nP1,1,,0,1,1\n")
     res = runner.invoke(app, ["cat", "simulate", "--params", str(root / "params-mirt.json"), "--responses", str(bad)])
     assert res.exit_code == 2 and "complete" in res.output
+
+
+def test_simulate_command_takes_true_theta_from_a_file(tmp_path) -> None:
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from digiskill.cli.main import app
+
+    params = Path(__file__).resolve().parents[1] / "examples" / "lsat7" / "params-mirt.json"
+    thetas = tmp_path / "theta.csv"
+    thetas.write_text("theta\n-1.5\n-0.5\n0.5\n1.5\n2.5\n")
+    out = tmp_path / "report.json"
+    res = CliRunner().invoke(app, ["simulate", "--params", str(params), "--theta-file", str(thetas), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    report = json.loads(out.read_text())
+    assert report["n_simulees"] == 5 and report["areas"][0]["n_simulees"] == 5
+    thetas.write_text("theta\n0.1\nabc\n")
+    res = CliRunner().invoke(app, ["simulate", "--params", str(params), "--theta-file", str(thetas)])
+    assert res.exit_code == 2 and "theta.csv:3" in res.stderr and "not a finite number" in res.stderr

@@ -16,6 +16,7 @@ Sympson–Hetter) come from one ``numpy.random.default_rng(seed)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +75,12 @@ class AreaRun:
 
 
 def run_area(
-    bank: CatBank, area: str | None, codes: np.ndarray, true_theta: np.ndarray, rng: np.random.Generator
+    bank: CatBank,
+    area: str | None,
+    codes: np.ndarray,
+    true_theta: np.ndarray,
+    rng: np.random.Generator,
+    progress: Callable[[int], None] | None = None,
 ) -> AreaRun:
     """All ``N`` tests of one area in lockstep; ``codes`` is the ``(N, J)`` response matrix of the whole bank."""
     cfg = bank.config
@@ -133,6 +139,8 @@ def run_area(
         done = fired != None  # noqa: E711 - object array comparison
         rule[active[done]] = fired[done]
         active = active[~done]
+        if progress is not None:
+            progress(int(done.sum()))
         step += 1
     declined = excluded.sum(axis=0)
     selected = np.bincount(items[items >= 0], minlength=j) + declined
@@ -406,6 +414,7 @@ def simulate(
     responses: np.ndarray | None = None,
     person_ids: list[str] | None = None,
     cuts: list[float] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Simulation:
     """Simulate complete adaptive tests.
 
@@ -419,6 +428,7 @@ def simulate(
             bias/RMSE compare with ``theta`` if given, else with the EAP of the complete responses.
         person_ids: ids of the rows (post-hoc; the report then lists each person's test).
         cuts: cut scores for the classification accuracy (default: the configuration's cut, if any).
+        progress: called with the number of tests that ended after each lockstep step (``N`` per area in all).
     """
     from .. import ENGINE
 
@@ -439,12 +449,13 @@ def simulate(
         theta = rng.normal(theta_mean, theta_sd, size=(n, n_areas))
     theta = np.asarray(theta, dtype=float)
     theta = theta[:, None] if theta.ndim == 1 else theta
+    n = theta.shape[0]
     if responses is None:
         codes = generate_responses(bank, theta, rng)
     runs, reports = [], []
     for a, name in enumerate(bank.area_names):
         true = theta[:, min(a, theta.shape[1] - 1)]
-        run = run_area(bank, name, codes, true, rng)
+        run = run_area(bank, name, codes, true, rng, progress)
         runs.append(run)
         area_cuts = cuts if cuts is not None else [c for c in [config.cut_for(name)] if c is not None]
         reports.append(_area_report(bank, run, area_cuts, person_ids if responses is not None else None))

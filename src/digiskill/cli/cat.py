@@ -15,7 +15,7 @@ from ..bank.parameters import load_parameter_set
 from ..cat.config import CatConfig, SelectionRule, StoppingRules
 from ..cat.stateless import next_step
 from ..errors import InputError, Problem
-from .common import fail_on_bad_input, stderr
+from .common import fail_on_bad_input, progress_bar, stderr
 
 cat_app = typer.Typer(help="Adaptive tests: the stateless next-item step and simulations.", no_args_is_help=True)
 
@@ -130,6 +130,10 @@ def simulate_cmd(
     id_col: Annotated[str, typer.Option("--id-col", help="person-id column of --responses")] = "person",
     cut: Annotated[list[float] | None, typer.Option("--cut", help="cut score for classification accuracy")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="report file (default: standard output)")] = None,
+    theta_file: Annotated[
+        Path | None,
+        typer.Option("--theta-file", help="CSV of true θ: a column 'theta' (all areas) or one column per area id"),
+    ] = None,
 ) -> None:
     """Simulate complete adaptive tests and report bias, RMSE, test length, exposure and classification accuracy.
 
@@ -164,18 +168,24 @@ def simulate_cmd(
                     )
                 )
             codes, person_ids = values, table.person_ids
-        stderr.print(f"simulating {n if codes is None else codes.shape[0]} tests ...", markup=False)
-        sim = simulate(
-            param_set,
-            cfg,
-            n=n,
-            seed=seed,
-            theta_mean=theta_mean,
-            theta_sd=theta_sd,
-            responses=codes,
-            person_ids=person_ids,
-            cuts=cut or None,
+        theta = read_theta_file(theta_file, param_set.areas) if theta_file is not None else None
+        n_tests = (codes.shape[0] if codes is not None else theta.shape[0] if theta is not None else n) * len(
+            param_set.areas
         )
+        with progress_bar("simulating adaptive tests", n_tests) as advance:
+            sim = simulate(
+                param_set,
+                cfg,
+                n=n,
+                seed=seed,
+                theta_mean=theta_mean,
+                theta_sd=theta_sd,
+                theta=theta,
+                responses=codes,
+                person_ids=person_ids,
+                cuts=cut or None,
+                progress=advance,
+            )
     except InputError as err:
         raise fail_on_bad_input(err) from err
     text = sim.report.model_dump_json(indent=2) + "\n"
@@ -184,3 +194,37 @@ def simulate_cmd(
     else:
         atomic_write_text(out, text)
         stderr.print(f"wrote {out}", markup=False)
+
+
+def read_theta_file(path: Path, areas: list[str | None]) -> np.ndarray:
+    """True abilities from a CSV: a ``theta`` column used for every area, or one column per area id."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as err:
+        raise InputError(Problem(f"cannot read θ file: {err.strerror}", path=str(path))) from err
+    if len(rows) < 2:
+        raise InputError(Problem("expected a header and at least one row of θ", path=str(path)))
+    header = [h.strip() for h in rows[0]]
+    if "theta" in header:
+        cols = [header.index("theta")]
+    else:
+        missing = [a for a in areas if a not in header]
+        if missing:
+            raise InputError(Problem(f"no column 'theta' and no column for area(s) {missing}", path=str(path), line=1))
+        cols = [header.index(a) for a in areas]
+    out = np.empty((len(rows) - 1, len(cols)))
+    problems = []
+    for i, r in enumerate(rows[1:]):
+        for k, c in enumerate(cols):
+            try:
+                out[i, k] = float(r[c])
+                if not np.isfinite(out[i, k]):
+                    raise ValueError
+            except (ValueError, IndexError):
+                problems.append(Problem("not a finite number", path=str(path), line=i + 2, column=header[c]))
+    if problems:
+        raise InputError(problems)
+    return out
