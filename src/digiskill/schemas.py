@@ -10,12 +10,16 @@ from .cat.config import CatConfig
 from .cat.session import Session
 from .cat.simulate import SimulationReport
 from .cat.stateless import StepResult
+from .results.models import AssessmentResult
+from .results.screening import ScreeningResult
 from .scoring import PersonScore
 
 PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "parameters": ParameterSet,
     "cut-scores": CutScores,
     "person-score": PersonScore,
+    "assessment-result": AssessmentResult,
+    "screening-result": ScreeningResult,
     "cat-config": CatConfig,
     "cat-session": Session,
     "cat-step": StepResult,

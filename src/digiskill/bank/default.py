@@ -6,6 +6,7 @@ and its cut scores), so :func:`load_default` works after a normal ``pip install`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.resources import as_file, files
@@ -54,6 +55,16 @@ class Bank:
     def version(self) -> str:
         """Framework version and parameter-set id, cited by every result."""
         return f"framework {self.content.framework.version}, parameters {self.params.id}"
+
+    @cached_property
+    def content_digest(self) -> str:
+        """SHA-256 over the content files (framework, profiles, area files, in name order), hex."""
+        h = hashlib.sha256()
+        folder = self.content.folder
+        files_ = [folder / "framework.yaml", folder / "profiles.yaml", *sorted((folder / "areas").glob("*.yaml"))]
+        for path in files_:
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return h.hexdigest()
 
     @cached_property
     def areas(self) -> list[str]:

@@ -12,6 +12,7 @@ from .dif import dif_command
 from .link import link_command
 from .schema import schema
 from .score import score
+from .screen import screen_command
 
 app = typer.Typer(
     name="digiskill",
@@ -25,6 +26,7 @@ app.command()(schema)
 app.command("calibrate")(calibrate_command)
 app.command("dif")(dif_command)
 app.command("link")(link_command)
+app.command("screen")(screen_command)
 app.add_typer(bank_app, name="bank")
 app.add_typer(cat_app, name="cat")
 app.command("simulate")(simulate_cmd)  # also `digiskill cat simulate`

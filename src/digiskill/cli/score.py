@@ -10,7 +10,9 @@ import typer
 
 from ..bank.default import load_default
 from ..bank.parameters import load_parameter_set
-from ..errors import InputError
+from ..errors import InputError, Problem
+from ..fileio import atomic_writer
+from ..results.batch import batch_results
 from ..scoring import read_responses, score_table, write_scores
 from .common import fail_on_bad_input, progress_bar, stderr
 
@@ -42,6 +44,14 @@ def score(
         FormatChoice | None,
         typer.Option("--format", help="csv or jsonl (default: from the --out suffix, .jsonl/.ndjson = jsonl)"),
     ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            "--results",
+            help="also write one AssessmentResult per person (JSON Lines: levels, level probabilities, bank "
+            "version); needs the default bank's parameters, whose cut scores define the levels",
+        ),
+    ] = None,
 ) -> None:
     """Score every person in RESPONSES with the parameter set: theta, SE and number of answered items.
 
@@ -52,10 +62,16 @@ def score(
         jsonl = out is not None and out.suffix.lower() in (".jsonl", ".ndjson")
         fmt = FormatChoice.jsonl if jsonl else FormatChoice.csv
     try:
-        if params is None:
-            param_set = load_default().params
-        else:
-            param_set = load_parameter_set(params)
+        bank = load_default() if params is None or results is not None else None
+        param_set = bank.params if params is None else load_parameter_set(params)
+        if results is not None and param_set.id != bank.params.id:
+            raise InputError(
+                Problem(
+                    f"--results needs level cut scores on the scale of {param_set.id!r}; the bundled bank has them "
+                    f"for {bank.params.id!r} only (leave out --params)",
+                    path=str(params),
+                )
+            )
         table = read_responses(responses, param_set, id_col=id_col)
     except InputError as err:
         raise fail_on_bad_input(err) from err
@@ -71,5 +87,10 @@ def score(
             markup=False,
         )
     text = write_scores(scores, out, fmt.value, with_area=areas != {None})
+    if results is not None:
+        with atomic_writer(results) as fh:
+            for r in batch_results(table, bank, method.value):
+                fh.write(r.dump_json() + "\n")
+        stderr.print(f"wrote {table.n_persons} results to {results}", markup=False)
     if text is not None:
         typer.echo(text, nl=False)

@@ -1,0 +1,39 @@
+"""From a posterior on the θ grid to level probabilities and a certified level.
+
+The posterior of a person's θ in an area is known on a grid of equally spaced points (the quadrature of the
+estimate). Each grid point's probability mass is spread evenly over its cell ``[θ_q − h/2, θ_q + h/2]``, so
+``P(θ ≥ c | responses)`` is a continuous, monotone function of the cut ``c`` rather than a step function of the grid.
+
+Level rule (DESIGN.md): the certified level in an area is the highest level ``L`` with
+``P(θ ≥ c_L | responses) ≥ 0.8``; below every cut, no level is certified (``None``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CERTIFY_PROBABILITY = 0.8
+
+
+def prob_at_least(points: np.ndarray, posterior: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """``P(θ ≥ c)`` for each cut ``c`` (last axis of the result), from posteriors ``(..., Q)`` on equally spaced points.
+
+    Args:
+        points: ``(Q,)`` equally spaced grid.
+        posterior: ``(..., Q)`` probabilities summing to 1 over the last axis.
+        cuts: ``(C,)`` cut scores.
+
+    Returns:
+        ``(..., C)``.
+    """
+    points = np.asarray(points, dtype=float)
+    h = points[1] - points[0]
+    lower = points - h / 2  # cell q covers [lower_q, lower_q + h]
+    share_above = np.clip((lower[None, :] + h - np.asarray(cuts, dtype=float)[:, None]) / h, 0.0, 1.0)  # (C, Q)
+    return np.asarray(posterior) @ share_above.T
+
+
+def certified_level(prob_by_level: dict[int, float], threshold: float = CERTIFY_PROBABILITY) -> int | None:
+    """The highest level whose ``P(θ ≥ cut)`` reaches ``threshold``; None when no level does."""
+    reached = [level for level, p in prob_by_level.items() if p >= threshold]
+    return max(reached) if reached else None

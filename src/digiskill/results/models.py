@@ -1,0 +1,167 @@
+"""The assessment result: one schema for adaptive sessions and for batch scoring.
+
+An :class:`AssessmentResult` says, per competence area, what was estimated (θ, SE, number of items, the items), the
+posterior probability of reaching each level and the certified level (highest ``L`` with ``P(θ ≥ c_L) ≥ 0.8``),
+and everything needed to explain and reproduce it: the estimator, the bank version (framework version, a digest of
+the item content, parameter-set id and its provisional mark), the engine version, the time, the seed of an adaptive
+session and its step log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..bank.default import Bank
+from ..cat.session import Session, StepRecord
+from ..irt.estimation import log_posterior
+from ..irt.likelihood import encode_responses
+from ..irt.quadrature import Quadrature
+from .levels import CERTIFY_PROBABILITY, certified_level, prob_at_least
+
+RESULT_SCHEMA = "digiskill.result/1"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localized(_Frozen):
+    da: str
+    en: str
+
+
+class BankVersion(_Frozen):
+    """Which bank produced a result: enough to reproduce it."""
+
+    framework_version: str
+    content_digest: str = Field(description="SHA-256 over the item-content files (framework, areas, profiles)")
+    parameter_set: str
+    provisional: bool = Field(description="true while the parameters do not come from real response data")
+
+
+class AreaResult(_Frozen):
+    """The result in one competence area."""
+
+    area: str
+    theta: float | None = Field(description="ability estimate on the area's scale (null: not estimable)")
+    se: float | None
+    n_items: int = Field(ge=0)
+    items: list[str] = Field(default_factory=list, description="the items answered, in order")
+    level_probabilities: dict[int, float] = Field(
+        description="level -> P(θ ≥ cut of the level | responses), from the posterior on the grid"
+    )
+    certified_level: int | None = Field(description=f"highest level with probability ≥ {CERTIFY_PROBABILITY}")
+    level_name: Localized | None = None
+    cut_scores: dict[int, float] = Field(description="the cut scores used")
+
+
+class AssessmentResult(_Frozen):
+    """One person's result (adaptive test or batch scoring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_id: Literal["digiskill.result/1"] = Field(RESULT_SCHEMA, alias="schema")
+    result_id: str = Field(description="unique id of this result")
+    person: str = Field(description="pseudonymous person reference (never a name or CPR number)")
+    mode: Literal["adaptive", "batch"]
+    created: datetime
+    engine: str
+    estimator: str
+    bank: BankVersion
+    seed: int | None = Field(None, description="seed of the adaptive session (reproduces its random choices)")
+    areas: list[AreaResult]
+    steps: list[StepRecord] | None = Field(None, description="the adaptive step log")
+    steps_ref: str | None = Field(None, description="where the step log is kept, when not included")
+
+    @property
+    def provisional(self) -> bool:
+        return self.bank.provisional
+
+    def area(self, area: str) -> AreaResult:
+        for a in self.areas:
+            if a.area == area:
+                return a
+        raise KeyError(area)
+
+    def dump_json(self) -> str:
+        return self.model_dump_json(by_alias=True)
+
+
+def bank_version(bank: Bank) -> BankVersion:
+    return BankVersion(
+        framework_version=bank.content.framework.version,
+        content_digest=bank.content_digest,
+        parameter_set=bank.params.id,
+        provisional=bank.provisional,
+    )
+
+
+def area_results(
+    bank: Bank,
+    area: str,
+    codes: np.ndarray,
+    item_ids: list[str],
+    theta: np.ndarray,
+    se: np.ndarray,
+    quadrature: Quadrature,
+) -> list[AreaResult]:
+    """Area results for ``N`` persons at once: posteriors ``(N, Q)`` on the grid, level probabilities ``(N, L)``."""
+    items = bank.params.to_arrays(item_ids)
+    post = np.exp(log_posterior(codes, items, quadrature))
+    cuts = bank.cut_scores.areas[area].cuts
+    levels = sorted(cuts)
+    probs = prob_at_least(quadrature.points, post, np.array([cuts[level] for level in levels]))
+    names = {lv.level: Localized(da=lv.name.da, en=lv.name.en) for lv in bank.content.framework.levels}
+    seen = codes >= 0
+    out = []
+    for n in range(codes.shape[0]):  # building the boundary objects, once per person
+        by_level = {level: round(float(p), 6) for level, p in zip(levels, probs[n], strict=True)}
+        cert = certified_level(by_level)
+        out.append(
+            AreaResult(
+                area=area,
+                theta=float(theta[n]) if np.isfinite(theta[n]) else None,
+                se=float(se[n]) if np.isfinite(se[n]) else None,
+                n_items=int(seen[n].sum()),
+                items=[item_ids[j] for j in np.flatnonzero(seen[n])],
+                level_probabilities=by_level,
+                certified_level=cert,
+                level_name=names.get(cert) if cert is not None else None,
+                cut_scores=dict(cuts),
+            )
+        )
+    return out
+
+
+def result_from_session(session: Session, bank: Bank, person: str) -> AssessmentResult:
+    """The result of a finished (or stopped) adaptive session."""
+    q = session.config.quadrature
+    quad = Quadrature.normal(q.n_points, q.bounds, mean=q.prior_mean, sd=q.prior_sd, rule=q.rule)
+    areas = []
+    for state in session.areas:
+        steps = [s for s in session.steps if s.area == state.area]
+        ids = [s.item for s in steps]
+        if not ids:
+            continue
+        items = bank.params.to_arrays(ids)
+        codes = encode_responses(np.array([[s.response for s in steps]], dtype=float), items)
+        theta = np.array([np.nan if state.theta is None else state.theta])
+        se = np.array([np.nan if state.se is None else state.se])
+        areas += area_results(bank, state.area, codes, ids, theta, se, quad)
+    return AssessmentResult(
+        result_id=str(uuid.uuid4()),
+        person=person,
+        mode="adaptive",
+        created=datetime.now(UTC).replace(microsecond=0),
+        engine=session.engine,
+        estimator=session.config.estimator,
+        bank=bank_version(bank),
+        seed=session.seed,
+        areas=areas,
+        steps=list(session.steps),
+    )
