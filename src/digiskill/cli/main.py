@@ -8,6 +8,7 @@ from .. import __version__
 from .bank import bank_app
 from .calibrate import calibrate_command
 from .cat import cat_app, simulate_cmd
+from .certify import certify_command, keys_app, verify_command
 from .dif import dif_command
 from .link import link_command
 from .schema import schema
@@ -27,6 +28,9 @@ app.command("calibrate")(calibrate_command)
 app.command("dif")(dif_command)
 app.command("link")(link_command)
 app.command("screen")(screen_command)
+app.command("certify")(certify_command)
+app.command("verify")(verify_command)
+app.add_typer(keys_app, name="keys")
 app.add_typer(bank_app, name="bank")
 app.add_typer(cat_app, name="cat")
 app.command("simulate")(simulate_cmd)  # also `digiskill cat simulate`

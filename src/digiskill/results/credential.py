@@ -1,0 +1,169 @@
+"""The signed certificate: an Open Badges 3.0 ``OpenBadgeCredential`` (W3C Verifiable Credentials 2.0) per test.
+
+Shape (every term is defined by the two pinned contexts, so JSON-LD canonicalization drops nothing):
+
+* ``credentialSubject.achievement``: the digiskill assessment, aligned to DigComp 2.2, with one ``resultDescription``
+  per competence area: aligned to the area's DigComp competences, of type ``RubricCriterionLevel``, listing the
+  proficiency levels with their descriptors (our own words). This is the "achievement per area": each area is one
+  result description of the test's achievement, because an OpenBadgeCredential carries one achievement.
+* ``credentialSubject.result``: one ``Result`` per tested area, pointing at its result description; ``achievedLevel``
+  names the certified level (absent when no level is confirmed) and ``value`` gives the level number.
+* ``evidence``: per area, the items answered, θ, SE, the level probabilities, and the bank version.
+* ``issuer`` (a ``Profile``), ``validFrom``, and an ``eddsa-rdfc-2022`` Data Integrity proof (see
+  :mod:`digiskill.results.signing`).
+
+Data minimisation: the subject carries no identifier unless the person chose to put their name on it
+(``holder_name``); the pseudonymous person reference of the result is never included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..bank.default import Bank
+from .models import AssessmentResult
+
+CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+DIGCOMP_URL = "https://publications.jrc.ec.europa.eu/repository/handle/JRC128415"
+URN = "urn:digiskill"
+
+
+class IssuerProfile(BaseModel):
+    """The issuer (file given to ``digiskill certify --issuer``): an OB3 ``Profile``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:[^#\s]+$", description="URL or DID, no '#'")
+    name: str = Field(min_length=1)
+    url: str | None = None
+    email: str | None = None
+    description: str | None = None
+
+    def as_profile(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "type": ["Profile"], "name": self.name}
+        for key in ("url", "email", "description"):
+            if (value := getattr(self, key)) is not None:
+                out[key] = value
+        return out
+
+
+def _achievement_id(bank: Bank) -> str:
+    return f"{URN}:achievement:digital-skills:{bank.content.framework.version}"
+
+
+def _area_rd_id(bank: Bank, area: str) -> str:
+    return f"{_achievement_id(bank)}:{area}"
+
+
+def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
+    fw = bank.content.framework
+    descriptions = []
+    for area_id in areas:
+        area = fw.area(area_id)
+        rd_id = _area_rd_id(bank, area_id)
+        descriptions.append(
+            {
+                "id": rd_id,
+                "type": ["ResultDescription"],
+                "name": f"{area.name.en} / {area.name.da}",
+                "resultType": "RubricCriterionLevel",
+                "alignment": [
+                    {
+                        "type": ["Alignment"],
+                        "targetName": c.name.en,
+                        "targetCode": c.id,
+                        "targetFramework": "DigComp 2.2",
+                        "targetType": "ceterms:Competency",
+                        "targetUrl": DIGCOMP_URL,
+                    }
+                    for c in area.competences
+                ],
+                "rubricCriterionLevel": [
+                    {
+                        "id": f"{rd_id}:level:{lv.level}",
+                        "type": ["RubricCriterionLevel"],
+                        "level": str(lv.level),
+                        "name": f"{lv.name.en} / {lv.name.da}",
+                        "description": lv.descriptor.en,
+                    }
+                    for lv in fw.levels
+                ],
+            }
+        )
+    return {
+        "id": _achievement_id(bank),
+        "type": ["Achievement"],
+        "achievementType": "Assessment",
+        "name": "Digital skills (digiskill) / Digitale kompetencer",
+        "description": "An adaptive assessment of adults' digital skills in competence areas mapped to DigComp 2.2.",
+        "criteria": {
+            "narrative": "A level in an area is confirmed when the posterior probability that the person's ability "
+            "is at or above the level's cut score is at least 0.8 (cut scores set by item mapping at RP67)."
+        },
+        "alignment": [
+            {
+                "type": ["Alignment"],
+                "targetName": "DigComp 2.2: The Digital Competence Framework for Citizens",
+                "targetFramework": "DigComp 2.2",
+                "targetType": "ceterms:Framework",
+                "targetUrl": DIGCOMP_URL,
+            }
+        ],
+        "resultDescription": descriptions,
+        "version": fw.version,
+    }
+
+
+def open_badge_credential(
+    result: AssessmentResult, bank: Bank, issuer: IssuerProfile, *, holder_name: str | None = None
+) -> dict[str, Any]:
+    """The unsigned OpenBadgeCredential for ``result`` (sign it with ``signing.sign_credential``)."""
+    areas = [a.area for a in result.areas]
+    provisional = (
+        " PROVISIONAL (provisional parameters, not calibrated on real responses)." if result.provisional else ""
+    )
+    results = []
+    evidence = []
+    for a in result.areas:
+        rd_id = _area_rd_id(bank, a.area)
+        r: dict[str, Any] = {"type": ["Result"], "resultDescription": rd_id}
+        if a.certified_level is not None:
+            r["achievedLevel"] = f"{rd_id}:level:{a.certified_level}"
+            r["value"] = str(a.certified_level)
+        else:
+            r["value"] = "no level confirmed"
+        results.append(r)
+        probs = ", ".join(f"L{k}: {v:.3f}" for k, v in sorted(a.level_probabilities.items()))
+        evidence.append(
+            {
+                "id": f"urn:uuid:{result.result_id}#{a.area}",
+                "type": ["Evidence"],
+                "name": f"{a.area}: {a.n_items} items",
+                "narrative": f"Items: {', '.join(a.items)}. theta = {a.theta:.4f}, SE = {a.se:.4f} "
+                f"({result.estimator}); P(theta >= cut): {probs}. Bank: framework {result.bank.framework_version}, "
+                f"content {result.bank.content_digest[:16]}, parameters {result.bank.parameter_set}; "
+                f"{result.engine}.{provisional}"
+                if a.theta is not None and a.se is not None
+                else f"Items: {', '.join(a.items)}.",
+                "genre": "digiskill assessment",
+            }
+        )
+    subject: dict[str, Any] = {"type": ["AchievementSubject"], "achievement": _achievement(bank, areas)}
+    if holder_name:
+        subject["identifier"] = [
+            {"type": ["IdentityObject"], "identityHash": holder_name, "identityType": "name", "hashed": False}
+        ]
+    subject["result"] = results
+    return {
+        "@context": list(CONTEXTS),
+        "id": f"urn:uuid:{result.result_id}",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": issuer.as_profile(),
+        "validFrom": result.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "name": "Digital skills certificate (digiskill)" + (" - PROVISIONAL" if result.provisional else ""),
+        "description": "Certified DigComp 2.2 levels per competence area." + provisional,
+        "credentialSubject": subject,
+        "evidence": evidence,
+    }

@@ -1,0 +1,164 @@
+"""The readable certificate: a one-page PDF in Danish or English, and short "CV lines" per area.
+
+The PDF shows the areas with the certified levels and their descriptors, the date, the issuer, a verification code and
+a QR code that refers to the signed credential. A result from a provisional parameter set carries a visible notice.
+Nothing about the person appears beyond what they chose: the name is optional (a pseudonymous reference is never
+printed).
+
+Libraries: fpdf2 (pure-Python PDF writer, maintained) and segno (pure-Python QR codes, maintained).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Literal
+
+import segno
+from fpdf import FPDF
+
+from ..bank.default import Bank
+from .models import AssessmentResult
+
+Lang = Literal["da", "en"]
+
+TEXT = {
+    "title": {"da": "Bevis for digitale kompetencer", "en": "Certificate of digital skills"},
+    "holder": {"da": "Udstedt til", "en": "Issued to"},
+    "date": {"da": "Dato", "en": "Date"},
+    "issuer": {"da": "Udsteder", "en": "Issuer"},
+    "area": {"da": "Område", "en": "Area"},
+    "level": {"da": "Niveau", "en": "Level"},
+    "none": {"da": "Intet niveau bekræftet", "en": "No level confirmed"},
+    "framework": {
+        "da": "Niveauer efter EU's referenceramme for digitale kompetencer, DigComp 2.2. Et niveau bekræftes, når "
+        "der er mindst 80 % sandsynlighed for, at personen er på niveauet.",
+        "en": "Levels follow the EU Digital Competence Framework, DigComp 2.2. A level is confirmed when the "
+        "probability that the person is at that level or above is at least 80%.",
+    },
+    "verify": {
+        "da": "Verifikationskode. QR-koden peger på det signerede digitale bevis (Open Badges 3.0), som kan "
+        "kontrolleres med 'digiskill verify'.",
+        "en": "Verification code. The QR code refers to the signed digital credential (Open Badges 3.0), which "
+        "can be checked with 'digiskill verify'.",
+    },
+    "cv": {"da": "Til dit CV", "en": "For your CV"},
+    "provisional": {
+        "da": "FORELØBIG: resultatet bygger på foreløbige parametre (ikke kalibreret på rigtige besvarelser).",
+        "en": "PROVISIONAL: the result rests on provisional parameters (not calibrated on real responses).",
+    },
+    "items": {"da": "opgaver", "en": "items"},
+}
+
+
+def verification_code(signed_credential_json: str) -> str:
+    """A short, human-typable code derived from the signed credential (SHA-256, 16 hex digits in groups of 4)."""
+    digest = hashlib.sha256(signed_credential_json.encode("utf-8")).hexdigest()[:16].upper()
+    return "-".join(digest[i : i + 4] for i in range(0, 16, 4))
+
+
+def cv_lines(result: AssessmentResult, bank: Bank, lang: Lang = "da") -> list[str]:
+    """One line per area with a confirmed level, ready to paste into a CV."""
+    date = result.created.strftime("%d-%m-%Y" if lang == "da" else "%Y-%m-%d")
+    lines = []
+    for a in result.areas:
+        if a.certified_level is None:
+            continue
+        area = bank.content.framework.area(a.area)
+        name = getattr(area.name, lang) if area else a.area
+        level = getattr(a.level_name, lang) if a.level_name else str(a.certified_level)
+        if lang == "da":
+            lines.append(f"{name}: DigComp 2.2 niveau {a.certified_level} ({level}), testet {date} med digiskill")
+        else:
+            lines.append(f"{name}: DigComp 2.2 level {a.certified_level} ({level}), assessed {date} with digiskill")
+        if result.provisional:
+            lines[-1] += " (foreløbig)" if lang == "da" else " (provisional)"
+    return lines
+
+
+def certificate_pdf(
+    result: AssessmentResult,
+    bank: Bank,
+    *,
+    lang: Lang = "da",
+    issuer_name: str,
+    code: str,
+    qr_payload: str,
+    holder_name: str | None = None,
+) -> bytes:
+    """The certificate as PDF bytes (A4, one page)."""
+    t = {k: v[lang] for k, v in TEXT.items()}
+    levels = {lv.level: lv for lv in bank.content.framework.levels}
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_title(t["title"])
+    top, qr_size = pdf.get_y(), 34
+    qr_x = pdf.w - pdf.r_margin - qr_size
+    png = io.BytesIO()
+    segno.make(qr_payload, error="m").save(png, kind="png", scale=4, border=1)
+    png.seek(0)
+    pdf.image(png, x=qr_x, y=top, w=qr_size, h=qr_size)
+    text_w = qr_x - pdf.l_margin - 4
+    pdf.set_font("Helvetica", "B", 20)
+    pdf.cell(text_w, 12, t["title"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    if holder_name:
+        pdf.cell(text_w, 7, f"{t['holder']}: {holder_name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(text_w, 7, f"{t['date']}: {result.created.date().isoformat()}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(text_w, 7, f"{t['issuer']}: {issuer_name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Courier", "B", 12)
+    pdf.cell(text_w, 7, code, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(pdf.get_y(), top + qr_size) + 2)
+    if result.provisional:
+        pdf.set_text_color(170, 0, 0)
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.multi_cell(0, 5, t["provisional"], new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.ln(2)
+    # the areas: one row each
+    widths = (95, 0)
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.set_fill_color(235, 238, 245)
+    pdf.cell(widths[0], 7, t["area"], fill=True)
+    pdf.cell(widths[1], 7, t["level"], fill=True, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    shown: list[int] = []
+    for a in result.areas:
+        area = bank.content.framework.area(a.area)
+        name = getattr(area.name, lang) if area else a.area
+        if a.certified_level is None:
+            level_text = t["none"]
+        else:
+            level_text = f"{a.certified_level}: {getattr(levels[a.certified_level].name, lang)}"
+            if a.certified_level not in shown:
+                shown.append(a.certified_level)
+        pdf.cell(widths[0], 7, name, border="B")
+        pdf.cell(widths[1], 7, f"{level_text}  ({a.n_items} {t['items']})", border="B", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    # what the levels mean, once per level shown
+    pdf.set_font("Helvetica", "", 9)
+    for level in sorted(shown):
+        lv = levels[level]
+        pdf.set_font("Helvetica", "B", 9)
+        pdf.cell(0, 5, f"{t['level']} {level}: {getattr(lv.name, lang)}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+        pdf.multi_cell(0, 4.5, getattr(lv.descriptor, lang), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+    pdf.set_font("Helvetica", "I", 8.5)
+    pdf.multi_cell(0, 4.2, t["framework"], new_x="LMARGIN", new_y="NEXT")
+    lines = cv_lines(result, bank, lang)
+    if lines:
+        pdf.ln(3)
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(0, 6, t["cv"], new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 8.5)
+        for line in lines:
+            pdf.multi_cell(0, 4.2, f"- {line}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "", 7.5)
+    pdf.set_text_color(90, 90, 90)
+    pdf.multi_cell(0, 3.8, f"{code}: {t['verify']}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 3.8, f"{result.bank.parameter_set} / framework {result.bank.framework_version} / {result.engine}")
+    pdf.set_text_color(0, 0, 0)
+    return bytes(pdf.output())
