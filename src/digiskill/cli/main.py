@@ -14,6 +14,7 @@ from .link import link_command
 from .schema import schema
 from .score import score
 from .screen import screen_command
+from .take import take_command
 
 app = typer.Typer(
     name="digiskill",
@@ -30,6 +31,7 @@ app.command("link")(link_command)
 app.command("screen")(screen_command)
 app.command("certify")(certify_command)
 app.command("verify")(verify_command)
+app.command("take")(take_command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(bank_app, name="bank")
 app.add_typer(cat_app, name="cat")
