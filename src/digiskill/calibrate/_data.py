@@ -70,6 +70,7 @@ def prepare_responses(
     weights: np.ndarray | Sequence[float] | None = None,
     n_categories: Sequence[int] | np.ndarray | None = None,
     collapse: bool | None = None,
+    fixed: Sequence[bool] | np.ndarray | None = None,
 ) -> ResponseData:
     """Check and code a response matrix for calibration.
 
@@ -78,8 +79,10 @@ def prepare_responses(
             gives the item ids.
         item_ids: ``J`` item identifiers (default: DataFrame columns, else ``Item.1..Item.J``).
         weights: optional ``(N,)`` non-negative frequency weights (e.g. pattern counts).
-        n_categories: categories per item; default ``max observed code + 1``.
+        n_categories: categories per item; default ``max observed code + 1`` (also for entries below 1).
         collapse: merge identical response patterns into one weighted row (default: when ``J ≤ 30``).
+        fixed: ``(J,)`` items whose parameters are given (anchors): an unused category or a single observed category
+            is allowed for them (nothing about them is estimated).
 
     Raises:
         InputError: wrong shape, non-integer codes, a code beyond an item's categories, an item nobody answered,
@@ -137,11 +140,14 @@ def prepare_responses(
         n_cat = np.maximum(highest + 1, 0)
     else:
         n_cat = np.broadcast_to(np.asarray(n_categories, dtype=np.int64), (j,)).copy()
+        n_cat = np.where(n_cat < 1, np.maximum(highest + 1, 0), n_cat)
+    given = np.zeros(j, bool) if fixed is None else np.broadcast_to(np.asarray(fixed, dtype=bool), (j,))
     problems: list[Problem] = []
     for col in np.flatnonzero(highest >= n_cat):  # error reporting only
+        where = "the anchor parameters give the item" if given[col] else "the item has"
         problems.append(
             Problem(
-                f"code {int(highest[col])} but the item has {int(n_cat[col])} categories",
+                f"code {int(highest[col])} but {where} {int(n_cat[col])} categories (codes 0..{int(n_cat[col]) - 1})",
                 item_id=ids[col],
                 column=ids[col],
             )
@@ -155,6 +161,8 @@ def prepare_responses(
         kc = counts[col, : n_cat[col]]
         if not kc.any():
             problems.append(Problem("nobody answered this item", item_id=ids[col], column=ids[col]))
+        elif given[col]:
+            continue
         elif (kc > 0).sum() < 2:
             problems.append(
                 Problem(

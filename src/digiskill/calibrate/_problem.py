@@ -1,16 +1,18 @@
 """The estimation problem: free-parameter packing, the EM map (E-step + vectorised M-step) and the observed score.
 
 The free parameters form one vector ``φ``: per family (in family order) the free entries of the internal ``η`` rows
-(row-major), then the common 1PL slope when there are 1PL items, then the latent variance when it is estimated.
+(row-major), then the common 1PL slope when there are 1PL items, then the latent mean and the latent variance when
+they are estimated. Items with given (anchor) parameters have no free entries: their ``η`` rows live in the template.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from ..irt.items import DICHOTOMOUS, GRADED
+from ..irt.items import DICHOTOMOUS, GRADED, ItemArrays
 from ._data import Design, EStep, ResponseData
 from ._models import DICHOTOMOUS_NAMES, KERNELS, MODEL_FAMILY, Priors, from_irt, log_prior, valid_rows
 
@@ -21,6 +23,18 @@ INNER_MAX = 50
 HALVINGS = 40
 # Guess at the slope-intercept scale: ∫σ(aθ + d)φ(θ)dθ ≈ σ(d / sqrt(1 + πa²/8)), so d ≈ 1.18 logit(p) for a = 1.
 _PROBIT_SCALE = float(np.sqrt(1 + np.pi / 8))
+
+
+class Latent(NamedTuple):
+    """The latent distribution N(mean, var) (normalised to the quadrature nodes)."""
+
+    mean: float
+    var: float
+
+
+def as_latent(latent: Latent | float) -> Latent:
+    """A :class:`Latent`; a bare number is the variance of a zero-mean latent distribution."""
+    return latent if isinstance(latent, Latent) else Latent(0.0, float(latent))
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,12 +61,22 @@ class EMProblem:
         theta: np.ndarray,
         priors: Priors,
         latent_var_free: bool,
+        *,
+        latent_mean_free: bool = False,
+        anchors: tuple[np.ndarray, ItemArrays] | None = None,
     ) -> None:
+        """``anchors``: bank positions of the items whose parameters are given, and those parameters (same order);
+        those items have no free parameters (and a 1PL anchor keeps its own slope)."""
         self.data = data
         self.models = models
         self.theta = theta
         self.priors = priors
         self.latent_var_free = latent_var_free
+        self.latent_mean_free = latent_mean_free
+        self.fixed = np.zeros(len(models), dtype=bool)
+        if anchors is not None:
+            self.fixed[anchors[0]] = True
+        self.anchors = anchors
         family = np.array([MODEL_FAMILY[m] for m in models], dtype=np.int8)
         self.family_codes = family
         self.k_max = int(data.n_cat.max())
@@ -73,7 +97,7 @@ class EMProblem:
                         mods == "4pl",
                     ]
                 )
-                shared = np.flatnonzero(mods == "1pl")
+                shared = np.flatnonzero((mods == "1pl") & ~self.fixed[idx])
                 names = list(DICHOTOMOUS_NAMES)
             else:
                 width = int(n_cat.max())
@@ -81,6 +105,7 @@ class EMProblem:
                 free[:, 0] = mods != "pcm"
                 shared = np.array([], dtype=np.int64)
                 names = ["a"] + [f"d{k}" for k in range(1, width)]
+            free[self.fixed[idx]] = False
             positions = np.full(free.shape, -1, dtype=np.int64)
             rows, cols = np.nonzero(free)
             positions[rows, cols] = counter + np.arange(rows.size)
@@ -94,6 +119,11 @@ class EMProblem:
             self.shared_position = counter
             dich.positions[dich.shared, 0] = counter
             labels.append("1pl.a")
+            counter += 1
+        self.mean_position = -1
+        if latent_mean_free:
+            self.mean_position = counter
+            labels.append("latent.mean")
             counter += 1
         self.var_position = -1
         if latent_var_free:
@@ -110,18 +140,21 @@ class EMProblem:
                 return fam
         return None
 
-    def pack(self, etas: list[np.ndarray], var: float) -> np.ndarray:
+    def pack(self, etas: list[np.ndarray], latent: Latent | float) -> np.ndarray:
+        latent = as_latent(latent)
         phi = np.empty(self.n_free)
         for fam, eta in zip(self.families, etas, strict=True):
             phi[fam.positions[fam.free]] = eta[fam.free]
             if fam.shared.size:
                 phi[self.shared_position] = eta[fam.shared[0], 0]
+        if self.mean_position >= 0:
+            phi[self.mean_position] = latent.mean
         if self.var_position >= 0:
-            phi[self.var_position] = var
+            phi[self.var_position] = latent.var
         return phi
 
-    def unpack(self, phi: np.ndarray, template: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
-        """Family η arrays (copies of ``template`` with the free entries of ``φ``) and the latent variance."""
+    def unpack(self, phi: np.ndarray, template: list[np.ndarray]) -> tuple[list[np.ndarray], Latent]:
+        """Family η arrays (copies of ``template`` with the free entries of ``φ``) and the latent distribution."""
         etas = []
         for fam, base in zip(self.families, template, strict=True):
             eta = base.copy()
@@ -130,18 +163,23 @@ class EMProblem:
                 eta[fam.shared, 0] = phi[self.shared_position]
             etas.append(eta)
         var = float(phi[self.var_position]) if self.var_position >= 0 else 1.0
-        return etas, var
+        mean = float(phi[self.mean_position]) if self.mean_position >= 0 else 0.0
+        return etas, Latent(mean, var)
 
-    def pack_gradient(self, grads: list[np.ndarray], g_var: np.ndarray | float) -> np.ndarray:
-        """Gradients per family ``(..., J_f, p)`` into ``(..., n_free)`` (the shared slope summed over its items)."""
+    def pack_gradient(self, grads: list[np.ndarray], g_latent: np.ndarray | float) -> np.ndarray:
+        """Gradients per family ``(..., J_f, p)`` into ``(..., n_free)`` (the shared slope summed over its items);
+        ``g_latent`` ``(..., 2)``: the gradient in the latent (mean, variance)."""
         lead = grads[0].shape[:-2]
         out = np.zeros((*lead, self.n_free))
         for fam, g in zip(self.families, grads, strict=True):
             out[..., fam.positions[fam.free]] = g[..., fam.free]
             if fam.shared.size:
                 out[..., self.shared_position] = g[..., fam.shared, 0].sum(axis=-1)
+        g_latent = np.asarray(g_latent)
+        if self.mean_position >= 0:
+            out[..., self.mean_position] = g_latent[..., 0]
         if self.var_position >= 0:
-            out[..., self.var_position] = g_var
+            out[..., self.var_position] = g_latent[..., 1]
         return out
 
     # ------------------------------------------------------------------ start values
@@ -173,12 +211,30 @@ class EMProblem:
             if fam.code != DICHOTOMOUS:
                 eta[:, 1:] = np.where(thr, eta[:, 1:], 0.0)
             etas.append(eta)
+        if self.anchors is not None:  # given parameters replace the start values
+            pos, given = self.anchors
+            where = {int(p): i for i, p in enumerate(pos)}
+            for fam, eta in zip(self.families, etas, strict=True):
+                rows = np.flatnonzero(self.fixed[fam.idx])
+                if not rows.size:
+                    continue
+                src = np.array([where[int(i)] for i in fam.idx[rows]])
+                row_eta = from_irt(fam.code, given.a[src], given.b[src], given.c[src], given.d[src])
+                if fam.code == DICHOTOMOUS:
+                    eta[rows] = row_eta
+                else:
+                    width = min(row_eta.shape[1], fam.width)
+                    eta[rows] = 0.0
+                    eta[rows, :width] = row_eta[:, :width]
+                    thr = np.arange(1, fam.width) < fam.n_cat[rows, None]
+                    eta[rows, 1:] = np.where(thr, eta[rows, 1:], 0.0)
         return etas
 
     # ------------------------------------------------------------------ E-step and M-step
-    def log_latent(self, var: float) -> np.ndarray:
-        """Normalised log weights of N(0, var) on the nodes (rectangular rule)."""
-        lw = -0.5 * self.theta**2 / var
+    def log_latent(self, latent: Latent | float) -> np.ndarray:
+        """Normalised log weights of N(mean, var) on the nodes (rectangular rule)."""
+        mean, var = as_latent(latent)
+        lw = -0.5 * (self.theta - mean) ** 2 / var
         return lw - np.logaddexp.reduce(lw)
 
     def logp_full(self, etas: list[np.ndarray]) -> np.ndarray:
@@ -189,30 +245,37 @@ class EMProblem:
             out[:, fam.idx, : logp.shape[2]] = logp
         return out
 
-    def estep(self, etas: list[np.ndarray], var: float, design: Design) -> EStep:
-        return design.estep(self.logp_full(etas), self.log_latent(var))
+    def estep(self, etas: list[np.ndarray], latent: Latent | float, design: Design) -> EStep:
+        return design.estep(self.logp_full(etas), self.log_latent(latent))
 
-    def mstep(self, etas: list[np.ndarray], var: float, es: EStep) -> tuple[list[np.ndarray], float]:
+    def mstep(self, etas: list[np.ndarray], latent: Latent | float, es: EStep) -> tuple[list[np.ndarray], Latent]:
         new = [
             self._newton(fam, eta, es.counts[:, fam.idx, : fam.width if fam.code != DICHOTOMOUS else 2])
             for fam, eta in zip(self.families, etas, strict=True)
         ]
-        if self.latent_var_free:  # N(0, σ²) on a fixed grid: σ² = Σ_q n_q θ_q² / N (the grid moment is exact here)
-            var = float(es.node_totals @ self.theta**2 / es.node_totals.sum())
-        return new, var
+        # N(μ, σ²) on a fixed grid: μ = Σ_q n_q θ_q / N and σ² = Σ_q n_q (θ_q − μ)² / N (the moments of the normalised
+        # grid weights equal μ and σ² to far below the tolerance on the default 0.2-spaced grid, so this is the M-step).
+        # With anchors this is the prior update of every EM cycle (Kim's multiple-weights-updating FIPC).
+        mean, var = as_latent(latent)
+        total = es.node_totals.sum()
+        if self.latent_mean_free:
+            mean = float(es.node_totals @ self.theta / total)
+        if self.latent_var_free:
+            var = float(es.node_totals @ (self.theta - mean) ** 2 / total)
+        return new, Latent(mean, var)
 
     def em_map(self, phi: np.ndarray, template: list[np.ndarray], design: Design) -> tuple[np.ndarray, float]:
         """One EM cycle: ``(φ_new, log-likelihood at φ)``."""
-        etas, var = self.unpack(phi, template)
-        es = self.estep(etas, var, design)
-        etas, var = self.mstep(etas, var, es)
-        return self.pack(etas, var), es.loglik
+        etas, latent = self.unpack(phi, template)
+        es = self.estep(etas, latent, design)
+        etas, latent = self.mstep(etas, latent, es)
+        return self.pack(etas, latent), es.loglik
 
     def valid(self, phi: np.ndarray, template: list[np.ndarray]) -> bool:
         if not np.isfinite(phi).all():
             return False
-        etas, var = self.unpack(phi, template)
-        if var <= 0:
+        etas, latent = self.unpack(phi, template)
+        if latent.var <= 0:
             return False
         return all(valid_rows(f.code, e, f.n_cat).all() for f, e in zip(self.families, etas, strict=True))
 
@@ -226,19 +289,21 @@ class EMProblem:
             out.append(np.einsum("qjk,qjkp->jp", r, dl) + gp)
         return out
 
-    def latent_score(self, var: float) -> np.ndarray:
-        """``∂ log w_q / ∂σ²`` for the normalised N(0, σ²) node weights, ``(Q,)``."""
-        w = np.exp(self.log_latent(var))
-        t2 = self.theta**2
-        return (t2 - w @ t2) / (2 * var * var)
+    def latent_score(self, latent: Latent | float) -> np.ndarray:
+        """``(∂ log w_q / ∂μ, ∂ log w_q / ∂σ²)`` for the normalised N(μ, σ²) node weights, ``(Q, 2)``."""
+        mean, var = as_latent(latent)
+        w = np.exp(self.log_latent(latent))
+        dev = self.theta - mean
+        t2 = dev**2
+        return np.column_stack([(dev - w @ dev) / var, (t2 - w @ t2) / (2 * var * var)])
 
     def score(self, phi: np.ndarray, template: list[np.ndarray], design: Design) -> np.ndarray:
         """Observed-data score ``∂(log L + log prior)/∂φ`` (Fisher's identity: the complete-data gradient at the
         expected counts of the same parameters)."""
-        etas, var = self.unpack(phi, template)
-        es = self.estep(etas, var, design)
-        g_var = float(es.node_totals @ self.latent_score(var)) if self.latent_var_free else 0.0
-        return self.pack_gradient(self.family_gradients(etas, es), g_var)
+        etas, latent = self.unpack(phi, template)
+        es = self.estep(etas, latent, design)
+        g_latent = es.node_totals @ self.latent_score(latent)
+        return self.pack_gradient(self.family_gradients(etas, es), g_latent)
 
     def _newton(self, fam: _Family, eta: np.ndarray, r: np.ndarray) -> np.ndarray:
         """Maximise ``Σ_qk r_qjk log P_jk(θ_q; η_j) + log prior(η_j)`` for all items of one family at once."""

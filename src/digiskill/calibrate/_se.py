@@ -7,9 +7,14 @@
   ``2 · n_parameters`` E-steps.
 * ``crossprod``: ``Σ_n w_n s_n s_nᵀ`` with ``s_n = Σ_q post_nq ∂ log f(x_n | θ_q)/∂η`` the person's score (the
   outer-product-of-gradients estimate). Cost: about one E-step times the number of parameters per item.
+* ``sandwich`` (robust, as mirt's ``SE.type = "sandwich"``): ``cov = H⁻¹ B H⁻¹`` with ``H`` the Oakes observed
+  information and ``B = Σ_n w_n s_n s_nᵀ`` the cross-products of the per-person log-likelihood scores (no prior
+  term). Consistent when the model is misspecified (e.g. the latent distribution is not normal); equal to the Oakes
+  covariance in expectation when the model is right. The condition number reported is that of ``H``.
 
-Both include the prior's curvature when item priors are used (MAP). Standard errors of derived quantities (IRT-form
-``b = −d/a``, asymptotes ``c = σ(γ_c)``) follow by the delta method with a numerical Jacobian of the transformation.
+Oakes and crossprod include the prior's curvature when item priors are used (MAP). Standard errors of derived
+quantities (IRT-form ``b = −d/a``, asymptotes ``c = σ(γ_c)``) follow by the delta method with a numerical Jacobian of
+the transformation.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from ._data import Design
 from ._models import KERNELS, log_prior
 from ._problem import EMProblem
 
-SE_METHODS = ("oakes", "crossprod", "none")
+SE_METHODS = ("oakes", "crossprod", "sandwich", "none")
 # Relative step of the central differences in the Oakes information (error O(h²) ≈ 1e-8 relative).
 OAKES_STEP = 1e-4
 
@@ -61,18 +66,36 @@ def oakes_information(problem: EMProblem, phi: np.ndarray, template: list[np.nda
     return -(jac + jac.T) / 2
 
 
+def sandwich_information(
+    problem: EMProblem, phi: np.ndarray, template: list[np.ndarray], design: Design
+) -> Information:
+    """Robust covariance ``H⁻¹ B H⁻¹`` (``H`` Oakes, ``B`` score cross-products); ``matrix`` is ``H``."""
+    h = summarize_information(oakes_information(problem, phi, template, design), "sandwich")
+    if h.cov is None:
+        return h
+    b = score_crossproducts(problem, phi, template, design)
+    cov = h.cov @ b @ h.cov
+    return Information(h.matrix, "sandwich", h.condition_number, h.positive_definite, (cov + cov.T) / 2)
+
+
 def crossprod_information(
     problem: EMProblem, phi: np.ndarray, template: list[np.ndarray], design: Design
 ) -> np.ndarray:
     """Cross-products of the per-person scores (frequency weighted), plus the prior's curvature."""
-    etas, var = problem.unpack(phi, template)
+    etas, _ = problem.unpack(phi, template)
+    return score_crossproducts(problem, phi, template, design) + prior_information(problem, etas)
+
+
+def score_crossproducts(problem: EMProblem, phi: np.ndarray, template: list[np.ndarray], design: Design) -> np.ndarray:
+    """``Σ_n w_n s_n s_nᵀ`` of the per-person log-likelihood scores ``s_n`` (frequency weighted)."""
+    etas, latent = problem.unpack(phi, template)
     theta = problem.theta
     q = theta.size
     dls = [KERNELS[f.code](theta, e, f.n_cat, True)[1] for f, e in zip(problem.families, etas, strict=True)]
-    dlw = problem.latent_score(var)
+    dlw = problem.latent_score(latent)
     codes, w = problem.data.codes, problem.data.weights
     info = np.zeros((problem.n_free, problem.n_free))
-    for sl, post, _ in design.posterior_blocks(problem.logp_full(etas), problem.log_latent(var)):
+    for sl, post, _ in design.posterior_blocks(problem.logp_full(etas), problem.log_latent(latent)):
         scores = []
         for fam, dl in zip(problem.families, dls, strict=True):
             sub = codes[sl][:, fam.idx]
@@ -83,7 +106,7 @@ def crossprod_information(
             scores.append(s)
         s_free = problem.pack_gradient(scores, post @ dlw)
         info += s_free.T @ (w[sl, None] * s_free)
-    return info + prior_information(problem, etas)
+    return info
 
 
 def prior_information(problem: EMProblem, etas: list[np.ndarray]) -> np.ndarray:

@@ -14,6 +14,16 @@ One EM cycle:
    ``Σ_qk r_jkq log P_jk(θ_q) + log prior_j`` (separable over items, apart from a common 1PL slope, which is solved
    jointly by block elimination); then ``σ² = Σ_q n_q θ_q² / N`` when the latent variance is free.
 
+Fixed-item parameter calibration (FIPC; Kim, 2006, J. Educ. Meas. 43, 355–381): with ``anchors`` the items found in
+that parameter set keep their given parameters, every other item is estimated, and the latent distribution is
+N(μ, σ²) with both μ and σ² estimated. What is implemented is Kim's MWU-MEM (multiple weights updating, multiple EM
+cycles) in its parametric form: at every EM cycle the quadrature weights are re-set to N(μ, σ²) with μ and σ² the mean
+and variance of the current posterior node totals (the M-step of the latent distribution), and the free items'
+M-step uses the counts of the E-step under those updated weights; cycles continue to convergence of all free
+parameters (μ and σ² included). Since μ and σ² are ordinary MML parameters here, the result is the joint marginal ML
+(MAP) estimate with the anchors held fixed, and standard errors cover μ and σ² too. (BILOG-MG/PARSCALE's
+non-parametric variant updates an empirical histogram instead; it is not implemented.)
+
 Convergence (mirt's rule): the largest absolute change of any free parameter in one plain EM cycle is below ``tol``
 (1e-4). Acceleration extrapolates along two EM steps (SQUAREM, scheme S3) and falls back to the plain step whenever the
 extrapolated point is inadmissible or has a lower log-likelihood.
@@ -21,19 +31,29 @@ extrapolated point is inadmissible or has a lower log-likelihood.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 
+from ..bank.parameters import ItemParams, ParameterSet
 from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
 from ..irt.items import DICHOTOMOUS, ItemArrays
 from ..irt.quadrature import Quadrature
 from ._data import Design, ResponseData, prepare_responses
 from ._models import FIXED_SLOPE_MODELS, MODEL_FAMILY, MODELS, Priors, log_prior, to_irt
-from ._problem import EMProblem
-from ._se import SE_METHODS, Information, crossprod_information, delta_se, oakes_information, summarize_information
+from ._problem import EMProblem, Latent
+from ._se import (
+    SE_METHODS,
+    Information,
+    crossprod_information,
+    delta_se,
+    oakes_information,
+    sandwich_information,
+    summarize_information,
+)
 from .result import CalibrationResult
 
 DEFAULT_TOL = 1e-4  # mirt's TOL for EM
@@ -53,7 +73,7 @@ def calibrate(
     n_categories: Sequence[int] | np.ndarray | None = None,
     latent_sd: Literal["auto", "fixed", "free"] = "auto",
     priors: Priors | None = None,
-    se: Literal["oakes", "crossprod", "none"] = "oakes",
+    se: Literal["oakes", "crossprod", "sandwich", "none"] = "oakes",
     tol: float = DEFAULT_TOL,
     max_iter: int = DEFAULT_MAX_ITER,
     accelerate: Literal["squarem", "none"] = "squarem",
@@ -61,6 +81,7 @@ def calibrate(
     precision: Literal["auto", "double", "single"] = "auto",
     collapse: bool | None = None,
     design: Literal["auto", "dense", "sparse"] = "auto",
+    anchors: ParameterSet | None = None,
 ) -> CalibrationResult:
     """Estimate item parameters by marginal maximum likelihood (MAP with item priors) with the EM algorithm.
 
@@ -73,10 +94,12 @@ def calibrate(
         weights: frequency weights per row, e.g. the counts of a table of response patterns.
         n_categories: categories per item (default: highest observed code + 1; every category must be used).
         latent_sd: ``"auto"`` estimates the latent variance when every item has its slope fixed at 1 (``rasch``,
-            ``pcm``) and fixes it at 1 otherwise; ``"fixed"``/``"free"`` force it.
+            ``pcm``) and fixes it at 1 otherwise; ``"fixed"``/``"free"`` force it. With ``anchors``, ``"auto"`` and
+            ``"free"`` estimate the latent mean and variance (FIPC with prior updating); ``"fixed"`` keeps N(0, 1)
+            (fixed-item calibration without prior updates, Kim's NWU).
         priors: item priors (default :class:`Priors`: Beta on 3PL/4PL asymptotes only).
-        se: standard errors from the Oakes observed information (default, as mirt), from score cross-products, or
-            none.
+        se: standard errors from the Oakes observed information (default, as mirt), from score cross-products,
+            robust ``"sandwich"`` (Oakes⁻¹ · cross-products · Oakes⁻¹, as mirt's ``SE.type = "sandwich"``), or none.
         tol: convergence tolerance on the largest absolute parameter change of an EM cycle.
         max_iter: the most EM cycles.
         accelerate: ``"squarem"`` (default) or plain EM.
@@ -87,19 +110,48 @@ def calibrate(
         collapse: merge identical response patterns (default: when there are at most 30 items).
         design: hold the response indicators as a dense or a scipy sparse matrix; ``"auto"`` goes sparse for large
             designs with at most 20 % of the cells answered (cost then grows with the number of answers).
+        anchors: fixed-item calibration onto the scale of an existing parameter set: every response column whose
+            item id is in ``anchors`` keeps the given parameters and model (``model`` entries for those columns are
+            ignored), the other items are estimated, and so are the latent mean and SD (see the module docstring).
+            An anchor may have categories nobody used in these data, never a code beyond its categories.
 
     Returns:
         :class:`~digiskill.calibrate.CalibrationResult`.
 
     Raises:
-        InputError: bad responses (see :func:`~digiskill.calibrate.prepare_responses`), an unknown model name, or a
-            model that does not fit an item's number of categories.
+        InputError: bad responses (see :func:`~digiskill.calibrate.prepare_responses`), an unknown model name, a
+            model that does not fit an item's number of categories, anchors of which no item is a response column, or
+            a response code beyond an anchor's categories.
 
     Warns:
         ConvergenceWarning: EM stopped at ``max_iter`` before meeting ``tol``.
     """
+    fixed = anchor_pos = given = None
+    anchor_items: tuple[ItemParams, ...] = ()
+    if anchors is not None:
+        ids = _column_ids(responses, item_ids)
+        by_id = anchors.items_by_id()
+        anchor_pos = np.array([i for i, k in enumerate(ids) if k in by_id], dtype=np.int64)
+        if not anchor_pos.size:
+            raise InputError(
+                f"none of the {len(ids)} response columns is an item of the anchor set {anchors.id!r} "
+                f"({len(anchors.items)} items); anchors are matched by item id"
+            )
+        anchor_items = tuple(by_id[ids[i]] for i in anchor_pos)
+        given = anchors.to_arrays([it.id for it in anchor_items])
+        fixed = np.zeros(len(ids), bool)
+        fixed[anchor_pos] = True
+        n_cat_in = np.zeros(len(ids), np.int64)
+        if n_categories is not None:
+            n_cat_in[:] = np.broadcast_to(np.asarray(n_categories, dtype=np.int64), (len(ids),))
+        n_cat_in[anchor_pos] = given.n_cat
+        n_categories = n_cat_in
+        model = list((model,) * len(ids) if isinstance(model, str) else model)
+        if len(model) == len(ids):
+            for i, it in zip(anchor_pos, anchor_items, strict=True):
+                model[i] = it.model
     data = prepare_responses(
-        responses, item_ids=item_ids, weights=weights, n_categories=n_categories, collapse=collapse
+        responses, item_ids=item_ids, weights=weights, n_categories=n_categories, collapse=collapse, fixed=fixed
     )
     models = _check_models(model, data)
     if se not in SE_METHODS:
@@ -108,16 +160,28 @@ def calibrate(
         raise ValueError(f"latent_sd must be 'auto', 'fixed' or 'free', got {latent_sd!r}")
     if not tol > 0 or max_iter < 1:
         raise ValueError(f"need tol > 0 and max_iter >= 1, got tol={tol}, max_iter={max_iter}")
-    var_free = all(m in FIXED_SLOPE_MODELS for m in models) if latent_sd == "auto" else latent_sd == "free"
+    if anchors is not None:
+        var_free = mean_free = latent_sd != "fixed"
+    else:
+        var_free = all(m in FIXED_SLOPE_MODELS for m in models) if latent_sd == "auto" else latent_sd == "free"
+        mean_free = False
     quad = quadrature or Quadrature.normal()
-    problem = EMProblem(data, models, quad.points, priors or Priors(), var_free)
+    problem = EMProblem(
+        data,
+        models,
+        quad.points,
+        priors or Priors(),
+        var_free,
+        latent_mean_free=mean_free,
+        anchors=None if anchor_pos is None else (anchor_pos, given),
+    )
 
     dtype = {"auto": "auto", "double": np.float64, "single": np.float32}[precision]
     if design not in ("auto", "dense", "sparse"):
         raise ValueError(f"design must be 'auto', 'dense' or 'sparse', got {design!r}")
     indicators = Design(data, dtype=dtype, sparse=None if design == "auto" else design == "sparse")
     template = problem.start_etas()
-    phi = problem.pack(template, 1.0)
+    phi = problem.pack(template, Latent(0.0, 1.0))
     phi, history, converged, change, cycles = run_em(problem, phi, template, indicators, tol, max_iter, accelerate)
     if indicators.dtype != np.float64:
         indicators = indicators.with_dtype(np.float64)
@@ -133,21 +197,75 @@ def calibrate(
             ConvergenceWarning,
             stacklevel=2,
         )
-    etas, var = problem.unpack(phi, template)
-    es = problem.estep(etas, var, indicators)
+    etas, latent = problem.unpack(phi, template)
+    es = problem.estep(etas, latent, indicators)
     _warn_bounds(problem, etas)
 
     info: Information | None = None
-    if se != "none" and problem.n_free:
+    if se == "sandwich" and problem.n_free:
+        info = sandwich_information(problem, phi, template, indicators)
+    elif se != "none" and problem.n_free:
         raw = (oakes_information if se == "oakes" else crossprod_information)(problem, phi, template, indicators)
         info = summarize_information(raw, se)
         if not info.positive_definite:
             warnings.warn(
-                f"the {se} information matrix is not positive definite (condition number inf); no standard errors",
+                f"the {'oakes' if se == 'sandwich' else se} information matrix is not positive definite "
+                "(condition number inf); no standard errors",
                 ConvergenceWarning,
                 stacklevel=2,
             )
-    return _result(problem, data, phi, template, es.loglik, history, converged, change, cycles, info, quad)
+    result = _result(problem, data, phi, template, es.loglik, history, converged, change, cycles, info, quad)
+    if anchors is None:
+        return result
+    return _with_anchors(result, anchor_pos, given, anchor_items)
+
+
+def _column_ids(responses: np.ndarray, item_ids: Sequence[str] | None) -> tuple[str, ...]:
+    """The item ids :func:`prepare_responses` will use (DataFrame columns, ``item_ids`` or ``Item.1..``)."""
+    if item_ids is None and hasattr(responses, "columns"):
+        return tuple(str(c) for c in responses.columns)
+    if item_ids is not None:
+        return tuple(str(i) for i in item_ids)
+    shape = np.shape(responses)
+    if len(shape) != 2:
+        raise InputError(f"responses must be a non-empty (persons, items) matrix; got shape {shape}")
+    return tuple(f"Item.{i + 1}" for i in range(shape[1]))
+
+
+def _with_anchors(
+    result: CalibrationResult, pos: np.ndarray, given: ItemArrays, items: tuple[ItemParams, ...]
+) -> CalibrationResult:
+    """The anchors' given IRT-form values exactly (no round trip through the slope–intercept form) and NaN SEs."""
+    p = result.params
+    a, b, c, u = p.a.copy(), p.b.copy(), p.c.copy(), p.d.copy()
+    k = min(b.shape[1], given.b.shape[1])
+    a[pos], c[pos], u[pos] = given.a, given.c, given.d
+    b[pos] = np.nan
+    b[pos, :k] = given.b[:, :k]
+    params = ItemArrays(family=p.family, a=a, b=b, c=c, d=u, n_cat=p.n_cat, ids=p.ids)
+    se = result.se
+    if se is not None:
+        se_b = se.b.copy()
+        se_b[pos] = np.nan
+        nan = np.full(pos.size, np.nan)
+        se = ItemArrays(
+            family=se.family,
+            a=_put(se.a, pos, nan),
+            b=se_b,
+            c=_put(se.c, pos, nan),
+            d=_put(se.d, pos, nan),
+            n_cat=se.n_cat,
+            ids=se.ids,
+        )
+    mask = np.zeros(p.n_items, bool)
+    mask[pos] = True
+    return dataclasses.replace(result, params=params, se=se, anchored=mask, anchor_items=items)
+
+
+def _put(x: np.ndarray, pos: np.ndarray, v: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    out[pos] = v
+    return out
 
 
 def run_em(
@@ -275,7 +393,7 @@ def _result(
     def item_arrays(a: np.ndarray, b: np.ndarray, c: np.ndarray, u: np.ndarray) -> ItemArrays:
         return ItemArrays(family=problem.family_codes.copy(), a=a, b=b, c=c, d=u, n_cat=data.n_cat.copy(), ids=data.ids)
 
-    se_items = se_d = se_var = None
+    se_items = se_d = se_var = se_mean = None
     if info is not None and info.cov is not None:
         s = delta_se(flat, phi, info.cov)
         nb = j * (k_max - 1)
@@ -284,7 +402,9 @@ def _result(
         se_d = parts[4].reshape(j, -1)
         if problem.var_position >= 0:
             se_var = float(np.sqrt(info.cov[problem.var_position, problem.var_position]))
-    etas, var = problem.unpack(phi, template)
+        if problem.mean_position >= 0:
+            se_mean = float(np.sqrt(info.cov[problem.mean_position, problem.mean_position]))
+    etas, latent = problem.unpack(phi, template)
     lp = sum(
         float(log_prior(f.code, e, f.free, problem.priors, with_grad=False)[0].sum())
         for f, e in zip(problem.families, etas, strict=True)
@@ -302,8 +422,8 @@ def _result(
         converged=converged,
         max_change=float(change),
         loglik_history=history,
-        latent_mean=0.0,
-        latent_sd=float(np.sqrt(var)),
+        latent_mean=float(latent.mean),
+        latent_sd=float(np.sqrt(latent.var)),
         parameter_names=problem.labels,
         estimates=phi,
         quadrature_points=int(quad.points.size),
@@ -315,6 +435,7 @@ def _result(
         se=se_items,
         se_intercepts=se_d,
         se_latent_var=se_var,
+        se_latent_mean=se_mean,
     )
 
 
@@ -323,13 +444,13 @@ def _warn_bounds(problem: EMProblem, etas: list[np.ndarray]) -> None:
     notes = []
     for fam, eta in zip(problem.families, etas, strict=True):
         irt = to_irt(fam.code, eta, fam.n_cat)
-        free_a = fam.free[:, 0]
+        free_a = fam.free[:, 0] & ~problem.fixed[fam.idx]
         for r in np.flatnonzero(free_a & ~(irt["a"] > 0)):  # warning text only
             notes.append(f"{problem.data.ids[fam.idx[r]]}: slope {irt['a'][r]:.3g} <= 0")
         for r in np.flatnonzero(free_a & (irt["a"] > SLOPE_WARN)):
             notes.append(f"{problem.data.ids[fam.idx[r]]}: slope {irt['a'][r]:.3g} > {SLOPE_WARN:g}")
         with np.errstate(invalid="ignore"):
-            far = np.nanmax(np.abs(irt["b"]), axis=1, initial=0.0) > LOCATION_WARN
+            far = (np.nanmax(np.abs(irt["b"]), axis=1, initial=0.0) > LOCATION_WARN) & ~problem.fixed[fam.idx]
         for r in np.flatnonzero(far):
             notes.append(f"{problem.data.ids[fam.idx[r]]}: a location beyond ±{LOCATION_WARN:g}")
     if notes:

@@ -688,20 +688,26 @@ def fit_report(result: CalibrationResult, responses: np.ndarray, theta: np.ndarr
     codes = _codes(responses, items)
     if theta is None:
         theta = eap(codes, items, quad).theta
-    latent_free = int("latent.var" in result.parameter_names)
-    sx = s_x2(codes, items, quad, n_free=n_free_parameters(result.models, items.n_cat), latent_free=latent_free)
+    latent_free = sum(name in result.parameter_names for name in ("latent.mean", "latent.var"))
+    n_free = np.asarray(n_free_parameters(result.models, items.n_cat))
+    if result.anchored is not None:  # anchors' parameters were given, not estimated
+        n_free = np.where(result.anchored, 0, n_free)
+    sx = s_x2(codes, items, quad, n_free=n_free, latent_free=latent_free)
     io = infit_outfit(codes, items, theta)
     zh = item_zh(codes, items, theta)
     m2_res, note = None, None
-    try:
-        m2_res = m2(
-            codes,
-            items,
-            list(result.models),
-            latent_sd=result.latent_sd,
-            n_points=result.quadrature_points,
-            bounds=result.quadrature_range,
-        )
-    except InputError as err:
-        note = str(err).splitlines()[0]
+    if result.latent_mean != 0.0:
+        note = "the latent mean was estimated (anchored calibration); M2 here assumes a zero-mean latent distribution"
+    else:
+        try:
+            m2_res = m2(
+                codes,
+                items,
+                list(result.models),
+                latent_sd=result.latent_sd,
+                n_points=result.quadrature_points,
+                bounds=result.quadrature_range,
+            )
+        except InputError as err:
+            note = str(err).splitlines()[0]
     return FitReport(items.ids, sx, io, zh, m2_res, note)

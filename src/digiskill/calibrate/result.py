@@ -43,16 +43,20 @@ class CalibrationResult:
         converged: whether the largest parameter change of a plain EM cycle fell below ``tol``.
         max_change: that largest change at the end.
         loglik_history: log-likelihood at the start of every EM cycle.
-        latent_mean, latent_sd: the latent N(mean, sd²) (mean 0; sd 1 unless estimated).
+        latent_mean, latent_sd: the latent N(mean, sd²) (mean 0; sd 1 unless estimated; with anchors both are
+            estimated, on the anchors' scale).
         parameter_names: names of the free parameters (``item.a``, ``item.d``, ``item.d2``, ``item.logit_c``,
-            ``1pl.a``, ``latent.var``), in the order of ``estimates`` and ``cov``.
+            ``1pl.a``, ``latent.mean``, ``latent.var``), in the order of ``estimates`` and ``cov``.
         estimates: the free parameters in the internal slope–intercept form.
-        se_method: ``"oakes"``, ``"crossprod"`` or None.
+        se_method: ``"oakes"``, ``"crossprod"``, ``"sandwich"`` or None.
         cov: covariance of ``estimates`` (inverse information), None when not computed or not positive definite.
         condition_number: largest / smallest eigenvalue of the information matrix (mirt's ``condnum``).
         information_positive_definite: whether the information matrix is positive definite.
         se: IRT-form standard errors as arrays shaped like ``params`` (NaN for fixed parameters).
-        se_intercepts: standard errors of ``intercepts``; ``se_latent_var`` of the latent variance when estimated.
+        se_intercepts: standard errors of ``intercepts``; ``se_latent_var`` of the latent variance and
+            ``se_latent_mean`` of the latent mean when estimated.
+        anchored: ``(J,)`` whether each item was an anchor (parameters given, not estimated); None without anchors.
+        anchor_items: the anchors' items as given (written unchanged by :meth:`to_parameter_set`).
     """
 
     params: ItemArrays
@@ -80,6 +84,9 @@ class CalibrationResult:
     se: ItemArrays | None = None
     se_intercepts: np.ndarray | None = None
     se_latent_var: float | None = None
+    se_latent_mean: float | None = None
+    anchored: np.ndarray | None = None
+    anchor_items: tuple[ItemParams, ...] = ()
 
     # ------------------------------------------------------------------ fit indices
     @property
@@ -152,6 +159,10 @@ class CalibrationResult:
         """A :class:`~digiskill.bank.ParameterSet` with the estimates in IRT form, per-item SEs when computed, and
         the calibration record (log-likelihood, AIC, BIC, iterations, convergence, latent N(mean, sd²)).
 
+        Anchor items (fixed-item calibration) are written exactly as they were given (parameters, SEs and area of
+        the anchor set); the new items are on the anchors' scale, and ``calibration.latent`` is the estimated
+        latent mean and SD of this sample on that scale.
+
         Raises:
             InputError: an item whose estimated slope is not positive (the file format requires ``a > 0``).
         """
@@ -169,7 +180,11 @@ class CalibrationResult:
                 ]
             )
         items: list[ItemParams] = []
+        given = {it.id: it for it in self.anchor_items}
         for j, item_id in enumerate(p.ids):  # conversion at the boundary, once per item
+            if item_id in given:
+                items.append(given[item_id])
+                continue
             model = self.models[j]
             k = int(p.n_cat[j]) - 1
             b = [float(v) for v in p.b[j, :k]]

@@ -12,7 +12,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..bank.parameters import ItemFit, ModelFit, ParameterSet
+from ..bank.parameters import ItemFit, ModelFit, ParameterSet, load_parameter_set
 from ..calibrate import MODELS, calibrate
 from ..calibrate.fit import FitReport, fit_report
 from ..calibration_report import calibration_report
@@ -25,11 +25,13 @@ from .common import fail_on_bad_input, stderr
 class SEChoice(StrEnum):
     oakes = "oakes"
     crossprod = "crossprod"
+    sandwich = "sandwich"
     none = "none"
 
 
-def read_item_models(path: Path, item_ids: list[str]) -> list[str]:
-    """Per-item models from a CSV with columns ``item,model`` (items not listed keep no model: an error)."""
+def read_item_models(path: Path, item_ids: list[str], optional: frozenset[str] = frozenset()) -> list[str]:
+    """Per-item models from a CSV with columns ``item,model`` (items not listed keep no model: an error, except for
+    the ``optional`` ones, the anchors, which take their model from the anchor set)."""
     problems: list[Problem] = []
     models: dict[str, str] = {}
     try:
@@ -54,11 +56,11 @@ def read_item_models(path: Path, item_ids: list[str]) -> list[str]:
                 models[item] = model
     except OSError as err:
         raise InputError(Problem(f"cannot read item-model file: {err.strerror}", path=str(path))) from err
-    missing = [i for i in item_ids if i not in models]
+    missing = [i for i in item_ids if i not in models and i not in optional]
     problems += [Problem("no model given for this response column", str(path), item_id=i) for i in missing]
     if problems:
         raise InputError(problems)
-    return [models[i] for i in item_ids]
+    return [models.get(i, "2pl") for i in item_ids]  # anchors' entries are replaced by their own models
 
 
 def calibrate_command(
@@ -67,6 +69,14 @@ def calibrate_command(
     model: Annotated[str, typer.Option(help=f"model for every item: {', '.join(MODELS)}")] = "2pl",
     item_models: Annotated[
         Path | None, typer.Option("--item-models", help="CSV with columns item,model (one model per item)")
+    ] = None,
+    anchors: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchors",
+            help="parameter-set JSON: response columns found in it keep its parameters (fixed-item calibration; "
+            "the latent mean and SD are estimated)",
+        ),
     ] = None,
     se: Annotated[SEChoice, typer.Option("--se", help="standard errors")] = SEChoice.oakes,
     id_col: Annotated[str, typer.Option("--id-col", help="person-id column (if present)")] = "person",
@@ -83,19 +93,40 @@ def calibrate_command(
 ) -> None:
     """Calibrate item parameters by marginal maximum likelihood (EM, 61 points on [-6, 6]) and write PARAMS.json.
 
-    Exit status 2 on bad input (unknown model, constant item, an unused category, a malformed CSV), with every
-    problem listed; nothing is written then.
+    With --anchors, the items of the CSV that are in that parameter set are anchors: their parameters are kept and
+    written unchanged, the other items are estimated on the anchors' scale, and calibration.latent records the
+    estimated mean and SD of this sample (fixed-item parameter calibration with prior updating, Kim 2006).
+
+    Exit status 2 on bad input (unknown model, constant item, an unused category, a malformed CSV; anchors of which
+    no item is in the CSV, or a code beyond an anchor's categories), with every problem listed; nothing is written
+    then.
     """
     try:
         table = read_responses(responses, None, id_col=id_col)
-        models = read_item_models(item_models, table.item_ids) if item_models else model.lower()
+        anchor_set = load_parameter_set(anchors) if anchors is not None else None
+        if anchor_set is not None and not set(anchor_set.item_ids) & set(table.item_ids):
+            raise InputError(
+                Problem(
+                    f"none of the {len(table.item_ids)} items of {responses.name} is in the anchor set "
+                    f"({len(anchor_set.items)} items); anchors are matched by item id",
+                    path=str(anchors),
+                )
+            )
+        optional = frozenset(anchor_set.item_ids) if anchor_set is not None else frozenset()
+        models = read_item_models(item_models, table.item_ids, optional) if item_models else model.lower()
         if isinstance(models, str) and models not in MODELS:
             raise InputError(Problem(f"unknown model {model!r}; expected one of {', '.join(MODELS)}"))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DigiskillWarning)
             with stderr.status(f"calibrating {len(table.item_ids)} items, {table.n_persons} persons"):
                 result = calibrate(
-                    table.codes, models, item_ids=table.item_ids, se=se.value, max_iter=max_iter, tol=tol
+                    table.codes,
+                    models,
+                    item_ids=table.item_ids,
+                    se=se.value,
+                    max_iter=max_iter,
+                    tol=tol,
+                    anchors=anchor_set,
                 )
             fit = fit_report(result, table.codes) if with_fit else None
         sid = set_id or re.sub(r"[^A-Za-z0-9._-]+", "-", out.stem)
