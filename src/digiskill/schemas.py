@@ -10,6 +10,7 @@ from .cat.config import CatConfig
 from .cat.session import Session
 from .cat.simulate import SimulationReport
 from .cat.stateless import StepResult
+from .results.credential import IssuerProfile
 from .results.models import AssessmentResult
 from .results.screening import ScreeningResult
 from .scoring import PersonScore
@@ -20,6 +21,7 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "person-score": PersonScore,
     "assessment-result": AssessmentResult,
     "screening-result": ScreeningResult,
+    "issuer-profile": IssuerProfile,
     "cat-config": CatConfig,
     "cat-session": Session,
     "cat-step": StepResult,
