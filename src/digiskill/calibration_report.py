@@ -140,6 +140,10 @@ def _plots(result: CalibrationResult, plot_dir: Path, stem: str) -> list[str]:
 
 def _save(fig, path: Path) -> None:
     """Save a figure atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=120, format="png")
-    tmp.replace(path)
+    import io
+
+    from .fileio import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=120, format="png")
+    atomic_write_bytes(path, buf.getvalue())

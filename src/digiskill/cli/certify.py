@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from ..bank.default import load_default
 from ..errors import InputError, Problem
-from ..fileio import atomic_write_text
-from ..results.credential import IssuerProfile, open_badge_credential
-from ..results.document import certificate_pdf, cv_lines, verification_code
+from ..fileio import atomic_write_bytes, atomic_write_text
+from ..results.credential import IssuerProfile
+from ..results.issue import issue_certificate
 from ..results.models import AssessmentResult
 from ..results.signing import (
     generate_key_pair,
@@ -21,7 +21,6 @@ from ..results.signing import (
     load_public_key,
     public_key_to_multikey,
     save_private_key,
-    sign_credential,
     verify_credential,
 )
 from .common import fail_on_bad_input, stderr
@@ -113,24 +112,15 @@ def certify_command(
                 )
             )
         profile = _read_issuer(issuer)
-        private = load_private_key(key)
-        signed = sign_credential(open_badge_credential(res, bank, profile, holder_name=name), private)
+        cert = issue_certificate(res, bank, profile, load_private_key(key), lang=language, holder_name=name)
     except InputError as err:
         raise fail_on_bad_input(err) from err
-    text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
-    code = verification_code(text)
-    qr = f"{profile.url.rstrip('/')}/verify/{code}" if profile.url else f"{signed['id']} {code}"
-    atomic_write_text(out, text)
+    atomic_write_text(out, cert.credential_json)
     if pdf is not None:
-        data = certificate_pdf(
-            res, bank, lang=language, issuer_name=profile.name, code=code, qr_payload=qr, holder_name=name
-        )
-        tmp = pdf.with_name(f".{pdf.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(pdf)
-    for line in cv_lines(res, bank, language):
+        atomic_write_bytes(pdf, cert.pdf)
+    for line in cert.cv_lines:
         typer.echo(line)
-    stderr.print(f"wrote {out}" + (f" and {pdf}" if pdf else "") + f"; verification code {code}", markup=False)
+    stderr.print(f"wrote {out}" + (f" and {pdf}" if pdf else "") + f"; verification code {cert.code}", markup=False)
     if res.provisional:
         stderr.print("note: the result is PROVISIONAL and the certificate says so", markup=False)
 

@@ -12,7 +12,6 @@ simulated person of ability X answers, drawn with the session's seed).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -25,13 +24,13 @@ from ..bank.default import Bank, load_default
 from ..cat import CatBank, CatConfig, Session, answer, next_item, start_session
 from ..cat.config import StoppingRules
 from ..errors import InputError, Problem
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_bytes, atomic_write_text
 from ..irt.response import probability
-from ..results.credential import IssuerProfile, open_badge_credential
-from ..results.document import certificate_pdf, cv_lines, verification_code
+from ..results.credential import IssuerProfile
+from ..results.issue import issue_certificate
 from ..results.models import result_from_session
 from ..results.screening import profile_by_id
-from ..results.signing import generate_key_pair, load_private_key, save_private_key, sign_credential
+from ..results.signing import generate_key_pair, load_private_key, save_private_key
 from .common import fail_on_bad_input
 
 DEMO_ISSUER = IssuerProfile(
@@ -264,27 +263,13 @@ def _finish(session: Session, bank: Bank, items: dict, lang: str, out: Path, key
             raise fail_on_bad_input(InputError(Problem("--key needs --issuer (the issuer profile)")))
         profile = IssuerProfile.model_validate_json(Path(issuer).read_text(encoding="utf-8"))
     try:
-        signed = sign_credential(open_badge_credential(result, bank, profile, holder_name=name), load_private_key(key))
+        cert = issue_certificate(result, bank, profile, load_private_key(key), lang=lang, holder_name=name)
     except InputError as err:
         raise fail_on_bad_input(err) from err
-    cert_text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
-    code = verification_code(cert_text)
     atomic_write_text(out / "result.json", result.dump_json() + "\n")
-    atomic_write_text(out / "credential.json", cert_text)
-    pdf = certificate_pdf(
-        result,
-        bank,
-        lang=lang,
-        issuer_name=profile.name,
-        code=code,
-        qr_payload=f"{signed['id']} {code}",
-        holder_name=name,
-    )
-    tmp = out / ".certificate.pdf.tmp"
-    tmp.write_bytes(pdf)
-    tmp.replace(out / "certificate.pdf")
-    lines = cv_lines(result, bank, lang)
-    atomic_write_text(out / "cv-lines.txt", "\n".join(lines) + ("\n" if lines else ""))
+    atomic_write_text(out / "credential.json", cert.credential_json)
+    atomic_write_bytes(out / "certificate.pdf", cert.pdf)
+    atomic_write_text(out / "cv-lines.txt", "\n".join(cert.cv_lines) + ("\n" if cert.cv_lines else ""))
     typer.echo(f"\n{_t('files', lang)}:")
     for f in ("result.json", "credential.json", "certificate.pdf", "cv-lines.txt", "session.json"):
         typer.echo(f"  {out / f}")
