@@ -152,6 +152,14 @@ def test_name_only_when_chosen_and_bad_inputs_write_nothing(tmp_path: Path, resu
     r = runner.invoke(app, ["certify", str(other), "--key", str(key), "--issuer", str(prof), "--out", str(out)])
     assert r.exit_code == 2 and "someone-elses-set" in r.stderr and not out.exists()
 
+    expired = json.loads(prof.read_text()) | {"key_expires": "2020-01-01T00:00:00Z"}
+    (tmp_path / "expired.json").write_text(json.dumps(expired))
+    r = runner.invoke(
+        app,
+        ["certify", str(result_json), "--key", str(key), "--issuer", str(tmp_path / "expired.json"), "--out", str(out)],
+    )
+    assert r.exit_code == 2 and "expired on 2020-01-01" in r.stderr and not out.exists()
+
     notjson = tmp_path / "notjson.json"
     notjson.write_text("{")
     r = runner.invoke(app, ["verify", str(notjson)])

@@ -57,7 +57,7 @@ def test_take_pause_resume_and_finish(tmp_path: Path) -> None:
     child.sendline("x")  # not an answer: asked again
     child.expect("I cannot use that answer")
     child.expect(PROMPT)
-    child.sendline("p")
+    child.sendintr()  # Ctrl-C: the session is saved, as with p
     child.expect("Paused")
     child.expect(pexpect.EOF)
     session = json.loads((out / "session.json").read_text())

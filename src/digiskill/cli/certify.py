@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -36,6 +37,9 @@ def keys_new(
     ] = None,
     issuer_name: Annotated[str | None, typer.Option("--issuer-name", help="the issuer's name for that profile")] = None,
     issuer_out: Annotated[Path | None, typer.Option("--issuer-out", help="where to write the issuer profile")] = None,
+    valid_days: Annotated[
+        int | None, typer.Option("--valid-days", min=1, help="the key may sign for this many days (in the profile)")
+    ] = None,
 ) -> None:
     """Make an issuer key pair: the private key file is created with mode 0600; the public key is printed as a
     Multikey (publish it so that anyone can check your certificates)."""
@@ -43,7 +47,10 @@ def keys_new(
         key, public = generate_key_pair()
         save_private_key(key, out)
         if issuer_id is not None:
-            profile = IssuerProfile(id=issuer_id, name=issuer_name or issuer_id)
+            expires = (
+                None if valid_days is None else datetime.now(UTC).replace(microsecond=0) + timedelta(days=valid_days)
+            )
+            profile = IssuerProfile(id=issuer_id, name=issuer_name or issuer_id, key_expires=expires)
             atomic_write_text(issuer_out or out.with_name("issuer.json"), profile.model_dump_json(indent=2) + "\n")
     except (InputError, ValidationError) as err:
         raise fail_on_bad_input(err if isinstance(err, InputError) else InputError(str(err))) from err

@@ -18,11 +18,13 @@ Data minimisation: the subject carries no identifier unless the person chose to 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..bank.default import Bank
+from ..errors import InputError, Problem
 from .models import AssessmentResult
 
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -40,6 +42,17 @@ class IssuerProfile(BaseModel):
     url: str | None = None
     email: str | None = None
     description: str | None = None
+    key_expires: datetime | None = Field(
+        None, description="the issuer's signing key may not sign after this time (certify refuses an expired key)"
+    )
+
+    def check_key_valid(self, now: datetime | None = None) -> None:
+        """Raise :class:`~digiskill.errors.InputError` when the issuer's key has expired."""
+        now = now or datetime.now(UTC)
+        if self.key_expires is not None and now >= self.key_expires:
+            raise InputError(
+                Problem(f"the issuer key of {self.id!r} expired on {self.key_expires.isoformat()}; make a new key")
+            )
 
     def as_profile(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": ["Profile"], "name": self.name}

@@ -34,7 +34,12 @@ def issue_certificate(
     lang: Literal["da", "en"] = "da",
     holder_name: str | None = None,
 ) -> Certificate:
-    """Sign the Open Badges credential of ``result`` and render its PDF (the QR code refers to the credential)."""
+    """Sign the Open Badges credential of ``result`` and render its PDF (the QR code refers to the credential).
+
+    Raises:
+        InputError: the issuer's key has expired (``IssuerProfile.key_expires``).
+    """
+    issuer.check_key_valid()
     signed = sign_credential(open_badge_credential(result, bank, issuer, holder_name=holder_name), private_key)
     text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
     code = verification_code(text)
