@@ -25,7 +25,7 @@ from scipy.stats import norm
 
 from ..bank.parameters import ParameterSet
 from ..irt.estimation import estimate
-from ..irt.likelihood import finite_logp
+from ..irt.likelihood import finite_logp, indicator_products
 from ..irt.response import category_terms, probability
 from .arrays import AreaBank, CatBank, Grid
 from .config import CatConfig
@@ -470,9 +470,7 @@ def _complete_eap(bank: CatBank, codes: np.ndarray) -> np.ndarray:
     for a, name in enumerate(bank.area_names):
         ab = bank.areas[name]
         x = codes[:, ab.index].astype(np.int64)
-        loglik = np.zeros((x.shape[0], bank.grid.points.size))
-        for jj in range(x.shape[1]):  # one gather per item column; the bank is fixed and small next to N
-            loglik += ab.logp[:, jj, x[:, jj]].T
+        loglik = indicator_products(x, ab.logp)  # (N, Q): K matrix products, no loop over items
         out[:, a], _, _ = _estimate(ab, bank.grid, "eap", loglik, x, np.ones_like(x, dtype=bool))
     return out
 
