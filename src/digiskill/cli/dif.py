@@ -1,4 +1,5 @@
-"""``digiskill dif``: Mantel–Haenszel / standardization DIF by a grouping column, with the ETS classes.
+"""``digiskill dif``: Mantel–Haenszel / standardization DIF by a grouping column, with the ETS classes, or
+(``--method lr``) the IRT likelihood-ratio test for 2PL and GRM items with all other items as anchors.
 
 The group column is read here, for the DIF analysis only; it never reaches scoring.
 """
@@ -16,7 +17,7 @@ import numpy as np
 import typer
 
 from ..bank.parameters import ParameterSet, load_parameter_set
-from ..calibrate.dif import DEFAULT_MIN_GROUP, DIFResult, mantel_haenszel_dif
+from ..calibrate.dif import DEFAULT_MIN_GROUP, DIFResult, LRDIFResult, lr_dif, mantel_haenszel_dif
 from ..errors import InputError, Problem
 from ..fileio import atomic_writer
 from ..scoring import MISSING_TOKENS
@@ -42,11 +43,36 @@ COLUMNS = (
     "ets_class",
     "favours",
 )
+LR_COLUMNS = (
+    "item",
+    "model",
+    "tested",
+    "reason",
+    "n_reference",
+    "n_focal",
+    "g2",
+    "df",
+    "p",
+    "p_bh",
+    "flag",
+    "a_reference",
+    "a_focal",
+    "b_reference",
+    "b_focal",
+    "focal_mean",
+    "focal_sd",
+    "converged",
+)
 
 
 class MatchingChoice(StrEnum):
     total = "total"
     rest = "rest"
+
+
+class MethodChoice(StrEnum):
+    mh = "mh"
+    lr = "lr"
 
 
 def read_grouped_responses(
@@ -152,8 +178,9 @@ def _parse_codes(
     return np.where(bad, -1, codes)
 
 
-def write_dif_csv(result: DIFResult, fh: io.TextIOBase) -> None:
-    writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\n")
+def write_dif_csv(result: DIFResult | LRDIFResult, fh: io.TextIOBase) -> None:
+    columns = LR_COLUMNS if isinstance(result, LRDIFResult) else COLUMNS
+    writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     for row in result.to_rows():
         writer.writerow({k: ("" if v is None else (f"{v:.6g}" if isinstance(v, float) else v)) for k, v in row.items()})
@@ -168,18 +195,31 @@ def dif_command(
         str | None, typer.Option("--reference", help="reference group value (default: every other value)")
     ] = None,
     id_col: Annotated[str, typer.Option("--id-col", help="person-id column (if present)")] = "person",
+    method: Annotated[
+        MethodChoice,
+        typer.Option(
+            "--method",
+            help="mh: Mantel-Haenszel with ETS classes; lr: IRT likelihood ratio for 2PL/GRM items (models from "
+            "--params, parameters re-estimated from the data; --matching/--purify do not apply)",
+        ),
+    ] = MethodChoice.mh,
     matching: Annotated[
         MatchingChoice, typer.Option(help="match on the total score (ETS; includes the item) or the rest score")
     ] = MatchingChoice.total,
     purify: Annotated[bool, typer.Option(help="two-stage criterion refinement (drop C items from matching)")] = False,
-    alpha: Annotated[float, typer.Option(help="significance level of the ETS rules")] = 0.05,
+    alpha: Annotated[
+        float, typer.Option(help="significance level of the ETS rules (lr: Benjamini-Hochberg false-discovery rate)")
+    ] = 0.05,
     min_group: Annotated[
         int, typer.Option("--min-group", help="fewest persons with complete responses per group")
     ] = DEFAULT_MIN_GROUP,
     out: Annotated[Path | None, typer.Option("--out", help="CSV to write (default: standard output)")] = None,
 ) -> None:
     """Differential item functioning between a focal and a reference group (Mantel-Haenszel with the ETS A/B/C
-    classes for 0/1 items; Mantel's test and SMD with AA/BB/CC for polytomous items).
+    classes for 0/1 items; Mantel's test and SMD with AA/BB/CC for polytomous items), or with ``--method lr`` the
+    IRT likelihood-ratio test of each 2PL/GRM item with all other items anchored at the reference group's estimates
+    (G2, df, p, Benjamini-Hochberg flag; the reference estimates are treated as known, which is anti-conservative
+    unless the reference group is much larger than the focal group).
 
     Group data is used for this fairness check only, never in scoring. Persons with a missing response or an empty
     group value are left out. Exit status 2 on bad input (unknown group value, too few persons in a group, an item
@@ -188,18 +228,32 @@ def dif_command(
     try:
         ps = load_parameter_set(params)
         item_ids, groups, codes = read_grouped_responses(responses, ps, group_col, id_col)
-        result = mantel_haenszel_dif(
-            codes,
-            groups,
-            focal,
-            reference=reference,
-            item_ids=item_ids,
-            items=ps.to_arrays(item_ids),
-            matching=matching.value,
-            purify=purify,
-            alpha=alpha,
-            min_group_size=min_group,
-        )
+        result: DIFResult | LRDIFResult
+        if method is MethodChoice.lr:
+            by_id = ps.items_by_id()
+            result = lr_dif(
+                codes,
+                groups,
+                focal,
+                reference,
+                models=[by_id[i].model for i in item_ids],
+                item_ids=item_ids,
+                alpha=alpha,
+                min_group_size=min_group,
+            )
+        else:
+            result = mantel_haenszel_dif(
+                codes,
+                groups,
+                focal,
+                reference=reference,
+                item_ids=item_ids,
+                items=ps.to_arrays(item_ids),
+                matching=matching.value,
+                purify=purify,
+                alpha=alpha,
+                min_group_size=min_group,
+            )
     except InputError as err:
         raise fail_on_bad_input(err) from err
     except ValueError as err:  # a bad option value (alpha outside (0, 1))
@@ -211,6 +265,16 @@ def dif_command(
             write_dif_csv(result, fh)
     stderr.print(result.summary().splitlines()[0], markup=False)
     stderr.print(result.summary().splitlines()[1], markup=False)
+    if isinstance(result, LRDIFResult):
+        skipped = [i for i, t in zip(result.item_ids, result.tested, strict=True) if not t]
+        stderr.print(
+            f"flagged (Benjamini-Hochberg at {result.alpha:g}): {', '.join(result.flagged()) or 'none'}; "
+            f"not tested: {', '.join(skipped) or 'none'}",
+            markup=False,
+        )
+        if out is not None:
+            stderr.print(f"wrote {out}", markup=False)
+        return
     worst = result.flagged("C")
     moderate = [i for i in result.flagged("B") if i not in worst]
     stderr.print(
