@@ -385,13 +385,7 @@ def person_fit_lz(responses: np.ndarray, items: ItemArrays, theta: np.ndarray) -
     Missing responses are left out of the three sums; a person with no answer gets NaN. Unlike mirt, the log
     probability of an observed response below machine epsilon is used as is (mirt replaces it with 0).
     """
-    codes = _codes(responses, items)
-    theta = np.asarray(theta, dtype=float).reshape(-1)
-    if theta.shape[0] != codes.shape[0]:
-        raise ValueError(f"theta has {theta.shape[0]} values for {codes.shape[0]} persons")
-    obs, mu, var = _log_lik_terms(codes, items, theta)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (obs.sum(axis=1) - mu.sum(axis=1)) / np.sqrt(var.sum(axis=1))
+    return _standardized_loglik(responses, items, theta, axis=1)
 
 
 def item_zh(responses: np.ndarray, items: ItemArrays, theta: np.ndarray) -> np.ndarray:
@@ -400,13 +394,18 @@ def item_zh(responses: np.ndarray, items: ItemArrays, theta: np.ndarray) -> np.n
     ``Zh_j = Σ_n (log P_j,x_nj(θ_n) − Σ_k P_jk log P_jk) / sqrt(Σ_n Var_n log P_j)`` over the persons who answered
     item ``j`` (terms as in :func:`person_fit_lz`; Drasgow, Levine & Williams, 1985). mirt uses EAP estimates.
     """
+    return _standardized_loglik(responses, items, theta, axis=0)
+
+
+def _standardized_loglik(responses: np.ndarray, items: ItemArrays, theta: np.ndarray, axis: int) -> np.ndarray:
+    """``(Σ obs − Σ mean) / sqrt(Σ var)`` of the log-likelihood terms, summed over items (axis 1) or persons (0)."""
     codes = _codes(responses, items)
     theta = np.asarray(theta, dtype=float).reshape(-1)
     if theta.shape[0] != codes.shape[0]:
         raise ValueError(f"theta has {theta.shape[0]} values for {codes.shape[0]} persons")
     obs, mu, var = _log_lik_terms(codes, items, theta)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (obs.sum(axis=0) - mu.sum(axis=0)) / np.sqrt(var.sum(axis=0))
+        return (obs.sum(axis=axis) - mu.sum(axis=axis)) / np.sqrt(var.sum(axis=axis))
 
 
 # ----------------------------------------------------------------------------------------------------------- M2
