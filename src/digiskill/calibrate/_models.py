@@ -61,6 +61,11 @@ class Priors:
             off by default, as in mirt, so that 2PL/GRM/GPCM estimates are maximum likelihood and match mirt's. A
             common choice when slopes are poorly identified (small samples, 3PL) is ``(0.0, 0.5)``: median slope 1,
             95 % of the mass in [0.38, 2.66].
+        asymptote_slope: ``LogNormal(μ, σ)`` on the slope of 3PL/4PL items only (those with a free asymptote), used
+            when ``slope`` is None; default ``(0.0, 0.5)`` (median 1, 95 % in [0.38, 2.66]). With a free asymptote
+            the likelihood is nearly flat in the slope of easy or hard items, and the slope can run off towards
+            infinity (seen for 4PL at N = 500); the prior keeps it finite while 2PL/GRM/GPCM stay maximum likelihood.
+            ``None`` switches it off.
         intercept: ``Normal(μ, σ)`` on every free intercept ``d`` (slope–intercept form, ``d = −a·b``; the
             thresholds ``d_k`` of GRM/GPCM/PCM items); off by default (ML, as mirt). ``(0.0, 3.0)`` is a weak choice
             that only keeps the intercepts of items almost everyone (or no one) answers correctly from drifting
@@ -72,14 +77,17 @@ class Priors:
     slipping: tuple[float, float] | None = (17.0, 5.0)
     slope: tuple[float, float] | None = None
     intercept: tuple[float, float] | None = None
+    asymptote_slope: tuple[float, float] | None = (0.0, 0.5)
 
     def __post_init__(self) -> None:
         for name in ("guessing", "slipping"):
             v = getattr(self, name)
             if v is not None and not (len(v) == 2 and v[0] >= 1 and v[1] >= 1):
                 raise ValueError(f"Priors.{name} must be Beta(α, β) with α, β ≥ 1, got {v}")
-        if self.slope is not None and not (len(self.slope) == 2 and self.slope[1] > 0):
-            raise ValueError(f"Priors.slope must be LogNormal(μ, σ) with σ > 0, got {self.slope}")
+        for name in ("slope", "asymptote_slope"):
+            v = getattr(self, name)
+            if v is not None and not (len(v) == 2 and v[1] > 0):
+                raise ValueError(f"Priors.{name} must be LogNormal(μ, σ) with σ > 0, got {v}")
         if self.intercept is not None and not (len(self.intercept) == 2 and self.intercept[1] > 0):
             raise ValueError(f"Priors.intercept must be Normal(μ, σ) with σ > 0, got {self.intercept}")
 
@@ -241,9 +249,13 @@ def log_prior(
                 cc = expit(g)
                 grad[:, col] += np.where(on, (al - 1) * (1 - cc) - (be - 1) * cc, 0.0)
                 neg_hess[:, col, col] += np.where(on, (al + be - 2) * cc * (1 - cc), 0.0)
-    if priors.slope is not None and free[:, 0].any():
-        mu, sd = priors.slope
-        on = free[:, 0]
+    slope_priors = [(priors.slope, free[:, 0])]
+    if priors.slope is None and priors.asymptote_slope is not None and family == DICHOTOMOUS:
+        slope_priors.append((priors.asymptote_slope, free[:, 0] & (free[:, 2] | free[:, 3])))
+    for prior, on in slope_priors:
+        if prior is None or not on.any():
+            continue
+        mu, sd = prior
         with np.errstate(invalid="ignore", divide="ignore"):
             a = np.where(on & (eta[:, 0] > 0), eta[:, 0], np.nan)
             la = np.log(a)

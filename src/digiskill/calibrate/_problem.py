@@ -358,13 +358,22 @@ def _solve_steps(info: np.ndarray, grad: np.ndarray, free: np.ndarray, shared: n
     p = free.shape[1]
     eye = np.eye(p)
     sys = info * m[:, :, None] * m[:, None, :] + eye * (1.0 - m)[:, None, :]
-    step = np.linalg.solve(sys, (grad * m)[..., None])[..., 0]
+    step = _solve(sys, (grad * m)[..., None])[..., 0]
     if shared.size:
         coupling = info[shared, :, 0] * m[shared]  # (S, p): info between the shared slope and each free entry
-        y = np.linalg.solve(sys[shared], coupling[..., None])[..., 0]
+        y = _solve(sys[shared], coupling[..., None])[..., 0]
         schur = np.sum(info[shared, 0, 0] - np.sum(coupling * y, axis=1))
         rhs = np.sum(grad[shared, 0] - np.sum(coupling * step[shared], axis=1))
         da = rhs / schur
         step[shared] -= y * da
         step[shared, 0] = da
     return step
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched ``a⁻¹ b``; a singular system (e.g. a 4PL item whose asymptotes and slope are not identified by the
+    data) falls back to the pseudo-inverse, the minimum-norm step, instead of failing."""
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(a) @ b
