@@ -24,6 +24,7 @@ analytic Jacobian from ``∂P/∂θ``; ``A`` bounded to be positive), started fr
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -253,19 +254,7 @@ def link(
         grid_range=grid_range,
         grid_weights=grid_weights,
     )
-    return LinkingResult(
-        method=res.method,
-        A=res.A,
-        B=res.B,
-        common_items=res.common_items,
-        from_id=from_set.id,
-        to_id=to_set.id,
-        area=area,
-        criterion=res.criterion,
-        converged=res.converged,
-        n_evaluations=res.n_evaluations,
-        grid=res.grid,
-    )
+    return dataclasses.replace(res, from_id=from_set.id, to_id=to_set.id, area=area)
 
 
 def link_items(
