@@ -49,6 +49,12 @@ class ResponseData:
     ids: tuple[str, ...]
     n_dropped: int  # persons without any answered item (they carry no information and are left out)
     category_counts: np.ndarray  # (J, K_max) weighted number of answers in each category
+    group: np.ndarray | None = None  # (N,) group code 0..G−1 per row (multiple-group calibration), else None
+    group_labels: tuple[str, ...] = ()  # the label of each group code
+
+    @property
+    def n_groups(self) -> int:
+        return max(len(self.group_labels), 1)
 
     @property
     def n_persons(self) -> float:
@@ -71,6 +77,8 @@ def prepare_responses(
     n_categories: Sequence[int] | np.ndarray | None = None,
     collapse: bool | None = None,
     fixed: Sequence[bool] | np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    group_labels: Sequence[str] = (),
 ) -> ResponseData:
     """Check and code a response matrix for calibration.
 
@@ -83,6 +91,8 @@ def prepare_responses(
         collapse: merge identical response patterns into one weighted row (default: when ``J ≤ 30``).
         fixed: ``(J,)`` items whose parameters are given (anchors): an unused category or a single observed category
             is allowed for them (nothing about them is estimated).
+        groups: ``(N,)`` group codes ``0..G−1`` (multiple-group calibration), kept with their rows through dropping
+            and pattern collapsing (patterns are merged within a group only); ``group_labels`` names the codes.
 
     Raises:
         InputError: wrong shape, non-integer codes, a code beyond an item's categories, an item nobody answered,
@@ -183,27 +193,46 @@ def prepare_responses(
             )
     if problems:
         raise InputError(problems)
+    grp = None if groups is None else np.asarray(groups, dtype=np.int16).reshape(-1)
+    if grp is not None and grp.shape != (n,):
+        raise InputError(f"{grp.size} group codes given for {n} response rows")
     keep = answered.any(axis=1) & (w > 0)
     n_dropped = int((~keep).sum())
     if n_dropped:
         codes, w = codes[keep], w[keep]
+        grp = None if grp is None else grp[keep]
     if collapse is None:
         collapse = j <= 30
     if collapse:
-        codes, w = collapse_patterns(codes, w)
-        codes = codes.astype(np.int16)
+        tagged = codes if grp is None else np.column_stack([grp, codes])
+        tagged, w = collapse_patterns(tagged, w)
+        codes = tagged.astype(np.int16) if grp is None else tagged[:, 1:].astype(np.int16)
+        grp = None if grp is None else tagged[:, 0].astype(np.int16)
     return ResponseData(
-        codes=codes, weights=w, n_cat=n_cat.astype(np.int64), ids=ids, n_dropped=n_dropped, category_counts=counts
+        codes=codes,
+        weights=w,
+        n_cat=n_cat.astype(np.int64),
+        ids=ids,
+        n_dropped=n_dropped,
+        category_counts=counts,
+        group=grp,
+        group_labels=tuple(group_labels) if grp is not None else (),
     )
 
 
 @dataclass(frozen=True)
 class EStep:
-    """One E-step: marginal log-likelihood, expected counts ``r`` ``(Q, J, K)`` and node totals ``(Q,)``."""
+    """One E-step: marginal log-likelihood, expected counts ``r`` ``(Q, J, K)`` (all groups together) and the
+    expected number of persons at each node, ``group_totals`` ``(G, Q)`` per group (``G = 1`` without groups)."""
 
     loglik: float
     counts: np.ndarray
-    node_totals: np.ndarray
+    group_totals: np.ndarray
+
+    @property
+    def node_totals(self) -> np.ndarray:
+        """``(Q,)`` expected persons per node over all groups."""
+        return self.group_totals.sum(axis=0)
 
 
 class Design:
@@ -239,6 +268,8 @@ class Design:
             self.d = np.ascontiguousarray(codes[:, self.col_item] == self.col_cat, dtype=self.dtype)
             self.s = None if self.complete else np.ascontiguousarray(answered, dtype=self.dtype)
         self.weights = data.weights
+        self.group = data.group  # (n,) group code per row, or None (one group)
+        self.n_groups = data.n_groups
         self.n_rows = n
         self.blocks = self._split()
 
@@ -275,6 +306,7 @@ class Design:
         return np.asarray(out)
 
     def _prepare(self, logp: np.ndarray, log_prior: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, ...]:
+        """``log_prior`` is ``(Q,)``, or ``(G, Q)`` with one latent distribution per group; ``const`` has its shape."""
         lp0 = logp[:, :, 0]
         v = logp[:, self.col_item, self.col_cat] - lp0[:, self.col_item]
         vt = np.ascontiguousarray(v.T, dtype=dtype)
@@ -282,22 +314,35 @@ class Design:
         const = log_prior + (lp0.sum(axis=1) if self.s is None else 0.0)
         return vt, lp0t, const.astype(dtype)
 
+    def _row_const(self, const: np.ndarray, sl: slice) -> np.ndarray:
+        """The latent log weights (plus constants) of the rows of one block: ``(Q,)`` for one group, else ``(n, Q)``."""
+        if const.ndim == 1:
+            return const
+        return const[self.group[sl]] if self.group is not None else const[0]
+
+    def _group_sums(self, post: np.ndarray, sl: slice) -> np.ndarray:
+        """``(G, Q)`` sums of the (weighted) posterior rows of one block by group."""
+        if self.group is None or self.n_groups == 1:
+            return post.sum(axis=0, dtype=np.float64)[None, :]
+        onehot = np.eye(self.n_groups, dtype=post.dtype)[self.group[sl]]  # (n, G): one BLAS product, no scatter
+        return (onehot.T @ post).astype(np.float64)
+
     def estep(self, logp: np.ndarray, log_prior: np.ndarray) -> EStep:
         """Posterior over the nodes for every person, summed into expected counts (no loop over persons or items).
 
         Args:
             logp: ``(Q, J, K)`` log category probabilities at the nodes (any finite value for absent categories).
-            log_prior: ``(Q,)`` normalised log weights of the latent distribution.
+            log_prior: ``(Q,)`` normalised log weights of the latent distribution, or ``(G, Q)`` one per group.
         """
         q, j, k = logp.shape
         vt, lp0t, const = self._prepare(logp, log_prior, self.dtype)
         m = vt.shape[0]
         big_r = np.zeros((m, q))
         r0 = np.zeros((j, q)) if self.s is not None else None
-        totals = np.zeros(q)
+        totals = np.zeros((self.n_groups, q))
         loglik = 0.0
         for sl, d, s in self.blocks:
-            lj = self._log_joint(d, s, vt, lp0t, const)
+            lj = self._log_joint(d, s, vt, lp0t, self._row_const(const, sl))
             top = lj.max(axis=1, keepdims=True)
             lj -= top
             np.maximum(lj, LOG_FLOOR[lj.dtype], out=lj)
@@ -309,12 +354,13 @@ class Design:
             big_r += d.T @ lj
             if r0 is not None:
                 r0 += s.T @ lj
-            totals += lj.sum(axis=0, dtype=np.float64)
+            totals += self._group_sums(lj, sl)
         counts = np.zeros((q, j, k))
         counts[:, self.col_item, self.col_cat] = big_r.T
         rest = counts[:, :, 1:].sum(axis=2)
-        counts[:, :, 0] = np.maximum((totals[:, None] if r0 is None else r0.T) - rest, 0.0)
-        return EStep(loglik=loglik, counts=counts, node_totals=totals)
+        all_groups = totals.sum(axis=0)
+        counts[:, :, 0] = np.maximum((all_groups[:, None] if r0 is None else r0.T) - rest, 0.0)
+        return EStep(loglik=loglik, counts=counts, group_totals=totals)
 
     def posterior_blocks(
         self, logp: np.ndarray, log_prior: np.ndarray
@@ -322,7 +368,9 @@ class Design:
         """Yield ``(slice, posterior (n, Q), per-person log-likelihood (n,))`` in double precision, block by block."""
         vt, lp0t, const = self._prepare(logp, log_prior, np.dtype(np.float64))
         for sl, d, s in self.blocks:
-            lj = self._log_joint(d.astype(np.float64), None if s is None else s.astype(np.float64), vt, lp0t, const)
+            lj = self._log_joint(
+                d.astype(np.float64), None if s is None else s.astype(np.float64), vt, lp0t, self._row_const(const, sl)
+            )
             top = lj.max(axis=1, keepdims=True)
             post = np.exp(np.maximum(lj - top, LOG_FLOOR[np.dtype(np.float64)]))
             tot = post.sum(axis=1)

@@ -26,15 +26,24 @@ _PROBIT_SCALE = float(np.sqrt(1 + np.pi / 8))
 
 
 class Latent(NamedTuple):
-    """The latent distribution N(mean, var) (normalised to the quadrature nodes)."""
+    """The latent distributions N(mean_g, var_g), one per group ``g`` (``(G,)`` arrays; ``G = 1`` without groups),
+    normalised to the quadrature nodes."""
 
-    mean: float
-    var: float
+    mean: np.ndarray
+    var: np.ndarray
 
 
-def as_latent(latent: Latent | float) -> Latent:
-    """A :class:`Latent`; a bare number is the variance of a zero-mean latent distribution."""
-    return latent if isinstance(latent, Latent) else Latent(0.0, float(latent))
+def as_latent(latent: Latent | float, n_groups: int = 1) -> Latent:
+    """A :class:`Latent` with ``(n_groups,)`` arrays; a bare number is the variance of zero-mean distributions."""
+    if isinstance(latent, Latent):
+        mean, var = latent
+    else:
+        mean, var = 0.0, float(latent)
+    shape = (n_groups,)
+    return Latent(
+        np.broadcast_to(np.asarray(mean, dtype=float), shape).copy(),
+        np.broadcast_to(np.asarray(var, dtype=float), shape).copy(),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,19 +69,23 @@ class EMProblem:
         models: tuple[str, ...],
         theta: np.ndarray,
         priors: Priors,
-        latent_var_free: bool,
+        latent_var_free: bool | np.ndarray,
         *,
-        latent_mean_free: bool = False,
+        latent_mean_free: bool | np.ndarray = False,
         anchors: tuple[np.ndarray, ItemArrays] | None = None,
     ) -> None:
         """``anchors``: bank positions of the items whose parameters are given, and those parameters (same order);
-        those items have no free parameters (and a 1PL anchor keeps its own slope)."""
+        those items have no free parameters (and a 1PL anchor keeps its own slope).
+
+        ``latent_var_free`` / ``latent_mean_free``: one flag, or one per group of ``data`` (``data.n_groups``); a
+        fixed mean is 0 and a fixed variance 1."""
         self.data = data
         self.models = models
         self.theta = theta
         self.priors = priors
-        self.latent_var_free = latent_var_free
-        self.latent_mean_free = latent_mean_free
+        self.n_groups = data.n_groups
+        self.latent_var_free = np.broadcast_to(np.asarray(latent_var_free, dtype=bool), (self.n_groups,)).copy()
+        self.latent_mean_free = np.broadcast_to(np.asarray(latent_mean_free, dtype=bool), (self.n_groups,)).copy()
         self.fixed = np.zeros(len(models), dtype=bool)
         if anchors is not None:
             self.fixed[anchors[0]] = True
@@ -120,16 +133,19 @@ class EMProblem:
             dich.positions[dich.shared, 0] = counter
             labels.append("1pl.a")
             counter += 1
-        self.mean_position = -1
-        if latent_mean_free:
-            self.mean_position = counter
-            labels.append("latent.mean")
-            counter += 1
-        self.var_position = -1
-        if latent_var_free:
-            self.var_position = counter
-            labels.append("latent.var")
-            counter += 1
+        suffixes = [""] if self.n_groups == 1 else [f"[{g}]" for g in data.group_labels]
+        self.mean_positions = np.full(self.n_groups, -1, dtype=np.int64)
+        self.var_positions = np.full(self.n_groups, -1, dtype=np.int64)
+        for g in range(self.n_groups):  # group means first, then variances, in group order
+            if self.latent_mean_free[g]:
+                self.mean_positions[g] = counter
+                labels.append(f"latent.mean{suffixes[g]}")
+                counter += 1
+        for g in range(self.n_groups):
+            if self.latent_var_free[g]:
+                self.var_positions[g] = counter
+                labels.append(f"latent.var{suffixes[g]}")
+                counter += 1
         self.n_free = counter
         self.labels = tuple(labels)
 
@@ -141,16 +157,14 @@ class EMProblem:
         return None
 
     def pack(self, etas: list[np.ndarray], latent: Latent | float) -> np.ndarray:
-        latent = as_latent(latent)
+        latent = as_latent(latent, self.n_groups)
         phi = np.empty(self.n_free)
         for fam, eta in zip(self.families, etas, strict=True):
             phi[fam.positions[fam.free]] = eta[fam.free]
             if fam.shared.size:
                 phi[self.shared_position] = eta[fam.shared[0], 0]
-        if self.mean_position >= 0:
-            phi[self.mean_position] = latent.mean
-        if self.var_position >= 0:
-            phi[self.var_position] = latent.var
+        phi[self.mean_positions[self.latent_mean_free]] = latent.mean[self.latent_mean_free]
+        phi[self.var_positions[self.latent_var_free]] = latent.var[self.latent_var_free]
         return phi
 
     def unpack(self, phi: np.ndarray, template: list[np.ndarray]) -> tuple[list[np.ndarray], Latent]:
@@ -162,24 +176,23 @@ class EMProblem:
             if fam.shared.size:
                 eta[fam.shared, 0] = phi[self.shared_position]
             etas.append(eta)
-        var = float(phi[self.var_position]) if self.var_position >= 0 else 1.0
-        mean = float(phi[self.mean_position]) if self.mean_position >= 0 else 0.0
+        mean, var = np.zeros(self.n_groups), np.ones(self.n_groups)
+        mean[self.latent_mean_free] = phi[self.mean_positions[self.latent_mean_free]]
+        var[self.latent_var_free] = phi[self.var_positions[self.latent_var_free]]
         return etas, Latent(mean, var)
 
     def pack_gradient(self, grads: list[np.ndarray], g_latent: np.ndarray | float) -> np.ndarray:
         """Gradients per family ``(..., J_f, p)`` into ``(..., n_free)`` (the shared slope summed over its items);
-        ``g_latent`` ``(..., 2)``: the gradient in the latent (mean, variance)."""
+        ``g_latent`` ``(..., G, 2)``: the gradient in each group's latent (mean, variance)."""
         lead = grads[0].shape[:-2]
         out = np.zeros((*lead, self.n_free))
         for fam, g in zip(self.families, grads, strict=True):
             out[..., fam.positions[fam.free]] = g[..., fam.free]
             if fam.shared.size:
                 out[..., self.shared_position] = g[..., fam.shared, 0].sum(axis=-1)
-        g_latent = np.asarray(g_latent)
-        if self.mean_position >= 0:
-            out[..., self.mean_position] = g_latent[..., 0]
-        if self.var_position >= 0:
-            out[..., self.var_position] = g_latent[..., 1]
+        g_latent = np.broadcast_to(np.asarray(g_latent), (*lead, self.n_groups, 2))
+        out[..., self.mean_positions[self.latent_mean_free]] = g_latent[..., self.latent_mean_free, 0]
+        out[..., self.var_positions[self.latent_var_free]] = g_latent[..., self.latent_var_free, 1]
         return out
 
     # ------------------------------------------------------------------ start values
@@ -230,12 +243,50 @@ class EMProblem:
                     eta[rows, 1:] = np.where(thr, eta[rows, 1:], 0.0)
         return etas
 
+    def with_start(self, etas: list[np.ndarray], pos: np.ndarray, given: ItemArrays) -> list[np.ndarray]:
+        """Start values of the free items at bank positions ``pos`` from IRT-form ``given`` (same order).
+
+        Only what fits the item's own model is taken: slopes and intercepts always (a non-positive slope or a
+        threshold count that differs leaves the item's default start); a lower/upper asymptote only where the item
+        estimates it (clipped into [0.01, 0.99])."""
+        lookup = np.full(self.family_codes.size, -1, dtype=np.int64)
+        lookup[pos] = np.arange(pos.size)
+        out = []
+        for fam, eta in zip(self.families, etas, strict=True):
+            eta = eta.copy()
+            rows = np.flatnonzero((lookup[fam.idx] >= 0) & ~self.fixed[fam.idx])
+            if rows.size:
+                src = lookup[fam.idx[rows]]
+                ok = (given.a[src] > 0) & (given.n_cat[src] == fam.n_cat[rows])
+                if fam.code == DICHOTOMOUS:
+                    ok &= given.family[src] == DICHOTOMOUS
+                    c = np.clip(given.c[src], 0.01, 0.99)
+                    u = np.clip(given.d[src], 0.01, 0.99)
+                    new = from_irt(DICHOTOMOUS, given.a[src], given.b[src][:, :1], c, u)
+                    new[:, 2] = np.where(fam.free[rows, 2], new[:, 2], eta[rows, 2])
+                    new[:, 3] = np.where(fam.free[rows, 3], new[:, 3], eta[rows, 3])
+                else:
+                    ok &= given.family[src] == fam.code
+                    width = min(given.b.shape[1] + 1, fam.width)
+                    new = eta[rows].copy()
+                    new[:, :width] = from_irt(fam.code, given.a[src], given.b[src], given.c[src], given.d[src])[
+                        :, :width
+                    ]
+                    thr = np.arange(1, fam.width) < fam.n_cat[rows, None]
+                    new[:, 1:] = np.where(thr, new[:, 1:], 0.0)
+                keep_pcm_slope = ~fam.free[rows, 0] & (fam.code != DICHOTOMOUS)
+                new[keep_pcm_slope, 0] = eta[rows[keep_pcm_slope], 0]  # a PCM slope stays 1
+                good = ok & np.isfinite(new[:, :2]).all(axis=1)
+                eta[rows[good]] = new[good]
+            out.append(eta)
+        return out
+
     # ------------------------------------------------------------------ E-step and M-step
     def log_latent(self, latent: Latent | float) -> np.ndarray:
-        """Normalised log weights of N(mean, var) on the nodes (rectangular rule)."""
-        mean, var = as_latent(latent)
-        lw = -0.5 * (self.theta - mean) ** 2 / var
-        return lw - np.logaddexp.reduce(lw)
+        """``(G, Q)`` normalised log weights of each group's N(mean, var) on the nodes (rectangular rule)."""
+        mean, var = as_latent(latent, self.n_groups)
+        lw = -0.5 * (self.theta[None, :] - mean[:, None]) ** 2 / var[:, None]
+        return lw - np.logaddexp.reduce(lw, axis=1, keepdims=True)
 
     def logp_full(self, etas: list[np.ndarray]) -> np.ndarray:
         """``(Q, J, K_max)`` log category probabilities of the whole bank at the nodes."""
@@ -256,12 +307,13 @@ class EMProblem:
         # N(μ, σ²) on a fixed grid: μ = Σ_q n_q θ_q / N and σ² = Σ_q n_q (θ_q − μ)² / N (the moments of the normalised
         # grid weights equal μ and σ² to far below the tolerance on the default 0.2-spaced grid, so this is the M-step).
         # With anchors this is the prior update of every EM cycle (Kim's multiple-weights-updating FIPC).
-        mean, var = as_latent(latent)
-        total = es.node_totals.sum()
-        if self.latent_mean_free:
-            mean = float(es.node_totals @ self.theta / total)
-        if self.latent_var_free:
-            var = float(es.node_totals @ (self.theta - mean) ** 2 / total)
+        # With groups, each group's distribution is updated from its own persons' posterior node totals.
+        mean, var = as_latent(latent, self.n_groups)
+        totals = es.group_totals
+        size = totals.sum(axis=1)
+        mean = np.where(self.latent_mean_free, totals @ self.theta / size, mean)
+        spread = (totals * (self.theta[None, :] - mean[:, None]) ** 2).sum(axis=1) / size
+        var = np.where(self.latent_var_free, spread, var)
         return new, Latent(mean, var)
 
     def em_map(self, phi: np.ndarray, template: list[np.ndarray], design: Design) -> tuple[np.ndarray, float]:
@@ -275,7 +327,7 @@ class EMProblem:
         if not np.isfinite(phi).all():
             return False
         etas, latent = self.unpack(phi, template)
-        if latent.var <= 0:
+        if not (latent.var > 0).all():
             return False
         return all(valid_rows(f.code, e, f.n_cat).all() for f, e in zip(self.families, etas, strict=True))
 
@@ -290,19 +342,22 @@ class EMProblem:
         return out
 
     def latent_score(self, latent: Latent | float) -> np.ndarray:
-        """``(∂ log w_q / ∂μ, ∂ log w_q / ∂σ²)`` for the normalised N(μ, σ²) node weights, ``(Q, 2)``."""
-        mean, var = as_latent(latent)
-        w = np.exp(self.log_latent(latent))
-        dev = self.theta - mean
+        """``(∂ log w_gq / ∂μ_g, ∂ log w_gq / ∂σ²_g)`` for each group's normalised N(μ_g, σ²_g) node weights,
+        ``(G, Q, 2)``."""
+        mean, var = as_latent(latent, self.n_groups)
+        w = np.exp(self.log_latent(Latent(mean, var)))
+        dev = self.theta[None, :] - mean[:, None]
         t2 = dev**2
-        return np.column_stack([(dev - w @ dev) / var, (t2 - w @ t2) / (2 * var * var)])
+        d_mean = (dev - (w * dev).sum(axis=1, keepdims=True)) / var[:, None]
+        d_var = (t2 - (w * t2).sum(axis=1, keepdims=True)) / (2 * var[:, None] ** 2)
+        return np.stack([d_mean, d_var], axis=-1)
 
     def score(self, phi: np.ndarray, template: list[np.ndarray], design: Design) -> np.ndarray:
         """Observed-data score ``∂(log L + log prior)/∂φ`` (Fisher's identity: the complete-data gradient at the
         expected counts of the same parameters)."""
         etas, latent = self.unpack(phi, template)
         es = self.estep(etas, latent, design)
-        g_latent = es.node_totals @ self.latent_score(latent)
+        g_latent = np.einsum("gq,gqc->gc", es.group_totals, self.latent_score(latent))
         return self.pack_gradient(self.family_gradients(etas, es), g_latent)
 
     def _newton(self, fam: _Family, eta: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -104,9 +104,20 @@ def score_crossproducts(problem: EMProblem, phi: np.ndarray, template: list[np.n
             for k in range(k_f):  # a handful of categories
                 s += (sub == k)[..., None] * (post @ dl[:, :, k, :].reshape(q, j * p)).reshape(-1, j, p)
             scores.append(s)
-        s_free = problem.pack_gradient(scores, post @ dlw)
+        s_free = problem.pack_gradient(scores, _person_latent_scores(post, dlw, problem.data.group, sl))
         info += s_free.T @ (w[sl, None] * s_free)
     return info
+
+
+def _person_latent_scores(post: np.ndarray, dlw: np.ndarray, group: np.ndarray | None, sl: slice) -> np.ndarray:
+    """``(n, G, 2)`` per-person scores in the latent (mean, variance) of each group: a person's posterior expectation
+    of their own group's ``∂ log w_q`` and zero for the other groups."""
+    if group is None or dlw.shape[0] == 1:
+        return (post @ dlw[0])[:, None, :]
+    g = group[sl]
+    out = np.zeros((post.shape[0], dlw.shape[0], 2))
+    out[np.arange(g.size), g] = np.einsum("nq,nqc->nc", post, dlw[g])
+    return out
 
 
 def prior_information(problem: EMProblem, etas: list[np.ndarray]) -> np.ndarray:

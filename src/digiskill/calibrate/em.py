@@ -82,6 +82,10 @@ def calibrate(
     collapse: bool | None = None,
     design: Literal["auto", "dense", "sparse"] = "auto",
     anchors: ParameterSet | None = None,
+    groups: Sequence[object] | np.ndarray | None = None,
+    reference_group: object = None,
+    start: ParameterSet | CalibrationResult | None = None,
+    start_latent: dict[str, tuple[float, float]] | None = None,
 ) -> CalibrationResult:
     """Estimate item parameters by marginal maximum likelihood (MAP with item priors) with the EM algorithm.
 
@@ -114,6 +118,20 @@ def calibrate(
             item id is in ``anchors`` keeps the given parameters and model (``model`` entries for those columns are
             ignored), the other items are estimated, and so are the latent mean and SD (see the module docstring).
             An anchor may have categories nobody used in these data, never a code beyond its categories.
+        groups: ``(N,)`` a group label per row for a multiple-group calibration (Bock & Zimowski, 1997): the item
+            parameters are common to all groups and every group has its own latent N(μ_g, σ²_g). The reference group
+            (``reference_group``, default the first label in sorted order) sets the scale, N(0, 1) (its variance is
+            estimated when ``latent_sd`` says so, e.g. Rasch); every other group has its mean and SD estimated
+            (its SD fixed at 1 with ``latent_sd="fixed"``). With ``anchors`` every group's mean and SD is estimated.
+            Items whose parameters may differ between groups are separate columns, each answered in one group
+            only (as :func:`~digiskill.calibrate.lr_dif` does). Results: ``group_labels``, ``group_latent_mean``,
+            ``group_latent_sd`` (``latent_mean``/``latent_sd`` are the reference group's).
+        reference_group: the label of the reference group (must occur in ``groups``).
+        start: start values for the free items whose id is in this parameter set or earlier result (the others
+            start from their marginal proportions); an earlier result also gives the start of the latent
+            distribution of every group with the same label (or of the single group). Only speeds convergence up.
+        start_latent: start ``(mean, SD)`` of the latent distribution by group label (``""`` without groups);
+            overrides what ``start`` gives. Fixed means and SDs keep their values (0 and 1).
 
     Returns:
         :class:`~digiskill.calibrate.CalibrationResult`.
@@ -150,8 +168,16 @@ def calibrate(
         if len(model) == len(ids):
             for i, it in zip(anchor_pos, anchor_items, strict=True):
                 model[i] = it.model
+    group_codes, group_labels = (None, ()) if groups is None else _group_codes(groups, reference_group, responses)
     data = prepare_responses(
-        responses, item_ids=item_ids, weights=weights, n_categories=n_categories, collapse=collapse, fixed=fixed
+        responses,
+        item_ids=item_ids,
+        weights=weights,
+        n_categories=n_categories,
+        collapse=collapse,
+        fixed=fixed,
+        groups=group_codes,
+        group_labels=group_labels,
     )
     models = _check_models(model, data)
     if se not in SE_METHODS:
@@ -165,6 +191,9 @@ def calibrate(
     else:
         var_free = all(m in FIXED_SLOPE_MODELS for m in models) if latent_sd == "auto" else latent_sd == "free"
         mean_free = False
+        if data.n_groups > 1:  # the reference group sets the scale; the others are free
+            var_free = np.array([var_free] + [latent_sd != "fixed"] * (data.n_groups - 1))
+            mean_free = np.arange(data.n_groups) > 0
     quad = quadrature or Quadrature.normal()
     problem = EMProblem(
         data,
@@ -181,7 +210,19 @@ def calibrate(
         raise ValueError(f"design must be 'auto', 'dense' or 'sparse', got {design!r}")
     indicators = Design(data, dtype=dtype, sparse=None if design == "auto" else design == "sparse")
     template = problem.start_etas()
-    phi = problem.pack(template, Latent(0.0, 1.0))
+    latent0 = Latent(np.zeros(data.n_groups), np.ones(data.n_groups))
+    if start is not None:
+        if isinstance(start, CalibrationResult):
+            latent0 = _start_latent(start, data.group_labels, latent0)
+            start = start.to_parameter_set("start")
+        known = start.items_by_id()
+        pos = np.array([i for i, k in enumerate(data.ids) if k in known], dtype=np.int64)
+        if pos.size:
+            template = problem.with_start(template, pos, start.to_arrays([data.ids[i] for i in pos]))
+    for g, name in enumerate(data.group_labels or ("",)):
+        if start_latent and name in start_latent:
+            latent0.mean[g], latent0.var[g] = start_latent[name][0], start_latent[name][1] ** 2
+    phi = problem.pack(template, latent0)
     phi, history, converged, change, cycles = run_em(problem, phi, template, indicators, tol, max_iter, accelerate)
     if indicators.dtype != np.float64:
         indicators = indicators.with_dtype(np.float64)
@@ -218,6 +259,42 @@ def calibrate(
     if anchors is None:
         return result
     return _with_anchors(result, anchor_pos, given, anchor_items)
+
+
+def _start_latent(start: CalibrationResult, labels: tuple[str, ...], default: Latent) -> Latent:
+    """Start means and variances from an earlier result: by group label, or its single latent distribution."""
+    mean, var = default.mean.copy(), default.var.copy()
+    if start.group_labels and labels:
+        for g, name in enumerate(labels):
+            if name in start.group_labels:
+                k = start.group_labels.index(name)
+                mean[g], var[g] = start.group_latent_mean[k], start.group_latent_sd[k] ** 2
+    elif not start.group_labels and not labels:
+        mean[0], var[0] = start.latent_mean, start.latent_sd**2
+    return Latent(mean, var)
+
+
+def _group_codes(
+    groups: Sequence[object] | np.ndarray, reference: object, responses: np.ndarray
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Group codes ``0..G−1`` per row (the reference group is 0) and the labels, from any labels (compared as text)."""
+    n = np.shape(responses)[0] if np.ndim(responses) == 2 else -1
+    labels = np.asarray(groups, dtype=object).reshape(-1)
+    if labels.size != n:
+        raise InputError(f"{labels.size} group labels given for {n} response rows")
+    text = np.array(["" if g is None or (isinstance(g, float) and np.isnan(g)) else str(g) for g in labels])
+    blank = np.flatnonzero(text == "")
+    if blank.size:
+        rows = ", ".join(str(r + 1) for r in blank[:10]) + (" …" if blank.size > 10 else "")
+        raise InputError(f"{blank.size} row(s) have no group label (rows {rows}); drop them or give them a group")
+    present = sorted(set(text.tolist()))
+    if reference is not None:
+        ref = str(reference)
+        if ref not in present:
+            raise InputError(f"reference group {ref!r} not found; group labels present: {', '.join(present)}")
+        present = [ref] + [g for g in present if g != ref]
+    codes = {g: i for i, g in enumerate(present)}
+    return np.array([codes[t] for t in text], dtype=np.int16), tuple(present)
 
 
 def _column_ids(responses: np.ndarray, item_ids: Sequence[str] | None) -> tuple[str, ...]:
@@ -400,10 +477,9 @@ def _result(
         parts = np.split(s, [j, j + nb, j + nb + j, j + nb + 2 * j])
         se_items = item_arrays(parts[0], parts[1].reshape(j, -1), parts[2], parts[3])
         se_d = parts[4].reshape(j, -1)
-        if problem.var_position >= 0:
-            se_var = float(np.sqrt(info.cov[problem.var_position, problem.var_position]))
-        if problem.mean_position >= 0:
-            se_mean = float(np.sqrt(info.cov[problem.mean_position, problem.mean_position]))
+        diag = np.sqrt(np.maximum(np.diag(info.cov), 0.0))
+        se_mean = np.where(problem.latent_mean_free, diag[problem.mean_positions], np.nan)
+        se_var = np.where(problem.latent_var_free, diag[problem.var_positions], np.nan)
     etas, latent = problem.unpack(phi, template)
     lp = sum(
         float(log_prior(f.code, e, f.free, problem.priors, with_grad=False)[0].sum())
@@ -422,8 +498,8 @@ def _result(
         converged=converged,
         max_change=float(change),
         loglik_history=history,
-        latent_mean=float(latent.mean),
-        latent_sd=float(np.sqrt(latent.var)),
+        latent_mean=float(latent.mean[0]),
+        latent_sd=float(np.sqrt(latent.var[0])),
         parameter_names=problem.labels,
         estimates=phi,
         quadrature_points=int(quad.points.size),
@@ -434,8 +510,13 @@ def _result(
         information_positive_definite=None if info is None else info.positive_definite,
         se=se_items,
         se_intercepts=se_d,
-        se_latent_var=se_var,
-        se_latent_mean=se_mean,
+        se_latent_var=None if se_var is None or np.isnan(se_var[0]) else float(se_var[0]),
+        se_latent_mean=None if se_mean is None or np.isnan(se_mean[0]) else float(se_mean[0]),
+        group_labels=data.group_labels,
+        group_latent_mean=latent.mean if data.n_groups > 1 else None,
+        group_latent_sd=np.sqrt(latent.var) if data.n_groups > 1 else None,
+        se_group_latent_mean=se_mean if data.n_groups > 1 else None,
+        se_group_latent_var=se_var if data.n_groups > 1 else None,
     )
 
 

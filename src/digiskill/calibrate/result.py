@@ -57,6 +57,9 @@ class CalibrationResult:
             ``se_latent_mean`` of the latent mean when estimated.
         anchored: ``(J,)`` whether each item was an anchor (parameters given, not estimated); None without anchors.
         anchor_items: the anchors' items as given (written unchanged by :meth:`to_parameter_set`).
+        group_labels: the groups of a multiple-group calibration, reference group first (empty otherwise).
+        group_latent_mean, group_latent_sd: ``(G,)`` each group's latent mean and SD (None without groups);
+            ``se_group_latent_mean``, ``se_group_latent_var`` their SEs (NaN where fixed, None when not computed).
     """
 
     params: ItemArrays
@@ -87,6 +90,11 @@ class CalibrationResult:
     se_latent_mean: float | None = None
     anchored: np.ndarray | None = None
     anchor_items: tuple[ItemParams, ...] = ()
+    group_labels: tuple[str, ...] = ()
+    group_latent_mean: np.ndarray | None = None
+    group_latent_sd: np.ndarray | None = None
+    se_group_latent_mean: np.ndarray | None = None
+    se_group_latent_var: np.ndarray | None = None
 
     # ------------------------------------------------------------------ fit indices
     @property
