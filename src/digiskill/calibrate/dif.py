@@ -43,9 +43,9 @@ after Allen, Carlson & Zelenak, 1999): **AA** if Mantel's p ≥ ``alpha`` or ``|
 ``alpha`` and ``|SMD/SD| > 0.25``; **BB** otherwise. Mantel's χ² and the SMD (for a 0/1 item: STD P-DIF) are
 reported for dichotomous items too.
 
-IRT likelihood-ratio DIF (:func:`lr_dif`, 2PL and GRM items, every other item as anchor) is built on
-:func:`~digiskill.calibrate.calibrate` with fixed anchors; it is a fixed-anchor approximation of the two-group test
-(see its docstring for what that costs).
+IRT likelihood-ratio DIF (:func:`lr_dif`, 2PL and GRM items, every other item as anchor) compares two-group
+calibrations (:func:`~digiskill.calibrate.calibrate` with ``groups``): item parameters common to both groups against
+the studied item free in each, with the focal group's latent mean and SD estimated.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from typing import Literal
 import numpy as np
 from scipy.stats import chi2, ncx2
 
-from ..bank.parameters import new_parameter_set
+from ..bank.parameters import ParameterSet, new_parameter_set
 from ..errors import ConvergenceWarning, InputError, Problem
 from ..irt.items import ItemArrays
 
@@ -500,17 +500,17 @@ class LRDIFResult:
     Attributes:
         item_ids, models: the items and their models.
         tested: ``(J,)`` whether the item was tested; ``reason`` says why not (``""`` when tested).
-        g2, df, p: ``G² = 2 (ll_F1 − ll_F0)``, its degrees of freedom (2 for 2PL, K for a K-category GRM item) and
+        g2, df, p: ``G² = 2 (ll_M1 − ll_M0)``, its degrees of freedom (2 for 2PL, K for a K-category GRM item) and
             the χ² p-value.
         p_adjusted: Benjamini–Hochberg adjusted p-values over the tested items; ``flag`` is ``p_adjusted < alpha``.
-        a_reference, a_focal: the item's slope from the reference calibration and from the focal group with the
-            item free (model M1).
-        b_reference, b_focal: ``(J, K_max − 1)`` difficulty / thresholds likewise (NaN-padded).
-        focal_mean, focal_sd: the focal group's latent mean and SD on the reference scale (model M0: all items
-            anchored).
-        loglik_reference, loglik_focal_m0: ``ll_R`` and ``ll_F0``; ``loglik_focal_m1`` per item.
-        converged: ``(J,)`` whether the M1 calibration converged (M0 and the reference run must converge, else
-            ``all_converged`` is False and a warning was issued).
+        a_common, b_common: the item's slope and ``(J, K_max − 1)`` difficulty / thresholds (NaN-padded) common to
+            both groups (model M0).
+        a_reference, a_focal, b_reference, b_focal: the item's parameters in each group with the item free (its
+            model M1).
+        focal_mean, focal_sd: the focal group's latent mean and SD on the reference group's N(0, 1) scale (M0), with
+            their standard errors ``se_focal_mean``, ``se_focal_sd`` (NaN when the information matrix was singular).
+        loglik_m0: ``ll_M0``; ``loglik_m1`` per item.
+        converged: ``(J,)`` whether the M1 calibration converged; ``all_converged`` also covers M0.
         n_reference, n_focal: persons in each group (persons with every response missing are dropped by the
             calibration), ``n_excluded_group`` persons in neither group.
         alpha: the false-discovery rate of the Benjamini–Hochberg flag.
@@ -525,15 +525,18 @@ class LRDIFResult:
     p: np.ndarray
     p_adjusted: np.ndarray
     flag: np.ndarray
+    a_common: np.ndarray
+    b_common: np.ndarray
     a_reference: np.ndarray
     a_focal: np.ndarray
     b_reference: np.ndarray
     b_focal: np.ndarray
     focal_mean: float
     focal_sd: float
-    loglik_reference: float
-    loglik_focal_m0: float
-    loglik_focal_m1: np.ndarray
+    se_focal_mean: float
+    se_focal_sd: float
+    loglik_m0: float
+    loglik_m1: np.ndarray
     converged: np.ndarray
     all_converged: bool
     focal: object
@@ -573,9 +576,11 @@ class LRDIFResult:
                 "p": num(self.p[j]),
                 "p_bh": num(self.p_adjusted[j]),
                 "flag": bool(self.flag[j]),
+                "a_common": num(self.a_common[j]),
+                "b_common": joined(self.b_common[j]),
                 "a_reference": num(self.a_reference[j]),
                 "a_focal": num(self.a_focal[j]),
-                "b_reference": joined(self.b_reference[j]),
+                "b_reference": joined(self.b_reference[j]) if self.tested[j] else "",
                 "b_focal": joined(self.b_focal[j]) if self.tested[j] else "",
                 "focal_mean": self.focal_mean,
                 "focal_sd": self.focal_sd,
@@ -588,9 +593,9 @@ class LRDIFResult:
         ref = "everybody else" if self.reference is None else repr(self.reference)
         lines = [
             f"IRT-LR DIF focal {self.focal!r} (n={self.n_focal}) vs reference {ref} (n={self.n_reference}); "
-            f"focal latent mean {self.focal_mean:.3f}, SD {self.focal_sd:.3f}; Benjamini-Hochberg at {self.alpha:g}",
-            f"left out: {self.n_excluded_group} person(s) without a group in the comparison; "
-            "reference estimates treated as known (anti-conservative)",
+            f"two-group calibration, focal latent mean {self.focal_mean:.3f} (SE {self.se_focal_mean:.3f}), "
+            f"SD {self.focal_sd:.3f} (SE {self.se_focal_sd:.3f}); Benjamini-Hochberg at {self.alpha:g}",
+            f"left out: {self.n_excluded_group} person(s) without a group in the comparison",
         ]
         for j, item in enumerate(self.item_ids):
             if self.tested[j]:
@@ -627,38 +632,27 @@ def lr_dif(
     tol: float | None = None,
     max_iter: int | None = None,
 ) -> LRDIFResult:
-    """IRT likelihood-ratio DIF of every 2PL and GRM item, with all other items as anchors.
+    """IRT likelihood-ratio DIF of every 2PL and GRM item, with all other items as anchors (Thissen, Steinberg &
+    Wainer, 1988, 1993; as mirt's ``DIF(scheme = "add")`` on a fully constrained ``multipleGroup`` model).
 
     **Group data is used only here**, for this fairness check on calibration data; it never enters scoring.
 
-    Procedure (on top of :func:`~digiskill.calibrate.calibrate`):
+    Both groups are calibrated together (:func:`~digiskill.calibrate.calibrate` with ``groups``): the reference
+    group's latent distribution is N(0, 1), the focal group's N(μ_F, σ²_F) with both estimated, so that a difference
+    in ability between the groups is not mistaken for DIF.
 
-    1. The reference group alone is calibrated (latent N(0, 1) for 2PL/GRM; ``calibrate``'s ``latent_sd="auto"``)
-       → reference parameters of every item and ``ll_R``.
-    2. M0: the focal group with *every* item anchored at the reference parameters and the focal latent mean and SD
-       free → ``ll_F0`` (computed once), ``focal_mean``, ``focal_sd``.
-    3. M1, per studied item ``j``: the focal group with every item except ``j`` anchored, ``j`` free, latent mean and
-       SD free → ``ll_F1``. ``G² = 2 (ll_F1 − ll_F0)`` on ``df`` = the item's parameters (2 for 2PL, ``K`` for a
-       ``K``-category GRM item), p from χ²(df).
-    4. ``flag``: Benjamini–Hochberg adjusted p below ``alpha`` (0.05), the false-discovery rate over the tested
+    1. M0: every item's parameters are common to both groups → ``ll_M0``, ``focal_mean``, ``focal_sd``.
+    2. M1, per studied item ``j``: as M0, but item ``j`` has its own parameters in each group (every other item stays
+       common: the anchors) → ``ll_M1``. ``G² = 2 (ll_M1 − ll_M0)`` on ``df`` = the item's parameters (2 for 2PL,
+       ``K`` for a ``K``-category GRM item), p from χ²(df). M1 starts from the M0 estimates.
+    3. ``flag``: Benjamini–Hochberg adjusted p below ``alpha`` (0.05), the false-discovery rate over the tested
        items.
 
-    **Approximation.** The reference estimates are treated as known: this is a fixed-anchor approximation of
-    Thissen, Steinberg & Wainer's (1988, 1993) two-group IRT-LR test, in which the item parameters are estimated
-    from both groups jointly. Ignoring the reference group's sampling error makes the test anti-conservative: for
-    an item without DIF, ``G²`` is inflated by roughly ``1 + n_F/n_R`` (the focal-vs-reference difference has the
-    variance of both estimates, the test counts only the focal one). With equal group sizes that is about a factor
-    2 — not slight. Simulation (12 2PL items, focal N(−0.5, 1), 10 data sets each): with no DIF at all, the mean
-    ``G²`` was 4.0 against df = 2 and 20 % of the items had p < 0.05 with 2000 per group (3.0 and 12 % with 8000 in
-    the reference group); with one item shifted by 0.6, the 11 items without DIF had mean ``G²`` 5.1 and 0–5 of them
-    were flagged after Benjamini–Hochberg (the anchored DIF item also pulls the focal mean in M0 and so the other
-    items: no purification here). The studied DIF item itself was found every time (p < 1e-7). The approximation is
-    close only when the reference group is much larger than the focal group; with comparable groups read ``p`` as a
-    ranking, or confirm with :func:`mantel_haenszel_dif`.
-
-    Items with another model, and items whose M1 calibration fails (e.g. a category the focal group never used),
-    are reported as not tested, with the reason. Missing responses are handled by the calibration's
-    full-information likelihood (MAR).
+    With every other item as anchor, a large DIF item among the anchors shifts the focal mean a little and with it
+    the other items' ``G²`` (no purification here; confirm a flagged set with :func:`mantel_haenszel_dif`, or rerun
+    with the flagged items' columns left out). Items with another model, and items whose M1 calibration cannot
+    run (e.g. a category one group never used), are reported as not tested, with the reason. Missing responses are
+    handled by the calibration's full-information likelihood (MAR).
 
     Args:
         responses: ``(N, J)`` category codes; NaN or a negative code = missing.
@@ -673,8 +667,8 @@ def lr_dif(
         tol, max_iter: passed to :func:`calibrate` (its defaults when None).
 
     Raises:
-        InputError: an unknown group label, too few persons in a group, or a reference calibration that cannot run
-            (e.g. a category nobody in the reference group used).
+        InputError: an unknown group label, too few persons in a group, or an M0 calibration that cannot run
+            (e.g. a category nobody used).
     """
     from .em import calibrate  # em imports nothing from here; kept local so that MH stays light
 
@@ -701,63 +695,81 @@ def lr_dif(
                 for name, k in small
             ]
         )
-    n_cat = np.maximum(codes.max(axis=0, initial=1), 1) + 1  # from both groups, so that the groups agree
-    opts: dict[str, object] = {"se": "none"}
+    keep = is_ref | is_focal
+    x = codes[keep]
+    foc = is_focal[keep]
+    label = np.where(foc, "focal", "reference")
+    n_cat = np.maximum(x.max(axis=0, initial=1), 1) + 1
+    opts: dict[str, object] = {"groups": label, "reference_group": "reference"}
     if tol is not None:
         opts["tol"] = tol
     if max_iter is not None:
         opts["max_iter"] = max_iter
-    x_ref, x_foc = codes[is_ref], codes[is_focal]
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        ref_fit = calibrate(x_ref, list(mods), item_ids=ids, n_categories=n_cat, **opts)
-        ref_set = ref_fit.to_parameter_set("lr-dif-reference")
-        m0 = calibrate(x_foc, list(mods), item_ids=ids, anchors=ref_set, **opts)
-    base_converged = ref_fit.converged and m0.converged
-    if not base_converged:
+    m0 = calibrate(x, list(mods), item_ids=ids, n_categories=n_cat, se="oakes", **opts)  # warns if not converged
+    if not m0.converged:
         warnings.warn(
-            "the reference or the M0 focal calibration did not converge: the LR statistics are unreliable"
-            + "".join(f"; {w.message}" for w in caught),
+            "the M0 two-group calibration did not converge: the LR statistics are unreliable",
             ConvergenceWarning,
             stacklevel=2,
         )
+    m0_set = m0.to_parameter_set("lr-dif-m0")
+    start_latent = {
+        name: (float(m), float(sd))
+        for name, m, sd in zip(m0.group_labels, m0.group_latent_mean, m0.group_latent_sd, strict=True)
+    }
 
     kmax = int(n_cat.max())
+
+    def thresholds(b: np.ndarray) -> np.ndarray:
+        out = np.full(kmax - 1, np.nan)
+        out[: min(b.size, kmax - 1)] = b[: kmax - 1]
+        return out
+
     g2 = np.full(j, np.nan)
     ll1 = np.full(j, np.nan)
     df = np.zeros(j, dtype=np.int64)
-    a_foc = np.full(j, np.nan)
-    b_foc = np.full((j, kmax - 1), np.nan)
-    b_ref = np.full((j, kmax - 1), np.nan)
-    kb = ref_fit.params.b.shape[1]
-    b_ref[:, :kb] = ref_fit.params.b[:, : kmax - 1]
+    a_ref, a_foc = np.full(j, np.nan), np.full(j, np.nan)
+    b_ref, b_foc = np.full((j, kmax - 1), np.nan), np.full((j, kmax - 1), np.nan)
+    b_common = np.array([thresholds(m0.params.b[i]) for i in range(j)])
     converged = np.zeros(j, dtype=bool)
     reason = [""] * j
-    for i in range(j):
+    for i in range(j):  # one two-group calibration per studied item (each vectorised over persons and items)
         if mods[i] not in LR_MODELS:
             reason[i] = f"model {mods[i]}: the likelihood-ratio test covers 2pl and grm items"
             continue
-        anchors = new_parameter_set([it for it in ref_set.items if it.id != ids[i]], set_id="lr-dif-anchors")
+        x1, ids1, start = _split_item(x, foc, i, ids, m0_set)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                m1 = calibrate(x_foc, list(mods), item_ids=ids, anchors=anchors, n_categories=n_cat, **opts)
+                m1 = calibrate(
+                    x1,
+                    [*mods, mods[i]],
+                    item_ids=ids1,
+                    n_categories=[*n_cat, n_cat[i]],
+                    se="none",
+                    start=start,
+                    start_latent=start_latent,
+                    **opts,
+                )
         except InputError as err:
-            reason[i] = f"focal calibration with the item free failed: {err}"
+            reason[i] = f"the two-group calibration with the item free failed: {err}"
             continue
         ll1[i] = m1.loglik
         g2[i] = max(2.0 * (m1.loglik - m0.loglik), 0.0)  # M0 is nested in M1; a tiny negative is EM tolerance
         df[i] = 2 if mods[i] == "2pl" else int(n_cat[i])
-        a_foc[i] = m1.params.a[i]
-        kb1 = min(m1.params.b.shape[1], kmax - 1)
-        b_foc[i, :kb1] = m1.params.b[i, :kb1]
+        a_ref[i], a_foc[i] = m1.params.a[i], m1.params.a[j]
+        b_ref[i], b_foc[i] = thresholds(m1.params.b[i]), thresholds(m1.params.b[j])
         converged[i] = m1.converged
         if not m1.converged:
             reason[i] = "tested, but the M1 calibration did not converge"
     tested = np.isfinite(g2)
     p = np.where(tested, chi2.sf(g2, np.maximum(df, 1)), np.nan)
     p_adj = benjamini_hochberg(p)
+    sd_f = float(m0.group_latent_sd[1])
+    se_mean = se_var = np.nan
+    if m0.se_group_latent_mean is not None:
+        se_mean, se_var = float(m0.se_group_latent_mean[1]), float(m0.se_group_latent_var[1])
     return LRDIFResult(
         item_ids=ids,
         models=mods,
@@ -768,21 +780,39 @@ def lr_dif(
         p=p,
         p_adjusted=p_adj,
         flag=np.where(tested, p_adj < alpha, False),
-        a_reference=np.asarray(ref_fit.params.a, dtype=float),
+        a_common=np.asarray(m0.params.a, dtype=float),
+        b_common=b_common,
+        a_reference=a_ref,
         a_focal=a_foc,
         b_reference=b_ref,
         b_focal=b_foc,
-        focal_mean=float(m0.latent_mean),
-        focal_sd=float(m0.latent_sd),
-        loglik_reference=float(ref_fit.loglik),
-        loglik_focal_m0=float(m0.loglik),
-        loglik_focal_m1=ll1,
+        focal_mean=float(m0.group_latent_mean[1]),
+        focal_sd=sd_f,
+        se_focal_mean=se_mean,
+        se_focal_sd=se_var / (2 * sd_f),  # delta method: SD = sqrt(var)
+        loglik_m0=float(m0.loglik),
+        loglik_m1=ll1,
         converged=converged,
-        all_converged=bool(base_converged and converged[tested].all()),
+        all_converged=bool(m0.converged and converged[tested].all()),
         focal=focal,
         reference=reference,
         n_reference=n_ref,
         n_focal=n_foc,
-        n_excluded_group=int((~(is_ref | is_focal)).sum()),
+        n_excluded_group=int((~keep).sum()),
         alpha=alpha,
     )
+
+
+def _split_item(
+    x: np.ndarray, focal: np.ndarray, i: int, ids: tuple[str, ...], m0: ParameterSet
+) -> tuple[np.ndarray, tuple[str, ...], ParameterSet]:
+    """The responses with item ``i`` split in two columns: column ``i`` answered in the reference group only and a
+    last column answered in the focal group only; their ids; start values (M0's, the split item's for both)."""
+    x1 = np.column_stack([x, np.where(focal, x[:, i], -1)])
+    x1[focal, i] = -1
+    ref_id, foc_id = f"{ids[i]} (reference)", f"{ids[i]} (focal)"
+    ids1 = (*ids[:i], ref_id, *ids[i + 1 :], foc_id)
+    item = m0.items_by_id()[ids[i]]
+    items = [it for it in m0.items if it.id != ids[i]]
+    items += [item.model_copy(update={"id": ref_id}), item.model_copy(update={"id": foc_id})]
+    return x1, ids1, new_parameter_set(items, set_id="lr-dif-start")
