@@ -132,3 +132,12 @@ def test_bad_group_labels_are_input_errors(two_groups) -> None:
         calibrate(x, "2pl", groups=labels, reference_group="nope")
     with pytest.raises(InputError, match="3 group labels given for 5000 response rows"):
         calibrate(x, "2pl", groups=["a", "b", "c"])
+
+
+def test_fit_report_refuses_a_multiple_group_result(two_groups) -> None:
+    from digiskill.calibrate.fit import fit_report
+
+    x, labels, _, _ = two_groups
+    r = calibrate(x[:, :5], "2pl", groups=labels, se="none")
+    with pytest.raises(ValueError, match="single-group calibration; this one has groups foc, ref"):
+        fit_report(r, x[:, :5])

@@ -679,7 +679,17 @@ def fit_report(result: CalibrationResult, responses: np.ndarray, theta: np.ndarr
 
     ``theta`` defaults to EAP estimates on the calibration's grid and latent distribution (mirt's default for Zh and
     infit/outfit). Free parameters for the df come from the item models (:func:`n_free_parameters`).
+
+    Raises:
+        ValueError: ``result`` is a multiple-group calibration (fit with one latent distribution would mix the
+            groups' distributions; compute the statistics per group with :func:`s_x2` and the group's
+            ``Quadrature.normal(mean=…, sd=…)``).
     """
+    if len(result.group_labels) > 1:
+        raise ValueError(
+            f"fit_report needs a single-group calibration; this one has groups {', '.join(result.group_labels)} "
+            "(compute item fit per group with s_x2 and each group's latent mean and SD)"
+        )
     items = result.params
     quad = Quadrature.normal(
         result.quadrature_points, result.quadrature_range, mean=result.latent_mean, sd=result.latent_sd
