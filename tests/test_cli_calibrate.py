@@ -74,3 +74,71 @@ def test_written_file_is_valid_json_with_provenance(tmp_path: Path) -> None:
     raw = json.loads(out.read_text())
     assert raw["provisional"] is True and raw["provenance"] == "test run"
     assert raw["calibration"]["se_method"] == "crossprod"
+
+
+# ---------------------------------------------------------------------------------------------------- item priors
+def _lsat7_codes() -> np.ndarray:
+    return np.loadtxt(LSAT7, delimiter=",", skiprows=1, usecols=range(1, 6), dtype=int)
+
+
+def test_prior_options_reach_the_estimates_and_the_report(tmp_path: Path) -> None:
+    from digiskill.calibrate import Priors, calibrate
+
+    out, report = tmp_path / "p.json", tmp_path / "report.md"
+    args = ["calibrate", str(LSAT7), "--out", str(out), "--report", str(report), "--se", "none", "--no-fit"]
+    res = runner.invoke(app, [*args, "--prior-difficulty", "-1,1.5", "--prior-slope", "0,0.5"])
+    assert res.exit_code == 0, res.output
+    ps = load_parameter_set(out)
+    api = calibrate(_lsat7_codes(), "2pl", priors=Priors(slope=(0.0, 0.5), difficulty=(-1.0, 1.5)), se="none")
+    np.testing.assert_allclose([it.a for it in ps.items], api.params.a, atol=1e-9)
+    np.testing.assert_allclose([it.b for it in ps.items], api.params.b[:, 0], atol=1e-9)
+    assert abs(ps.calibration.loglik - (-2658.805)) > 0.1  # MAP, no longer the mirt ML solution
+    text = report.read_text()
+    assert (
+        f"- item priors (MAP; log prior {api.log_prior:.4f} at the estimates): LogNormal(0, 0.5) on the slope a of "
+        "5 item(s); Normal(-1, 1.5) on the difficulties b of 5 item(s)\n" in text
+    )
+    res = runner.invoke(app, args)  # defaults: a 2PL calibration is maximum likelihood
+    assert res.exit_code == 0, res.output
+    assert "- item priors: none (maximum likelihood)\n" in report.read_text()
+
+
+def test_prior_none_switches_a_default_prior_off(tmp_path: Path) -> None:
+    from digiskill.calibrate import Priors, calibrate
+
+    out, report = tmp_path / "p.json", tmp_path / "report.md"
+    args = ["calibrate", str(LSAT7), "--model", "3pl", "--out", str(out), "--report", str(report), "--se", "none"]
+    res = runner.invoke(app, [*args, "--no-fit", "--prior-guessing", "none"])
+    assert res.exit_code == 0, res.output
+    text = report.read_text()
+    assert "Beta(" not in text and "LogNormal(0, 0.5) on the slope a of 5 item(s) (3PL/4PL)" in text
+    api = calibrate(_lsat7_codes(), "3pl", priors=Priors(guessing=None), se="none")
+    np.testing.assert_allclose([it.c for it in load_parameter_set(out).items], api.params.c, atol=1e-9)
+    res = runner.invoke(app, [*args, "--no-fit", "--prior-guessing", "NONE", "--prior-slope", "none"])
+    assert res.exit_code == 0, res.output
+    assert "- item priors: none (maximum likelihood)\n" in report.read_text()
+    res = runner.invoke(app, [*args, "--no-fit"])  # the defaults: Beta(5, 17) and LogNormal(0, 0.5)
+    assert res.exit_code == 0, res.output
+    text = report.read_text()
+    assert "Beta(5, 17) on the lower asymptote c of 5 item(s); LogNormal(0, 0.5) on the slope a of 5 item(s)" in text
+    default = calibrate(_lsat7_codes(), "3pl", se="none")
+    np.testing.assert_allclose([it.c for it in load_parameter_set(out).items], default.params.c, atol=1e-9)
+    assert np.abs(default.params.c - api.params.c).max() > 0.01  # switching the prior off changed the estimates
+
+
+def test_bad_prior_values_exit_2_with_every_problem_listed(tmp_path: Path) -> None:
+    out, report = tmp_path / "p.json", tmp_path / "report.md"
+    bad = ["--prior-slope", "x,1", "--prior-intercept", "0,-1", "--prior-guessing", "5", "--prior-slipping", "0.5,3"]
+    res = runner.invoke(app, ["calibrate", str(LSAT7), "--out", str(out), "--report", str(report), *bad])
+    assert res.exit_code == 2 and not out.exists() and not report.exists()
+    assert isinstance(res.exception, SystemExit) and "Traceback" not in res.output
+    err = res.stderr
+    assert "4 problem(s); nothing was written" in err
+    assert "--prior-slope: expected MU,SD (two numbers separated by a comma) or 'none', got 'x,1'" in err
+    assert "--prior-intercept: Normal(MU, SD) needs SD > 0, got '0,-1'" in err
+    assert "--prior-guessing: expected ALPHA,BETA (two numbers separated by a comma) or 'none', got '5'" in err
+    assert "--prior-slipping: Beta(ALPHA, BETA) needs ALPHA, BETA >= 1, got '0.5,3'" in err
+    for value in ("0,0", "nan,1", "1,2,3", "0,inf"):
+        res = runner.invoke(app, ["calibrate", str(LSAT7), "--out", str(out), "--prior-difficulty", value])
+        assert res.exit_code == 2 and not out.exists(), value
+        assert "--prior-difficulty:" in res.stderr

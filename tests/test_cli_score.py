@@ -154,3 +154,45 @@ def test_line_numbers_survive_blank_lines_and_blocks(tmp_path: Path) -> None:
     table = read_responses(resp, params, block_rows=2)
     assert table.person_ids == ["P1", "P2", "P3", "P4"]
     assert table.codes.tolist() == [[1, 0], [0, 1], [1, -1], [-1, 1]]
+
+
+def test_extra_columns_are_returned_as_strings_and_are_not_items(tmp_path: Path) -> None:
+    from digiskill.bank import load_parameter_set
+    from digiskill.errors import InputError
+    from digiskill.scoring import read_responses
+
+    params = load_parameter_set(LSAT7 / "params-mirt.json")
+    resp = tmp_path / "r.csv"
+    resp.write_text("person,group,Item.1,site,Item.2\nP1,da,1, A ,0\n\nP2,other,0,,1\nP3,da,1,7.5,\n")
+    table = read_responses(resp, params, extra_cols=["group", "site"], block_rows=2)
+    assert table.item_ids == ["Item.1", "Item.2"]
+    assert table.person_ids == ["P1", "P2", "P3"]
+    assert table.codes.tolist() == [[1, 0], [0, 1], [1, -1]]
+    assert table.extra == {"group": ["da", "other", "da"], "site": ["A", "", "7.5"]}  # raw, stripped, never parsed
+    # calibration (no parameter set): the extra columns are still not items
+    assert read_responses(resp, None, extra_cols=["site", "group"]).item_ids == ["Item.1", "Item.2"]
+    # the id column may be asked for too; a repeated name is read once
+    both = read_responses(resp, params, extra_cols=["person", "group", "site", "group"])
+    assert list(both.extra) == ["person", "group", "site"] and both.extra["person"] == ["P1", "P2", "P3"]
+    assert both.item_ids == ["Item.1", "Item.2"]
+    # without extra_cols the same columns are item columns, unknown to the parameter set
+    with pytest.raises(InputError) as info:
+        read_responses(resp, params)
+    assert [(p.line, p.column) for p in info.value.problems] == [(1, "group"), (1, "site")]
+    assert read_responses(LSAT7 / "responses.csv", params).extra == {}
+
+
+def test_missing_extra_column_is_reported_with_the_file_and_other_problems(tmp_path: Path) -> None:
+    from digiskill.bank import load_parameter_set
+    from digiskill.errors import InputError
+    from digiskill.scoring import read_responses
+
+    params = load_parameter_set(LSAT7 / "params-mirt.json")
+    resp = tmp_path / "r.csv"
+    resp.write_text("person,Item.1,Item.9\nP1,1,0\n")
+    with pytest.raises(InputError) as info:
+        read_responses(resp, params, extra_cols=["group"])
+    messages = [str(p) for p in info.value.problems]
+    assert messages[0] == f"{resp}:1: no column 'group'; the header has person, Item.1, Item.9"
+    assert [(p.path, p.line, p.column) for p in info.value.problems] == [(str(resp), 1, None), (str(resp), 1, "Item.9")]
+    assert "unknown item id 'Item.9'" in messages[1]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibrate import CalibrationResult
+from .calibrate import CalibrationResult, Priors
 from .calibrate.fit import FitReport
 from .irt.response import item_information, test_information
 
@@ -38,6 +38,44 @@ def item_flags(result: CalibrationResult) -> list[str]:
     return flags
 
 
+def prior_summary(result: CalibrationResult, priors: Priors) -> str:
+    """One line naming each prior of ``priors`` that acted on an estimated parameter of ``result``, and on how many
+    items (read from the free-parameter names, so anchors and models without that parameter do not count)."""
+    free = set(result.parameter_names)
+    ids = result.params.ids
+
+    def items(*names: str, also: tuple[str, ...] = ()) -> list[str]:
+        """Ids of the items with a free parameter in ``names`` (and, when given, also one in ``also``)."""
+        hit = [i for i in ids if any(f"{i}.{n}" in free for n in names)]
+        return [i for i in hit if any(f"{i}.{n}" in free for n in also)] if also else hit
+
+    def num(v: float) -> str:
+        return f"{v:g}"
+
+    intercepts = ("d", "d1")  # every item with a free intercept has one of these
+    parts: list[str] = []
+    candidates = [
+        (priors.guessing, "Beta", "lower asymptote c", items("logit_c"), ""),
+        (priors.slipping, "Beta", "upper asymptote", items("logit_u"), ""),
+        (priors.slope, "LogNormal", "slope a", items("a"), ""),
+        (priors.intercept, "Normal", "intercepts d", items(*intercepts), ""),
+        (priors.difficulty, "Normal", "difficulties b", items(*intercepts), ""),
+    ]
+    if priors.slope is None:
+        candidates.insert(
+            2, (priors.asymptote_slope, "LogNormal", "slope a", items("a", also=("logit_c", "logit_u")), " (3PL/4PL)")
+        )
+    if priors.difficulty is not None and "1pl.a" in free:
+        candidates[-1] = (*candidates[-1][:4], " (through the common 1PL slope too)")
+    for prior, dist, what, hit, note in candidates:
+        if prior is None or not hit:
+            continue
+        parts.append(f"{dist}({num(prior[0])}, {num(prior[1])}) on the {what} of {len(hit)} item(s){note}")
+    if not parts:
+        return "- item priors: none (maximum likelihood)"
+    return f"- item priors (MAP; log prior {result.log_prior:.4f} at the estimates): " + "; ".join(parts)
+
+
 def calibration_report(
     result: CalibrationResult,
     *,
@@ -45,9 +83,12 @@ def calibration_report(
     plot_dir: Path | None = None,
     plot_stem: str = "calibration",
     fit: FitReport | None = None,
+    priors: Priors | None = None,
 ) -> str:
     """The report as Markdown text; with ``plot_dir`` also PNG plots there (``<plot_stem>-icc.png``,
-    ``<plot_stem>-information.png``) when matplotlib is available."""
+    ``<plot_stem>-information.png``) when matplotlib is available. With ``priors`` (those passed to
+    :func:`~digiskill.calibrate.calibrate`, ``Priors()`` for its default) the report lists the priors that acted on
+    the estimates; without, it does not mention priors (the result does not record them)."""
     p = result.params
     out = [f"# {title}", ""]
     out += [
@@ -60,6 +101,8 @@ def calibration_report(
         f"(largest parameter change {result.max_change:.2e})",
         f"- latent distribution N({result.latent_mean:g}, {result.latent_sd:.4f}²)",
     ]
+    if priors is not None:
+        out.append(prior_summary(result, priors))
     if result.se_method:
         pd = "positive definite" if result.information_positive_definite else "**not positive definite**"
         out.append(

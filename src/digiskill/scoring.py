@@ -1,8 +1,9 @@
 """Batch scoring of collected responses: read a response CSV, check it against a parameter set, estimate θ.
 
 Response CSV: a header of item ids, one row per person, an optional person-id column, values ``0..K−1``; an empty
-cell, ``NA`` or ``NaN`` means "not presented". Every problem in the file is collected and reported together
-(file, line, column, item and what is wrong) before anything is computed.
+cell, ``NA`` or ``NaN`` means "not presented". Other named columns (a grouping column, say) can be read along as raw
+strings with ``read_responses(..., extra_cols=[...])``; they are never items. Every problem in the file is collected
+and reported together (file, line, column, item and what is wrong) before anything is computed.
 
 Items that carry an ``area`` are scored per area, each on its own θ scale: one row per person and area.
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -32,12 +33,17 @@ MAX_PROBLEMS = 200
 
 @dataclass(frozen=True, eq=False)
 class ResponseTable:
-    """A validated response file: person ids, the item columns, and integer codes (−1 = not presented)."""
+    """A validated response file: person ids, the item columns, and integer codes (−1 = not presented).
+
+    ``extra`` maps each column asked for with ``read_responses(..., extra_cols=...)`` to its cells, one stripped
+    string a person in the order of ``person_ids`` (``""`` for an empty cell); empty when none was asked for.
+    """
 
     path: str
     person_ids: list[str]
     item_ids: list[str]
     codes: np.ndarray  # (N, C) int16
+    extra: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def n_persons(self) -> int:
@@ -61,33 +67,44 @@ class PersonScore(BaseModel):
 
 
 def read_responses(
-    path: str | Path, params: ParameterSet | None, *, id_col: str | None = "person", block_rows: int = READ_BLOCK
+    path: str | Path,
+    params: ParameterSet | None,
+    *,
+    id_col: str | None = "person",
+    extra_cols: Sequence[str] = (),
+    block_rows: int = READ_BLOCK,
 ) -> ResponseTable:
     """Read and check a response CSV, streaming it in blocks of rows (memory ~ 2 bytes a cell).
 
     Args:
         path: the CSV file.
-        params: the parameter set; every non-id column must be one of its item ids and every response one of its
-            categories. ``None`` (for calibration): every non-id column is an item, responses are codes 0, 1, 2, …
+        params: the parameter set; every item column must be one of its item ids and every response one of its
+            categories. ``None`` (for calibration): every item column is an item, responses are codes 0, 1, 2, …
         id_col: name of the person-id column. If the file has no such column, persons are numbered by data row
             (1, 2, …).
+        extra_cols: names of further non-item columns (a grouping column, say), returned as raw stripped strings in
+            :attr:`ResponseTable.extra` and never parsed or treated as items. Each must be in the header; one may
+            be ``id_col``.
         block_rows: rows parsed at a time.
 
     Raises:
-        InputError: every problem found (up to :data:`MAX_PROBLEMS`), each with file, line, column and item.
+        InputError: every problem found (up to :data:`MAX_PROBLEMS`), each with file, line, column and item; a
+            requested extra column that is not in the header is one of them.
     """
     path = Path(path)
     name = str(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            return _read(csv.reader(fh), name, params, id_col, block_rows)
+            return _read(csv.reader(fh), name, params, id_col, tuple(dict.fromkeys(extra_cols)), block_rows)
     except OSError as err:
         raise InputError(Problem(f"cannot read response file: {err.strerror}", path=name)) from err
     except (UnicodeDecodeError, csv.Error) as err:
         raise InputError(Problem(f"not a readable UTF-8 CSV file: {err}", path=name)) from err
 
 
-def _read(reader, name: str, params: ParameterSet | None, id_col: str | None, block_rows: int) -> ResponseTable:
+def _read(
+    reader, name: str, params: ParameterSet | None, id_col: str | None, extra_cols: tuple[str, ...], block_rows: int
+) -> ResponseTable:
     header_row = next((r for r in reader if any(cell.strip() for cell in r)), None)
     if header_row is None:
         raise InputError(Problem("the file is empty: expected a header of item ids and one row per person", path=name))
@@ -101,8 +118,14 @@ def _read(reader, name: str, params: ParameterSet | None, id_col: str | None, bl
                 Problem(f"duplicate column (also column {first_col[h] + 1})", path=name, line=header_line, column=h)
             )
         first_col.setdefault(h, col)
+    for col in extra_cols:
+        if col not in first_col:
+            problems.append(
+                Problem(f"no column {col!r}; the header has {', '.join(header)}", path=name, line=header_line)
+            )
     id_index = header.index(id_col) if id_col is not None and id_col in header else None
-    item_cols = [c for c in range(len(header)) if c != id_index]
+    extra_index = {col: first_col[col] for col in extra_cols if col in first_col}
+    item_cols = [c for c in range(len(header)) if c != id_index and c not in extra_index.values()]
     no_id = "" if id_col is None or id_index is not None else f" (and no person-id column {id_col!r})"
     known = params.items_by_id() if params is not None else None
     for c in item_cols if known is not None else ():
@@ -123,6 +146,7 @@ def _read(reader, name: str, params: ParameterSet | None, id_col: str | None, bl
     item_ids = [header[c] for c in item_cols]
     n_cat = params.to_arrays(item_ids).n_cat if params is not None else np.full(len(item_ids), 2**15 - 1)
     person_ids: list[str] = []
+    extra: dict[str, list[str]] = {col: [] for col in extra_index}
     first_line: dict[str, int] = {}
     blocks: list[np.ndarray] = []
     rows: list[list[str]] = []
@@ -157,6 +181,8 @@ def _read(reader, name: str, params: ParameterSet | None, id_col: str | None, bl
             else:
                 first_line[person] = line
         person_ids.append(person)
+        for col, c in extra_index.items():
+            extra[col].append(r[c].strip())
         rows.append(r)
         lines.append(line)
         if len(rows) >= block_rows:
@@ -168,7 +194,7 @@ def _read(reader, name: str, params: ParameterSet | None, id_col: str | None, bl
         problems.append(Problem("no data rows: the file has a header only", path=name))
     if problems:
         raise InputError(problems)
-    return ResponseTable(name, person_ids, item_ids, np.concatenate(blocks))
+    return ResponseTable(name, person_ids, item_ids, np.concatenate(blocks), extra)
 
 
 def _parse_cells(

@@ -58,7 +58,11 @@ from .result import CalibrationResult
 
 DEFAULT_TOL = 1e-4  # mirt's TOL for EM
 DEFAULT_MAX_ITER = 500  # mirt's NCYCLES
-POLISH_MAX_ITER = 50  # double-precision cycles after a single-precision run
+# The single-precision phase stops once the largest change is below this (or ``tol`` if larger): the rounding of its
+# float32 sums (the category-0 counts are differences of two of them) leaves a jitter of 1e-6 to 1e-5 in the EM map
+# near the optimum, so a smaller ``tol`` is reached by the double-precision cycles that follow, with acceleration and
+# the rest of ``max_iter``.
+SINGLE_PRECISION_TOL = 1e-4
 SQUAREM_MAX_STEP = 64.0  # bound on the SQUAREM step length |α|
 SLOPE_WARN = 20.0  # warn about a free slope above this, or not positive
 LOCATION_WARN = 10.0  # warn about a difficulty/threshold/step beyond ±this (outside the ±6 grid)
@@ -109,8 +113,9 @@ def calibrate(
         accelerate: ``"squarem"`` (default) or plain EM.
         quadrature: grid of ability values (default ``Quadrature.normal()``: 61 points on [−6, 6]); only its points
             are used, the weights are N(0, σ²) on them.
-        precision: ``"auto"`` runs the E-step's matrix products in single precision for large designs and then polishes
-            the estimates with double-precision cycles; the log-likelihood and SEs are always double precision.
+        precision: ``"auto"`` runs the E-step's matrix products in single precision for large designs until the largest
+            change is below ``max(tol, 1e-4)`` and then continues with double-precision cycles to ``tol``; the reported
+            log-likelihood and SEs are always double precision.
         collapse: merge identical response patterns (default: when there are at most 30 items).
         design: hold the response indicators as a dense or a scipy sparse matrix; ``"auto"`` goes sparse for large
             designs with at most 20 % of the cells answered (cost then grows with the number of answers).
@@ -223,11 +228,14 @@ def calibrate(
         if start_latent and name in start_latent:
             latent0.mean[g], latent0.var[g] = start_latent[name][0], start_latent[name][1] ** 2
     phi = problem.pack(template, latent0)
-    phi, history, converged, change, cycles = run_em(problem, phi, template, indicators, tol, max_iter, accelerate)
-    if indicators.dtype != np.float64:
+    single = indicators.dtype != np.float64
+    phi, history, converged, change, cycles = run_em(
+        problem, phi, template, indicators, max(tol, SINGLE_PRECISION_TOL) if single else tol, max_iter, accelerate
+    )
+    if single:
         indicators = indicators.with_dtype(np.float64)
         phi, more, converged, change, extra = run_em(
-            problem, phi, template, indicators, tol, min(POLISH_MAX_ITER, max(max_iter - cycles, 1)), "none"
+            problem, phi, template, indicators, tol, max(max_iter - cycles, 1), accelerate
         )
         history, cycles = np.concatenate([history, more]), cycles + extra
     if not converged:

@@ -13,7 +13,7 @@ import numpy as np
 import typer
 
 from ..bank.parameters import ItemFit, ModelFit, ParameterSet, load_parameter_set
-from ..calibrate import MODELS, calibrate
+from ..calibrate import MODELS, Priors, calibrate
 from ..calibrate.fit import FitReport, fit_report
 from ..calibration_report import calibration_report
 from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
@@ -63,6 +63,59 @@ def read_item_models(path: Path, item_ids: list[str], optional: frozenset[str] =
     return [models.get(i, "2pl") for i in item_ids]  # anchors' entries are replaced by their own models
 
 
+# option name -> (Priors field, distribution, names of its two numbers)
+PRIOR_OPTIONS: dict[str, tuple[str, str, str]] = {
+    "--prior-slope": ("slope", "LogNormal", "MU,SD"),
+    "--prior-difficulty": ("difficulty", "Normal", "MU,SD"),
+    "--prior-intercept": ("intercept", "Normal", "MU,SD"),
+    "--prior-guessing": ("guessing", "Beta", "ALPHA,BETA"),
+    "--prior-slipping": ("slipping", "Beta", "ALPHA,BETA"),
+}
+
+
+def parse_priors(values: dict[str, str | None]) -> Priors:
+    """The item priors from the ``--prior-*`` options (option name -> text, None when not given).
+
+    An option not given keeps the default of :class:`~digiskill.calibrate.Priors`; ``none`` switches that prior off;
+    otherwise the text is two numbers separated by a comma. ``--prior-slope MU,SD`` puts the LogNormal on every free
+    slope (replacing the default on 3PL/4PL slopes), and ``--prior-slope none`` removes every slope prior, the
+    3PL/4PL default included.
+
+    Raises:
+        InputError: every malformed or inadmissible value, one problem per option.
+    """
+    problems: list[Problem] = []
+    fields: dict[str, tuple[float, float] | None] = {}
+    for option, text in values.items():
+        if text is None:
+            continue
+        field, dist, names = PRIOR_OPTIONS[option]
+        if text.strip().lower() == "none":
+            fields[field] = None
+            if field == "slope":
+                fields["asymptote_slope"] = None
+            continue
+        parts = text.split(",")
+        try:
+            pair = tuple(float(v) for v in parts)
+        except ValueError:
+            pair = ()
+        first, second = names.split(",")
+        if len(pair) != 2 or not np.isfinite(pair).all():
+            problems.append(
+                Problem(f"{option}: expected {names} (two numbers separated by a comma) or 'none', got {text!r}")
+            )
+        elif dist == "Beta" and not (pair[0] >= 1 and pair[1] >= 1):
+            problems.append(Problem(f"{option}: Beta({first}, {second}) needs {first}, {second} >= 1, got {text!r}"))
+        elif dist != "Beta" and not pair[1] > 0:
+            problems.append(Problem(f"{option}: {dist}({first}, {second}) needs {second} > 0, got {text!r}"))
+        else:
+            fields[field] = (pair[0], pair[1])
+    if problems:
+        raise InputError(problems)
+    return Priors(**fields)
+
+
 def calibrate_command(
     responses: Annotated[Path, typer.Argument(help="CSV: header of item ids, one row per person, empty = missing")],
     out: Annotated[Path, typer.Option("--out", help="parameter-set JSON file to write")],
@@ -90,6 +143,55 @@ def calibrate_command(
     with_fit: Annotated[
         bool, typer.Option("--fit/--no-fit", help="item fit (S-X2, infit/outfit, Zh) and M2 in the file and report")
     ] = True,
+    prior_slope: Annotated[
+        str | None,
+        typer.Option(
+            "--prior-slope",
+            metavar="MU,SD",
+            help="LogNormal(MU, SD) prior (MU, SD of log a) on every free slope (2PL, 3PL, 4PL, GRM, GPCM), "
+            "replacing the default LogNormal(0, 0.5) on 3PL/4PL slopes; 'none' removes every slope prior",
+            rich_help_panel="Priors (MAP estimation)",
+        ),
+    ] = None,
+    prior_difficulty: Annotated[
+        str | None,
+        typer.Option(
+            "--prior-difficulty",
+            metavar="MU,SD",
+            help="Normal(MU, SD) prior on every estimated difficulty b = -d/a (GRM thresholds, GPCM/PCM steps); "
+            "default none. Pair it with --prior-slope in small samples",
+            rich_help_panel="Priors (MAP estimation)",
+        ),
+    ] = None,
+    prior_intercept: Annotated[
+        str | None,
+        typer.Option(
+            "--prior-intercept",
+            metavar="MU,SD",
+            help="Normal(MU, SD) prior on every estimated intercept d (slope-intercept form); default none",
+            rich_help_panel="Priors (MAP estimation)",
+        ),
+    ] = None,
+    prior_guessing: Annotated[
+        str | None,
+        typer.Option(
+            "--prior-guessing",
+            metavar="ALPHA,BETA",
+            help="Beta(ALPHA, BETA) prior on the 3PL/4PL lower asymptote, ALPHA, BETA >= 1; default 5,17 (mode 0.2); "
+            "'none' switches it off",
+            rich_help_panel="Priors (MAP estimation)",
+        ),
+    ] = None,
+    prior_slipping: Annotated[
+        str | None,
+        typer.Option(
+            "--prior-slipping",
+            metavar="ALPHA,BETA",
+            help="Beta(ALPHA, BETA) prior on the 4PL upper asymptote, ALPHA, BETA >= 1; default 17,5 (mode 0.8); "
+            "'none' switches it off",
+            rich_help_panel="Priors (MAP estimation)",
+        ),
+    ] = None,
 ) -> None:
     """Calibrate item parameters by marginal maximum likelihood (EM, 61 points on [-6, 6]) and write PARAMS.json.
 
@@ -97,11 +199,24 @@ def calibrate_command(
     written unchanged, the other items are estimated on the anchors' scale, and calibration.latent records the
     estimated mean and SD of this sample (fixed-item parameter calibration with prior updating, Kim 2006).
 
-    Exit status 2 on bad input (unknown model, constant item, an unused category, a malformed CSV; anchors of which
-    no item is in the CSV, or a code beyond an anchor's categories), with every problem listed; nothing is written
-    then.
+    Item priors (MAP): by default Beta(5, 17) on 3PL/4PL lower asymptotes, Beta(17, 5) on 4PL upper asymptotes and
+    LogNormal(0, 0.5) on 3PL/4PL slopes; 2PL, GRM and GPCM are maximum likelihood. The --prior-* options set a prior
+    (two numbers separated by a comma) or switch one off ('none'); the report lists the priors used.
+
+    Exit status 2 on bad input (unknown model, constant item, an unused category, a malformed CSV, a malformed
+    --prior-* value; anchors of which no item is in the CSV, or a code beyond an anchor's categories), with every
+    problem listed; nothing is written then.
     """
     try:
+        priors = parse_priors(
+            {
+                "--prior-slope": prior_slope,
+                "--prior-difficulty": prior_difficulty,
+                "--prior-intercept": prior_intercept,
+                "--prior-guessing": prior_guessing,
+                "--prior-slipping": prior_slipping,
+            }
+        )
         table = read_responses(responses, None, id_col=id_col)
         anchor_set = load_parameter_set(anchors) if anchors is not None else None
         if anchor_set is not None and not set(anchor_set.item_ids) & set(table.item_ids):
@@ -127,6 +242,7 @@ def calibrate_command(
                     max_iter=max_iter,
                     tol=tol,
                     anchors=anchor_set,
+                    priors=priors,
                 )
             fit = fit_report(result, table.codes) if with_fit else None
         sid = set_id or re.sub(r"[^A-Za-z0-9._-]+", "-", out.stem)
@@ -148,6 +264,7 @@ def calibrate_command(
                 plot_dir=report.parent,
                 plot_stem=report.stem,
                 fit=fit,
+                priors=priors,
             ),
         )
     stderr.print(result.summary().splitlines()[1], markup=False)

@@ -1,7 +1,8 @@
 """``digiskill dif``: Mantel–Haenszel / standardization DIF by a grouping column, with the ETS classes, or
 (``--method lr``) the IRT likelihood-ratio test for 2PL and GRM items with all other items as anchors.
 
-The group column is read here, for the DIF analysis only; it never reaches scoring.
+The group column is read with the responses, as an extra column of :func:`digiskill.scoring.read_responses`, for
+the DIF analysis only; it never reaches scoring.
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
-from ..bank.parameters import ParameterSet, load_parameter_set
+from ..bank.parameters import load_parameter_set
 from ..calibrate.dif import DEFAULT_MIN_GROUP, DIFResult, LRDIFResult, lr_dif, mantel_haenszel_dif
-from ..errors import InputError, Problem
+from ..errors import InputError
 from ..fileio import atomic_writer
-from ..scoring import MISSING_TOKENS
+from ..scoring import read_responses
 from .common import fail_on_bad_input, stderr
 
-MAX_PROBLEMS = 200
 COLUMNS = (
     "item",
     "kind",
@@ -55,6 +54,8 @@ LR_COLUMNS = (
     "p",
     "p_bh",
     "flag",
+    "a_common",
+    "b_common",
     "a_reference",
     "a_focal",
     "b_reference",
@@ -73,109 +74,6 @@ class MatchingChoice(StrEnum):
 class MethodChoice(StrEnum):
     mh = "mh"
     lr = "lr"
-
-
-def read_grouped_responses(
-    path: Path, params: ParameterSet, group_col: str, id_col: str | None
-) -> tuple[list[str], list[str], np.ndarray]:
-    """Item ids, group labels (``""`` = unknown) and integer codes (−1 = missing) from a response CSV with a group
-    column. Every problem is collected (file, line, column) before anything is computed.
-
-    Raises:
-        InputError: no such group column, an item not in ``params``, malformed rows, or a response that is not one
-            of the item's categories.
-    """
-    name = str(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = csv.reader(fh)
-            header_row = next((r for r in rows if any(c.strip() for c in r)), None)
-            if header_row is None:
-                raise InputError(Problem("the file is empty: expected a header and one row per person", path=name))
-            header = [h.strip() for h in header_row]
-            header_line = rows.line_num
-            if group_col not in header:
-                raise InputError(
-                    Problem(
-                        f"no group column {group_col!r}; the header has {', '.join(header)}",
-                        path=name,
-                        line=header_line,
-                    )
-                )
-            g_idx = header.index(group_col)
-            id_idx = header.index(id_col) if id_col is not None and id_col in header else None
-            item_cols = [c for c in range(len(header)) if c not in (g_idx, id_idx)]
-            item_ids = [header[c] for c in item_cols]
-            known = params.items_by_id()
-            problems = [
-                Problem(f"unknown item id: not in parameter set {params.id!r}", name, header_line, column=header[c])
-                for c in item_cols
-                if header[c] not in known
-            ]
-            if not item_cols:
-                problems.append(Problem("no item columns in the header", name, header_line))
-            if len(set(header)) != len(header):
-                problems.append(Problem("duplicate column names in the header", name, header_line))
-            if problems:
-                raise InputError(problems)
-            n_cat = params.to_arrays(item_ids).n_cat
-            groups: list[str] = []
-            cells: list[list[str]] = []
-            lines: list[int] = []
-            for r in rows:
-                if not any(c.strip() for c in r):
-                    continue
-                if len(r) != len(header):
-                    problems.append(
-                        Problem(f"{len(r)} fields, expected {len(header)} as in the header", name, rows.line_num)
-                    )
-                    if len(problems) >= MAX_PROBLEMS:
-                        break
-                    continue
-                groups.append(r[g_idx].strip())
-                cells.append([r[c] for c in item_cols])
-                lines.append(rows.line_num)
-    except OSError as err:
-        raise InputError(Problem(f"cannot read response file: {err.strerror}", path=name)) from err
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise InputError(Problem(f"not a readable UTF-8 CSV file: {err}", path=name)) from err
-    if not cells and not problems:
-        problems.append(Problem("no data rows: the file has a header only", path=name))
-    codes = _parse_codes(cells, lines, item_ids, n_cat, name, problems) if cells else np.empty((0, len(item_ids)))
-    if problems:
-        raise InputError(problems)
-    return item_ids, groups, codes.astype(np.int16)
-
-
-def _parse_codes(
-    cells: list[list[str]], lines: list[int], item_ids: list[str], n_cat: np.ndarray, name: str, problems: list[Problem]
-) -> np.ndarray:
-    """Integer codes from the cells, parsing each distinct token once; bad cells are listed as problems."""
-    tokens, inverse = np.unique(np.char.strip(np.array(cells, dtype=str)), return_inverse=True)
-    inverse = inverse.reshape(len(cells), len(item_ids))
-    values = np.full(tokens.size, -1, dtype=np.int64)
-    parsed = np.zeros(tokens.size, dtype=bool)
-    bad_token = np.zeros(tokens.size, dtype=bool)
-    for t, tok in enumerate(tokens):  # distinct tokens, not cells
-        if tok in MISSING_TOKENS:
-            continue
-        try:
-            values[t], parsed[t] = int(tok), True
-        except ValueError:
-            bad_token[t] = True
-    codes = values[inverse]
-    bad = bad_token[inverse] | (parsed[inverse] & ((codes < 0) | (codes >= n_cat)))
-    for row, col in np.argwhere(bad)[: max(MAX_PROBLEMS - len(problems), 0)]:
-        tok = str(tokens[inverse[row, col]])
-        problems.append(
-            Problem(
-                f"value {tok!r} is not a category of this item: expected 0..{n_cat[col] - 1} or an empty cell",
-                name,
-                lines[row],
-                column=item_ids[col],
-            )
-        )
-    return np.where(bad, -1, codes)
 
 
 def write_dif_csv(result: DIFResult | LRDIFResult, fh: io.TextIOBase) -> None:
@@ -227,7 +125,8 @@ def dif_command(
     """
     try:
         ps = load_parameter_set(params)
-        item_ids, groups, codes = read_grouped_responses(responses, ps, group_col, id_col)
+        table = read_responses(responses, ps, id_col=id_col, extra_cols=[group_col])
+        item_ids, groups, codes = table.item_ids, table.extra[group_col], table.codes
         result: DIFResult | LRDIFResult
         if method is MethodChoice.lr:
             by_id = ps.items_by_id()

@@ -313,9 +313,7 @@ def _solve_chunk(
     inner = np.flatnonzero(~at_lo & ~at_hi)
     if inner.size:
         cols = best[inner]
-        theta[inner] = _polish(
-            fn, codes[inner], g.grid[cols - 1], g.grid[cols], s[inner, cols - 1], s[inner, cols]
-        )
+        theta[inner] = _polish(fn, codes[inner], g.grid[cols - 1], g.grid[cols], s[inner, cols - 1], s[inner, cols])
     se = fn.standard_error(theta, codes)
     return theta, se, at_lo | at_hi
 
