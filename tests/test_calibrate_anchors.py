@@ -176,7 +176,6 @@ def test_cli_anchors(tmp_path: Path) -> None:
 def test_intercept_and_slope_priors_are_map() -> None:
     from digiskill.calibrate import Priors, prepare_responses
     from digiskill.calibrate._data import Design
-    from digiskill.calibrate._models import log_prior
     from digiskill.calibrate._problem import EMProblem
     from digiskill.irt import Quadrature
 
@@ -202,11 +201,7 @@ def test_intercept_and_slope_priors_are_map() -> None:
 
     def objective(phi: np.ndarray) -> float:
         etas, latent = problem.unpack(phi, template)
-        lp = sum(
-            log_prior(f.code, e, f.free, priors, with_grad=False)[0].sum()
-            for f, e in zip(problem.families, etas, strict=True)
-        )
-        return problem.estep(etas, latent, design).loglik + lp
+        return problem.estep(etas, latent, design).loglik + problem.total_log_prior(etas)
 
     phi = mp.estimates + rng.normal(0, 0.05, mp.estimates.size)
     h = 1e-5

@@ -225,11 +225,7 @@ def test_common_1pl_slope_is_map_under_a_difficulty_prior() -> None:
 
     def objective(phi: np.ndarray) -> float:
         etas, latent = problem.unpack(phi, template)
-        lp = sum(
-            log_prior(f.code, e, f.free, priors, with_grad=False)[0].sum()
-            for f, e in zip(problem.families, etas, strict=True)
-        )
-        return problem.estep(etas, latent, design).loglik + lp
+        return problem.estep(etas, latent, design).loglik + problem.total_log_prior(etas)
 
     h = 1e-5
     numeric = np.array(

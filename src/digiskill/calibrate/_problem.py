@@ -281,6 +281,13 @@ class EMProblem:
             out.append(eta)
         return out
 
+    def total_log_prior(self, etas: list[np.ndarray]) -> float:
+        """The log prior density of all items' parameters (0 without priors)."""
+        return sum(
+            float(log_prior(f.code, e, f.free, self.priors, with_grad=False)[0].sum())
+            for f, e in zip(self.families, etas, strict=True)
+        )
+
     # ------------------------------------------------------------------ E-step and M-step
     def log_latent(self, latent: Latent | float) -> np.ndarray:
         """``(G, Q)`` normalised log weights of each group's N(mean, var) on the nodes (rectangular rule)."""

@@ -670,7 +670,7 @@ def lr_dif(
         InputError: an unknown group label, too few persons in a group, or an M0 calibration that cannot run
             (e.g. a category nobody used).
     """
-    from .em import calibrate  # em imports nothing from here; kept local so that MH stays light
+    from .em import _latent_by_label, calibrate  # em imports nothing from here; kept local so that MH stays light
 
     codes = _as_codes(responses)
     n, j = codes.shape
@@ -714,10 +714,7 @@ def lr_dif(
             stacklevel=2,
         )
     m0_set = m0.to_parameter_set("lr-dif-m0")
-    start_latent = {
-        name: (float(m), float(sd))
-        for name, m, sd in zip(m0.group_labels, m0.group_latent_mean, m0.group_latent_sd, strict=True)
-    }
+    start_latent = _latent_by_label(m0)
 
     kmax = int(n_cat.max())
 

@@ -43,7 +43,7 @@ from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
 from ..irt.items import DICHOTOMOUS, ItemArrays
 from ..irt.quadrature import Quadrature
 from ._data import Design, ResponseData, prepare_responses
-from ._models import FIXED_SLOPE_MODELS, MODEL_FAMILY, MODELS, Priors, log_prior, to_irt
+from ._models import FIXED_SLOPE_MODELS, MODEL_FAMILY, MODELS, Priors, to_irt
 from ._problem import EMProblem, Latent
 from ._se import (
     SE_METHODS,
@@ -218,7 +218,7 @@ def calibrate(
     latent0 = Latent(np.zeros(data.n_groups), np.ones(data.n_groups))
     if start is not None:
         if isinstance(start, CalibrationResult):
-            latent0 = _start_latent(start, data.group_labels, latent0)
+            start_latent = {**_latent_by_label(start), **(start_latent or {})}
             start = start.to_parameter_set("start")
         known = start.items_by_id()
         pos = np.array([i for i, k in enumerate(data.ids) if k in known], dtype=np.int64)
@@ -269,17 +269,14 @@ def calibrate(
     return _with_anchors(result, anchor_pos, given, anchor_items)
 
 
-def _start_latent(start: CalibrationResult, labels: tuple[str, ...], default: Latent) -> Latent:
-    """Start means and variances from an earlier result: by group label, or its single latent distribution."""
-    mean, var = default.mean.copy(), default.var.copy()
-    if start.group_labels and labels:
-        for g, name in enumerate(labels):
-            if name in start.group_labels:
-                k = start.group_labels.index(name)
-                mean[g], var[g] = start.group_latent_mean[k], start.group_latent_sd[k] ** 2
-    elif not start.group_labels and not labels:
-        mean[0], var[0] = start.latent_mean, start.latent_sd**2
-    return Latent(mean, var)
+def _latent_by_label(result: CalibrationResult) -> dict[str, tuple[float, float]]:
+    """``(mean, SD)`` of a result's latent distributions by group label (``""`` for a single-group result)."""
+    if not result.group_labels:
+        return {"": (result.latent_mean, result.latent_sd)}
+    return {
+        name: (float(m), float(sd))
+        for name, m, sd in zip(result.group_labels, result.group_latent_mean, result.group_latent_sd, strict=True)
+    }
 
 
 def _group_codes(
@@ -295,14 +292,17 @@ def _group_codes(
     if blank.size:
         rows = ", ".join(str(r + 1) for r in blank[:10]) + (" …" if blank.size > 10 else "")
         raise InputError(f"{blank.size} row(s) have no group label (rows {rows}); drop them or give them a group")
-    present = sorted(set(text.tolist()))
+    present, inverse = np.unique(text, return_inverse=True)  # sorted labels, and each row's index among them
+    order = np.arange(present.size)
     if reference is not None:
         ref = str(reference)
         if ref not in present:
             raise InputError(f"reference group {ref!r} not found; group labels present: {', '.join(present)}")
-        present = [ref] + [g for g in present if g != ref]
-    codes = {g: i for i, g in enumerate(present)}
-    return np.array([codes[t] for t in text], dtype=np.int16), tuple(present)
+        k = int(np.flatnonzero(present == ref)[0])
+        order = np.concatenate([[k], np.delete(order, k)])  # the reference group first
+    code_of = np.empty(present.size, dtype=np.int16)
+    code_of[order] = np.arange(present.size)
+    return code_of[inverse.reshape(-1)], tuple(str(g) for g in present[order])
 
 
 def _column_ids(responses: np.ndarray, item_ids: Sequence[str] | None) -> tuple[str, ...]:
@@ -489,10 +489,7 @@ def _result(
         se_mean = np.where(problem.latent_mean_free, diag[problem.mean_positions], np.nan)
         se_var = np.where(problem.latent_var_free, diag[problem.var_positions], np.nan)
     etas, latent = problem.unpack(phi, template)
-    lp = sum(
-        float(log_prior(f.code, e, f.free, problem.priors, with_grad=False)[0].sum())
-        for f, e in zip(problem.families, etas, strict=True)
-    )
+    lp = problem.total_log_prior(etas)
     return CalibrationResult(
         params=item_arrays(est["a"], est["b"], est["c"], est["u"]),
         models=problem.models,
