@@ -1,37 +1,53 @@
 """``digiskill take``: a person takes an adaptive test in the terminal and leaves with a result and a certificate.
 
-One item at a time, numbered options, answers by number; a progress line per area (never the score during the test);
-``p`` pauses and saves the session (``digiskill take --resume SESSION.json`` goes on where it stopped, with the same
-next item). At the end: the level per area with what it means, the right answers explained, and the files: the
-result (JSON), the signed credential (Open Badges 3.0) and the certificate (PDF), in ``--out`` (the current folder by
-default). Danish by default.
+One item at a time, numbered options, answers by number; one progress line ("Spørgsmål 12 af ca. 36"), never the
+score during the test. Only the options shown are accepted: one number for a single choice, one or more numbers for
+"choose all", all numbers in an order for ordering items, separated by nothing, commas or spaces ("4231",
+"4,2,3,1", "4 2 3 1"); anything else is refused with a description of a valid answer. ``p`` (or Ctrl-C, or the end
+of input) pauses and saves the session; ``digiskill take --resume SESSION.json`` goes on with the same item.
 
-Non-interactive runs (tests, demos): ``--answers FILE`` (one answer per line, as typed) or ``--simulate-theta X`` (a
-simulated person of ability X answers, drawn with the session's seed).
+Saved sessions are sealed (:mod:`digiskill.cat.sessionfile`: HMAC-SHA256 with this installation's secret) and
+replayed before they are resumed (:func:`digiskill.cat.replay.verify_session`): an edited file is refused with exit
+status 2 and a message in the session's language. Everything that can fail (``--key``, ``--issuer``, ``--out``,
+an unfinished session in the folder) is checked before the first item. The four result files (result JSON, signed
+Open Badges 3.0 credential, PDF certificate, CV lines) are written as one unit next to the session file. Without
+``--key`` a demo key of this installation signs (kept in the per-installation state folder, never in the result
+folder).
+
+Non-interactive runs (tests, demos): ``--answers FILE`` (one typed answer per line) or ``--simulate-theta X`` (a
+simulated person of ability X draws a score from the model and types options that give that score; seeded).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
 
-from ..bank.content import Item
+from ..bank.content import Item, score_response
 from ..bank.default import Bank, load_default
 from ..cat import CatBank, CatConfig, Session, answer, next_item, start_session
 from ..cat.config import StoppingRules
+from ..cat.respond import answer_with_score, simulate_category
+from ..cat.sessionfile import SessionRefused, read_session_file, write_session_file
 from ..errors import InputError, Problem
-from ..fileio import atomic_write_bytes, atomic_write_text
-from ..irt.response import probability
 from ..results.credential import IssuerProfile
-from ..results.issue import issue_certificate
-from ..results.models import result_from_session
-from ..results.screening import profile_by_id
-from ..results.signing import generate_key_pair, load_private_key, save_private_key
-from .common import fail_on_bad_input
+from .common import fail_on_bad_input, stderr
+
+WIDTH = 79  # fits an 80-column terminal without the last column (some terminals wrap there)
+SESSION_FILE = "session.json"
+RESULT_FILES = ("result.json", "credential.json", "certificate.pdf", "cv-lines.txt")
+SECONDS_PER_ITEM = 45  # a rough reading-and-answering time, for the length announced at the start
+TYPICAL_ITEMS_PER_AREA = 6  # about what the SE target 0.45 needs on the default bank (35 items for 6 areas)
 
 DEMO_ISSUER = IssuerProfile(
     id="https://digiskill.example/issuers/demo",
@@ -41,15 +57,40 @@ DEMO_ISSUER = IssuerProfile(
 
 T = {
     "intro": {
-        "da": "Velkommen. Du får et spørgsmål ad gangen. Svar med tallet ud for dit svar og tryk Enter.\n"
-        "Skriv p for at holde pause (du kan fortsætte senere).",
-        "en": "Welcome. You get one question at a time. Answer with the number of your choice and press Enter.\n"
-        "Type p to pause (you can go on later).",
+        "da": "Velkommen. Testen har ca. {n} spørgsmål og tager omkring {minutes} minutter. Du får ét spørgsmål "
+        "ad gangen. Svar med tallet ud for dit svar og tryk Enter. Skriv p for at holde pause; du kan fortsætte "
+        "senere.",
+        "en": "Welcome. The test has about {n} questions and takes about {minutes} minutes. You get one question "
+        "at a time. Answer with the number of your choice and press Enter. Type p to pause; you can go on later.",
     },
+    "resumed": {
+        "da": "Velkommen tilbage. Du har svaret på {done} spørgsmål; der er ca. {left} tilbage.",
+        "en": "Welcome back. You have answered {done} questions; about {left} are left.",
+    },
+    "progress": {"da": "Spørgsmål {k} af ca. {n}", "en": "Question {k} of about {n}"},
     "single": {"da": "Dit svar (1-{n}): ", "en": "Your answer (1-{n}): "},
-    "multi": {"da": "Vælg alle rigtige, fx 1,3 (1-{n}): ", "en": "Choose all that apply, e.g. 1,3 (1-{n}): "},
+    "multi": {"da": "Vælg alle rigtige, fx 1 3 (1-{n}): ", "en": "Choose all that apply, e.g. 1 3 (1-{n}): "},
     "order": {"da": "Skriv rækkefølgen, fx {ex}: ", "en": "Type the order, e.g. {ex}: "},
-    "invalid": {"da": "Det svar kan jeg ikke bruge. Prøv igen.", "en": "I cannot use that answer. Please try again."},
+    "invalid_single": {
+        "da": "Det svar kan jeg ikke bruge. Skriv ét tal fra 1 til {n} og tryk Enter (eller p for pause).",
+        "en": "I cannot use that answer. Type one number from 1 to {n} and press Enter (or p to pause).",
+    },
+    "invalid_multi": {
+        "da": "Det svar kan jeg ikke bruge. Skriv et eller flere forskellige tal fra 1 til {n}, fx 1 3 eller 13 "
+        "(eller p for pause).",
+        "en": "I cannot use that answer. Type one or more different numbers from 1 to {n}, e.g. 1 3 or 13 "
+        "(or p to pause).",
+    },
+    "invalid_order": {
+        "da": "Det svar kan jeg ikke bruge. Skriv alle tallene fra 1 til {n} én gang hver, i den rækkefølge du "
+        "vælger, fx {ex} (eller p for pause).",
+        "en": "I cannot use that answer. Type every number from 1 to {n} once, in the order you choose, e.g. {ex} "
+        "(or p to pause).",
+    },
+    "bad_script": {
+        "da": "Svar nr. {k} i svarfilen kan ikke bruges: {text!r}.",
+        "en": "Answer {k} of the answer file cannot be used: {text!r}.",
+    },
     "paused": {
         "da": "Pause. Din test er gemt. Fortsæt senere med:\n  digiskill take --resume {path}",
         "en": "Paused. Your test is saved. Go on later with:\n  digiskill take --resume {path}",
@@ -58,7 +99,7 @@ T = {
     "result": {"da": "Dit resultat", "en": "Your result"},
     "none": {"da": "intet niveau bekræftet endnu", "en": "no level confirmed yet"},
     "level": {"da": "niveau", "en": "level"},
-    "answers": {"da": "Forklaringer", "en": "Explanations"},
+    "answers": {"da": "Dine svar", "en": "Your answers"},
     "right": {"da": "rigtigt", "en": "right"},
     "partly": {"da": "delvist rigtigt", "en": "partly right"},
     "wrong": {"da": "forkert", "en": "wrong"},
@@ -71,6 +112,50 @@ T = {
         "da": "Ingen udstedernøgle angivet: beviset signeres med en demonøgle (ikke en rigtig udsteder).",
         "en": "No issuer key given: the credential is signed with a demo key (not a real issuer).",
     },
+    # refusals before the test starts or when a saved test cannot go on
+    "refused_changed": {
+        "da": "Den gemte test kan ikke fortsættes, fordi filen {path} er ændret, efter den blev gemt (eller er gemt "
+        "på en anden computer). Start en ny test med:\n  digiskill take --out {folder} --force",
+        "en": "The saved test cannot go on, because the file {path} was changed after it was saved (or was saved on "
+        "another computer). Start a new test with:\n  digiskill take --out {folder} --force",
+    },
+    "refused_replay": {
+        "da": "Den gemte test kan ikke fortsættes, fordi svarene i filen {path} ikke passer med testen (filen er "
+        "ændret eller beskadiget). Start en ny test med:\n  digiskill take --out {folder} --force",
+        "en": "The saved test cannot go on, because the answers in the file {path} do not match the test (the file "
+        "was changed or damaged). Start a new test with:\n  digiskill take --out {folder} --force",
+    },
+    "refused_not_a_session": {
+        "da": "Filen {path} er ikke en gemt digiskill-test. Tjek filnavnet; en gemt test hedder normalt session.json.",
+        "en": "The file {path} is not a saved digiskill test. Check the file name; a saved test is usually called "
+        "session.json.",
+    },
+    "refused_unreadable": {
+        "da": "Den gemte test {path} kan ikke åbnes. Tjek at filen findes, og at du må læse den.",
+        "en": "The saved test {path} cannot be opened. Check that the file exists and that you may read it.",
+    },
+    "unfinished_here": {
+        "da": "Mappen {folder} har en test, der ikke er gjort færdig. Fortsæt den med:\n"
+        "  digiskill take --resume {path}\neller start forfra (den gemte test slettes) med --force.",
+        "en": "The folder {folder} holds a test that is not finished. Go on with it:\n"
+        "  digiskill take --resume {path}\nor start over (the saved test is deleted) with --force.",
+    },
+    "out_not_folder": {
+        "da": "--out skal være en mappe, men {path} er en fil. Vælg en mappe (den oprettes, hvis den ikke findes).",
+        "en": "--out must be a folder, but {path} is a file. Choose a folder (it is made if it does not exist).",
+    },
+    "out_not_writable": {
+        "da": "Der kan ikke gemmes filer i mappen {path} ({why}). Vælg en anden mappe med --out.",
+        "en": "Files cannot be saved in the folder {path} ({why}). Choose another folder with --out.",
+    },
+    "key_problem": {
+        "da": "Udstedernøglen eller udstederprofilen kan ikke bruges; testen er ikke startet.",
+        "en": "The issuer key or issuer profile cannot be used; the test has not started.",
+    },
+    "bad_options": {
+        "da": "Testen kan ikke startes med disse valg.",
+        "en": "The test cannot start with these options.",
+    },
 }
 
 
@@ -78,16 +163,60 @@ def _t(key: str, lang: str, **kw: object) -> str:
     return T[key][lang].format(**kw)
 
 
+def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
+    """Wrap ``text`` by words at :data:`WIDTH` (paragraphs kept; the first line may have its own indent)."""
+    out = []
+    for para in text.splitlines() or [""]:
+        lead = first if first is not None and not out else indent
+        out.append(
+            textwrap.fill(
+                para,
+                WIDTH,
+                initial_indent=lead,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            if para.strip()
+            else ""
+        )
+    return "\n".join(out)
+
+
+def _say(text: str, indent: str = "", first: str | None = None) -> None:
+    typer.echo(_wrap(text, indent, first))
+
+
+def _refuse(lang: str, key: str, err: InputError | None = None, **kw: object) -> typer.Exit:
+    """Print a refusal a person can act on (in their language), then the technical details; exit status 2."""
+    stderr.print(_wrap(_t(key, lang, **kw)), markup=False)
+    if err is None:
+        return typer.Exit(2)
+    return fail_on_bad_input(err)
+
+
 def take_command(
-    lang: Annotated[str, typer.Option("--lang", help="da (default) or en")] = "da",
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="da (default) or en; a resumed test keeps its language")
+    ] = None,
     areas: Annotated[str | None, typer.Option("--areas", help="comma-separated area ids (default: all six)")] = None,
     profile: Annotated[
         str | None, typer.Option("--profile", help="test the essential areas of this job profile")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="seed of every random choice")] = 0,
-    out: Annotated[Path, typer.Option("--out", help="folder for the session, result and certificate files")] = Path(),
+    seed: Annotated[int, typer.Option("--seed", min=0, help="seed of every random choice")] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="folder for the session and result files (default: the current folder; with "
+            "--resume: the session's folder)",
+        ),
+    ] = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="a saved session to go on with")] = None,
-    answers: Annotated[Path | None, typer.Option("--answers", help="answers from a file, one per line")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="start over in a folder that holds an unfinished test (deletes it)")
+    ] = False,
+    answers: Annotated[Path | None, typer.Option("--answers", help="typed answers from a file, one per line")] = None,
     simulate_theta: Annotated[
         float | None, typer.Option("--simulate-theta", help="a simulated person of this ability answers")
     ] = None,
@@ -97,56 +226,84 @@ def take_command(
     name: Annotated[str | None, typer.Option("--name", help="your name on the certificate (optional)")] = None,
 ) -> None:
     """Take an adaptive test of your digital skills in the terminal (Danish by default)."""
-    if lang not in ("da", "en"):
+    if lang is not None and lang not in ("da", "en"):
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
+    shown_lang = lang or "da"
+    bank = load_default()
+    # --- everything that can fail is checked before the first item
     try:
-        bank = load_default()
-        content_items = {it.id: it for it in bank.content.items}
-        session_path = out / "session.json"
-        if resume is not None:
-            session = _load_session(resume)
-            session_path = resume
-            cat_bank = CatBank.from_parameters(bank.params, session.config)
-        else:
+        if answers is not None and simulate_theta is not None:
+            raise InputError(Problem("give --answers or --simulate-theta, not both"))
+        if simulate_theta is not None and not np.isfinite(simulate_theta):
+            raise InputError(Problem(f"--simulate-theta must be a finite number, got {simulate_theta}"))
+        if resume is not None and (areas or profile):
+            raise InputError(Problem("--areas and --profile choose a new test; a resumed test keeps its areas"))
+        chosen = None if resume is not None else _areas(bank, areas, profile)
+    except InputError as err:
+        raise _refuse(shown_lang, "bad_options", err) from err
+    if resume is not None:
+        try:
+            session, stored_lang = read_session_file(resume, bank.params)
+        except SessionRefused as err:
+            shown_lang = lang or err.language or "da"
+            raise _refuse(shown_lang, f"refused_{err.reason}", err, path=resume, folder=resume.parent) from err
+        lang = lang or stored_lang or "da"
+        session_path = resume
+        folder = out if out is not None else resume.parent
+    else:
+        lang = shown_lang
+        folder = out if out is not None else Path()
+        session_path = folder / SESSION_FILE
+    _check_folder(folder, lang)
+    if resume is None:
+        _check_no_unfinished(session_path, bank, lang, force)
+    signer = _signer(key, issuer, lang)
+    try:
+        if resume is None:
             config = CatConfig(
-                stopping=StoppingRules(se_target=0.45, min_items_per_area=4, max_items_per_area=max_items)
+                stopping=StoppingRules(
+                    se_target=0.45, min_items_per_area=min(4, max_items), max_items_per_area=max_items
+                )
             )
-            cat_bank = CatBank.from_parameters(bank.params, config)
-            chosen = _areas(bank, areas, profile)
-            session = start_session(cat_bank, config, seed=seed, areas=chosen)
+            session = start_session(CatBank.from_parameters(bank.params, config), config, seed=seed, areas=chosen)
+        cat_bank = CatBank.from_parameters(bank.params, session.config)
         scripted = _answer_source(answers, simulate_theta, bank, session)
     except InputError as err:
-        raise fail_on_bad_input(err) from err
-    out.mkdir(parents=True, exist_ok=True)
-    typer.echo(_t("intro", lang))
+        raise _refuse(lang, "bad_options", err) from err
+    # --- the test
+    content = {it.id: it for it in bank.content.items}
+    total = _expected_length(session)
+    if session.steps:
+        _say(_t("resumed", lang, done=len(session.steps), left=max(total - len(session.steps), 0)))
+    else:
+        minutes = max(5, round(total * SECONDS_PER_ITEM / 60 / 5) * 5)
+        _say(_t("intro", lang, n=total, minutes=minutes))
     try:
         while (item_id := next_item(session, cat_bank)) is not None:
-            item = content_items[item_id]
+            item = content[item_id]
             _show(item, session, bank, lang)
-            reply = _ask(item, lang, scripted, item_id)
+            reply = _ask(item, lang, scripted, len(session.steps) + 1)
             if reply is None:  # pause
-                atomic_write_text(session_path, session.model_dump_json() + "\n")
-                typer.echo(_t("paused", lang, path=session_path))
+                write_session_file(session_path, session, lang)
+                _say(_t("paused", lang, path=session_path))
                 raise typer.Exit(0)
             session = answer(session, cat_bank, item_id, reply)
-            atomic_write_text(session_path, session.model_dump_json() + "\n")
+            write_session_file(session_path, session, lang)
     except (KeyboardInterrupt, EOFError):
-        atomic_write_text(session_path, session.model_dump_json() + "\n")
-        typer.echo("\n" + _t("paused", lang, path=session_path))
+        write_session_file(session_path, session, lang)
+        typer.echo("")
+        _say(_t("paused", lang, path=session_path))
         raise typer.Exit(0) from None
-    _finish(session, bank, content_items, lang, out, key, issuer, name)
+    except InputError as err:  # a bad scripted answer: the session so far is saved
+        write_session_file(session_path, session, lang)
+        raise fail_on_bad_input(err) from err
+    _finish(session, bank, content, lang, folder, session_path, signer, name)
 
 
-def _load_session(path: Path) -> Session:
-    try:
-        return Session.model_validate_json(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(Problem(f"cannot read session: {err.strerror}", str(path))) from err
-    except ValueError as err:
-        raise InputError(Problem(f"not a digiskill session: {err}", str(path))) from err
-
-
+# ------------------------------------------------------------------------------------------------ checks up front
 def _areas(bank: Bank, areas: str | None, profile: str | None) -> list[str]:
+    from ..results.screening import profile_by_id
+
     if areas and profile:
         raise InputError(Problem("give --areas or --profile, not both"))
     if profile:
@@ -154,122 +311,283 @@ def _areas(bank: Bank, areas: str | None, profile: str | None) -> list[str]:
     if areas:
         chosen = [a.strip() for a in areas.split(",") if a.strip()]
         unknown = [a for a in chosen if a not in bank.areas]
-        if unknown:
+        if unknown or not chosen:
             raise InputError(Problem(f"unknown area(s) {', '.join(unknown)}; known: {', '.join(bank.areas)}"))
         return chosen
     return list(bank.areas)
 
 
-def _answer_source(answers: Path | None, theta: float | None, bank: Bank, session: Session):
-    """None (interactive), or a function item_id -> typed answer."""
-    if answers is not None and theta is not None:
-        raise InputError(Problem("give --answers or --simulate-theta, not both"))
+def _check_folder(folder: Path, lang: str) -> None:
+    """``folder`` is (or can be made) a folder we can write files into; it is created now."""
+    if folder.exists() and not folder.is_dir():
+        raise _refuse(lang, "out_not_folder", InputError(Problem("not a folder", str(folder))), path=folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        why = err.strerror or str(err)
+        raise _refuse(
+            lang,
+            "out_not_writable",
+            InputError(Problem(f"cannot write here: {why}", str(folder))),
+            path=folder,
+            why=why,
+        ) from err
+
+
+def _check_no_unfinished(session_path: Path, bank: Bank, lang: str, force: bool) -> None:
+    """Refuse to start over a paused test (unless ``--force``); a finished test's session may be replaced."""
+    if force or not session_path.exists():
+        return
+    try:
+        stored, _ = read_session_file(session_path, bank.params)
+        if stored.finished:
+            return
+    except SessionRefused:
+        pass  # a damaged or foreign file: still the person's, so not overwritten without --force
+    raise _refuse(
+        lang,
+        "unfinished_here",
+        InputError(Problem("holds an unfinished session; --resume it or start over with --force", str(session_path))),
+        folder=session_path.parent,
+        path=session_path,
+    )
+
+
+class _Signer:
+    """The issuer profile and private key that will sign the credential (loaded and checked up front)."""
+
+    def __init__(self, profile: IssuerProfile, key: object, demo: bool) -> None:
+        self.profile, self.key, self.demo = profile, key, demo
+
+
+def _signer(key: Path | None, issuer: Path | None, lang: str) -> _Signer:
+    from pydantic import ValidationError
+
+    from ..localstate import demo_key_path
+    from ..results.signing import generate_key_pair, load_private_key, save_private_key
+
+    try:
+        if key is None:
+            if issuer is not None:
+                raise InputError(Problem("--issuer needs --key (the issuer's private key)"))
+            path = demo_key_path()
+            if not path.exists():
+                with contextlib.suppress(InputError):  # made by another test at the same moment
+                    save_private_key(generate_key_pair()[0], path)
+            return _Signer(DEMO_ISSUER, load_private_key(path), demo=True)
+        if issuer is None:
+            raise InputError(Problem("--key needs --issuer (the issuer profile)"))
+        private = load_private_key(key)
+        try:
+            profile = IssuerProfile.model_validate_json(issuer.read_bytes())
+        except OSError as err:
+            raise InputError(Problem(f"cannot read the issuer profile: {err.strerror}", str(issuer))) from err
+        except ValidationError as err:
+            problems = [
+                Problem(f"{'.'.join(map(str, e['loc'])) or 'issuer profile'}: {e['msg']}", str(issuer))
+                for e in err.errors()
+            ]
+            raise InputError(problems) from err
+        profile.check_key_valid()
+        return _Signer(profile, private, demo=False)
+    except InputError as err:
+        raise _refuse(lang, "key_problem", err) from err
+
+
+# --------------------------------------------------------------------------------------------------- answering
+def _answer_source(
+    answers: Path | None, theta: float | None, bank: Bank, session: Session
+) -> Callable[[Item], str] | None:
+    """None (interactive), or a function item -> the text typed for it."""
     if answers is not None:
         try:
             lines = iter(answers.read_text(encoding="utf-8").splitlines())
         except OSError as err:
             raise InputError(Problem(f"cannot read answers: {err.strerror}", str(answers))) from err
-        return lambda item_id: next(lines, "p")
+        except UnicodeDecodeError as err:
+            raise InputError(Problem("the answer file is not UTF-8 text; save it as UTF-8", str(answers))) from err
+        return lambda item: next(lines, "p")  # the file ran out: pause
     if theta is not None:
         rng = np.random.default_rng([session.seed, 7919, len(session.steps)])
         params = bank.params
 
-        def simulated(item_id: str) -> str:
-            p = probability(theta, params.to_arrays([item_id]))[0]
-            return f"={int((rng.random() > np.cumsum(p)).sum())}"  # a category, not a typed choice
+        def simulated(item: Item) -> str:
+            category = int(simulate_category(theta, params.to_arrays([item.id]), rng)[0])
+            chosen = answer_with_score(item, category, rng)
+            picks = [chosen] if isinstance(chosen, str) else chosen
+            return " ".join(str(item.option_ids.index(o) + 1) for o in picks)
 
         return simulated
     return None
 
 
-def _show(item: Item, session: Session, bank: Bank, lang: str) -> None:
-    counts = {s.area: s.n_items for s in session.areas}
-    area = bank.content.framework.area(bank.params.items_by_id()[item.id].area)
-    progress = " | ".join(f"{getattr(bank.content.framework.area(a).name, lang)}: {n}" for a, n in counts.items())
-    typer.echo(f"\n[{len(session.steps) + 1}] {getattr(area.name, lang)}    ({progress})")
-    typer.echo(getattr(item.stem, lang))
-    for n, opt in enumerate(item.options, start=1):
-        typer.echo(f"  {n}. {getattr(opt, lang)}")
+def parse_answer(item: Item, text: str) -> str | list[str] | None:
+    """The option ids typed as numbers in ``text``, or None when ``text`` is not a valid answer to ``item``.
 
-
-def _ask(item: Item, lang: str, scripted, item_id: str) -> int | None:
+    Numbers are separated by commas, spaces or semicolons, or, with at most nine options, not at all ("4231").
+    Single choice and true-false: exactly one number. Choose all: one or more different numbers. Ordering: every
+    number once.
+    """
     n = len(item.options)
-    if item.format == "multiple_response":
-        prompt = _t("multi", lang, n=n)
-    elif item.format == "ordering":
-        prompt = _t("order", lang, ex=",".join(str(i) for i in range(n, 0, -1)))
-    else:
-        prompt = _t("single", lang, n=n)
+    text = text.strip()
+    if not text:
+        return None
+    tokens = [t for t in re.split(r"[,;\s]+", text) if t]
+    if len(tokens) == 1 and n <= 9 and item.format in ("multiple_response", "ordering"):
+        tokens = list(tokens[0])
+    if not all(t.isascii() and t.isdigit() for t in tokens):
+        return None
+    picks = [int(t) for t in tokens]
+    if any(not 1 <= v <= n for v in picks) or len(set(picks)) != len(picks):
+        return None
+    ids = [item.options[v - 1].id for v in picks]
+    if item.format in ("single_choice", "true_false"):
+        return ids[0] if len(ids) == 1 else None
+    if item.format == "ordering" and len(ids) != n:
+        return None
+    return ids
+
+
+def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: int) -> int | None:
+    """The score of the person's answer, or None for a pause."""
+    n = len(item.options)
+    example = "".join(str(i) for i in range(n, 0, -1))
+    kind = {"multiple_response": "multi", "ordering": "order"}.get(item.format, "single")
+    prompt = _t(kind, lang, n=n, ex=example)
     while True:
         if scripted is None:
             typer.echo(prompt, nl=False)
             sys.stdout.flush()
             text = input().strip()
         else:
-            text = scripted(item_id).strip()
+            text = scripted(item).strip()
             typer.echo(prompt + text)
         if text.lower() in ("p", "pause", "q"):
             return None
-        if text.startswith("="):  # a simulated person's category
-            return int(text[1:])
-        try:
-            picks = [int(v) for v in text.replace(" ", ",").split(",") if v]
-            if not picks or any(not 1 <= v <= n for v in picks):
-                raise ValueError
-            ids = [item.options[v - 1].id for v in picks]
-            from ..bank.content import score_response
-
-            reply = ids[0] if item.format in ("single_choice", "true_false") and len(ids) == 1 else ids
+        reply = parse_answer(item, text)
+        if reply is not None:
             return score_response(item, reply)
-        except (ValueError, InputError):
-            typer.echo(_t("invalid", lang))
-            if scripted is not None:
-                return None
+        refusal = _t(f"invalid_{kind}", lang, n=n, ex=example)
+        if scripted is not None:
+            raise InputError(Problem(f"{_t('bad_script', lang, k=step, text=text)} {refusal}", item_id=item.id))
+        _say(refusal)
 
 
-def _finish(session: Session, bank: Bank, items: dict, lang: str, out: Path, key, issuer, name) -> None:
-    typer.echo("\n" + _t("done", lang))
+# ------------------------------------------------------------------------------------------------- the screens
+def _expected_length(session: Session) -> int:
+    """About how many items the whole test will have: the items so far plus a typical count for each open area."""
+    stop = session.config.stopping
+    typical = TYPICAL_ITEMS_PER_AREA
+    if stop.max_items_per_area is not None:
+        typical = min(typical, stop.max_items_per_area)
+    typical = max(typical, stop.min_items_per_area)
+    total = sum(a.n_items if a.finished else max(a.n_items + 1, typical) for a in session.areas)
+    if stop.max_total_items is not None:
+        total = min(total, stop.max_total_items)
+    return max(total, len(session.steps) + (0 if session.finished else 1))
+
+
+def _show(item: Item, session: Session, bank: Bank, lang: str) -> None:
+    area = bank.content.framework.area(bank.params.items_by_id()[item.id].area)
+    progress = _t("progress", lang, k=len(session.steps) + 1, n=_expected_length(session))
+    typer.echo("")
+    typer.echo(f"{progress} · {getattr(area.name, lang)}"[:WIDTH])
+    typer.echo("")
+    _say(getattr(item.stem, lang))
+    for n, opt in enumerate(item.options, start=1):
+        _say(getattr(opt, lang), indent="     ", first=f"  {n}. ")
+
+
+def _finish(
+    session: Session,
+    bank: Bank,
+    items: dict[str, Item],
+    lang: str,
+    folder: Path,
+    session_path: Path,
+    signer: _Signer,
+    name: str | None,
+) -> None:
+    from ..cat.replay import verify_session
+    from ..results.issue import issue_certificate
+    from ..results.models import result_from_session
+
+    try:  # only a test that replays to the same end may be certified
+        if not session.finished:
+            raise InputError(Problem("the test has not ended; nothing to certify", str(session_path)))
+        verify_session(session, bank.params)
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    typer.echo("")
+    _say(_t("done", lang))
     result = result_from_session(session, bank, person=f"session-{session.seed}-{len(session.steps)}")
+    try:
+        cert = issue_certificate(result, bank, signer.profile, signer.key, lang=lang, holder_name=name)
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    files = {
+        folder / "result.json": result.dump_json() + "\n",
+        folder / "credential.json": cert.credential_json,
+        folder / "certificate.pdf": cert.pdf,
+        folder / "cv-lines.txt": "\n".join(cert.cv_lines) + ("\n" if cert.cv_lines else ""),
+    }
+    _write_all(files)
     levels = {lv.level: lv for lv in bank.content.framework.levels}
-    typer.echo(f"\n{_t('result', lang)}:")
+    typer.echo("")
+    _say(f"{_t('result', lang)}:")
     for a in result.areas:
         area = bank.content.framework.area(a.area)
         if a.certified_level is None:
-            typer.echo(f"  {getattr(area.name, lang)}: {_t('none', lang)}")
+            _say(f"{getattr(area.name, lang)}: {_t('none', lang)}", indent="    ", first="  ")
         else:
             lv = levels[a.certified_level]
-            typer.echo(
-                f"  {getattr(area.name, lang)}: {_t('level', lang)} {a.certified_level} ({getattr(lv.name, lang)})"
+            _say(
+                f"{getattr(area.name, lang)}: {_t('level', lang)} {a.certified_level} ({getattr(lv.name, lang)})",
+                indent="    ",
+                first="  ",
             )
-            typer.echo(f"      {getattr(lv.descriptor, lang)}")
+            _say(getattr(lv.descriptor, lang), indent="      ")
     if result.provisional:
-        typer.echo(_t("provisional", lang))
-    typer.echo(f"\n{_t('answers', lang)}:")
+        _say(_t("provisional", lang))
+    typer.echo("")
+    _say(f"{_t('answers', lang)}:")
     for step in session.steps:
         item = items[step.item]
         max_score = len(item.key) if item.format == "multiple_response" else 1
         verdict = "right" if step.response == max_score else "partly" if step.response > 0 else "wrong"
-        typer.echo(f"  - {getattr(item.stem, lang)[:70]}… ({_t(verdict, lang)}): {getattr(item.explanation, lang)}")
-    # files
-    if key is None:
-        typer.echo(_t("demo_key", lang))
-        key = out / "demo-issuer-key.pem"
-        if not key.exists():
-            private, _ = generate_key_pair()
-            save_private_key(private, key)
-        profile = DEMO_ISSUER
-    else:
-        if issuer is None:
-            raise fail_on_bad_input(InputError(Problem("--key needs --issuer (the issuer profile)")))
-        profile = IssuerProfile.model_validate_json(Path(issuer).read_text(encoding="utf-8"))
+        _say(f"{getattr(item.stem, lang)} ({_t(verdict, lang)})", indent="    ", first="  - ")
+        _say(getattr(item.explanation, lang), indent="    ")
+    if signer.demo:
+        _say(_t("demo_key", lang))
+    typer.echo("")
+    _say(f"{_t('files', lang)}:")
+    for path in [*files, session_path]:
+        typer.echo(f"  {path}")
+
+
+def _write_all(files: dict[Path, str | bytes]) -> None:
+    """Write every file to a temporary beside it, then rename them all: an error leaves none of them half-written."""
+    temps: list[tuple[str, Path]] = []
     try:
-        cert = issue_certificate(result, bank, profile, load_private_key(key), lang=lang, holder_name=name)
-    except InputError as err:
-        raise fail_on_bad_input(err) from err
-    atomic_write_text(out / "result.json", result.dump_json() + "\n")
-    atomic_write_text(out / "credential.json", cert.credential_json)
-    atomic_write_bytes(out / "certificate.pdf", cert.pdf)
-    atomic_write_text(out / "cv-lines.txt", "\n".join(cert.cv_lines) + ("\n" if cert.cv_lines else ""))
-    typer.echo(f"\n{_t('files', lang)}:")
-    for f in ("result.json", "credential.json", "certificate.pdf", "cv-lines.txt", "session.json"):
-        typer.echo(f"  {out / f}")
+        for path, data in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps.append((tmp, path))
+            os.fchmod(fd, 0o666 & ~_umask())
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in temps:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

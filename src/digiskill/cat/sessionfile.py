@@ -1,0 +1,149 @@
+"""Saved sessions as sealed files: an envelope with an HMAC-SHA256 over the session's canonical JSON.
+
+File format ``digiskill.session-file/1``::
+
+    {"format": "digiskill.session-file/1", "language": "da", "session": {...}, "mac": "<64 hex digits>"}
+
+The MAC is HMAC-SHA256 (RFC 2104, stdlib :mod:`hmac`) with this installation's secret
+(:func:`digiskill.localstate.session_secret`, mode 0o600) over the canonical JSON of the envelope without ``mac``:
+keys sorted, no spaces, UTF-8, floats as Python's shortest round-trip repr. Any edit of the file (a response, the
+``finished`` flag, the configuration, the language) changes the canonical JSON and is refused, even where a replay
+could not tell; so is a file sealed on another installation.
+
+:func:`read_session_file` checks, in order: size and JSON, the envelope schema, the MAC, then the replay
+(:func:`digiskill.cat.replay.verify_session`). Every failure is a :class:`SessionRefused` (an
+:class:`~digiskill.errors.InputError`) whose ``reason`` says which check failed, so a front end can explain it to
+the person in their language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..bank.parameters import ParameterSet
+from ..errors import InputError, Problem
+from ..fileio import atomic_write_text
+from ..localstate import session_secret
+from .arrays import CatBank
+from .replay import verify_session
+from .session import Session
+
+SESSION_FILE_FORMAT = "digiskill.session-file/1"
+MAX_BYTES = 20_000_000  # a full session of the 252-item bank is well under 1 MB
+Reason = Literal["unreadable", "not_a_session", "changed", "replay"]
+
+
+class SessionRefused(InputError):
+    """A session file that may not be resumed or certified; ``reason`` names the check that failed."""
+
+    def __init__(self, reason: Reason, problems: list[Problem] | Problem | str, language: str | None = None) -> None:
+        super().__init__(problems)
+        self.reason = reason
+        self.language = language
+
+
+class SessionFile(BaseModel):
+    """The envelope of a saved session."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["digiskill.session-file/1"] = SESSION_FILE_FORMAT
+    language: Literal["da", "en"] | None = Field(None, description="the language the person takes the test in")
+    session: Session
+    mac: str = Field(pattern=r"^[0-9a-f]{64}$", description="HMAC-SHA256 (hex) of the canonical JSON without mac")
+
+
+class _Peek(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    language: Literal["da", "en"] | None = None
+
+
+def canonical_json(session: Session, language: str | None) -> bytes:
+    """The bytes the MAC covers: the envelope without ``mac``, keys sorted, no whitespace, UTF-8."""
+    body = {"format": SESSION_FILE_FORMAT, "language": language, "session": session.model_dump(mode="json")}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def session_mac(session: Session, language: str | None, secret: bytes | None = None) -> str:
+    """HMAC-SHA256 (hex) of :func:`canonical_json` with ``secret`` (default: this installation's)."""
+    key = session_secret() if secret is None else secret
+    return hmac.new(key, canonical_json(session, language), hashlib.sha256).hexdigest()
+
+
+def seal_session(session: Session, language: str | None = None, *, secret: bytes | None = None) -> str:
+    """The session-file text (JSON, one line and a newline) of ``session``, sealed with the MAC."""
+    envelope = SessionFile(language=language, session=session, mac=session_mac(session, language, secret))
+    return envelope.model_dump_json() + "\n"
+
+
+def write_session_file(
+    path: str | Path, session: Session, language: str | None = None, *, secret: bytes | None = None
+) -> None:
+    """Seal ``session`` and write it to ``path`` atomically (a temporary file, then a rename)."""
+    atomic_write_text(path, seal_session(session, language, secret=secret))
+
+
+def peek_language(data: bytes) -> str | None:
+    """The ``language`` a session file claims (unverified; only for choosing the language of an error message)."""
+    try:
+        return _Peek.model_validate_json(data).language
+    except ValidationError:
+        return None
+
+
+def read_session_file(
+    source: str | Path | bytes,
+    bank: CatBank | ParameterSet,
+    *,
+    secret: bytes | None = None,
+) -> tuple[Session, str | None]:
+    """Read, authenticate and replay a session file; returns the session and its language.
+
+    Raises:
+        SessionRefused: the file cannot be read, is not a session file, was changed (MAC), or does not replay.
+    """
+    where = None if isinstance(source, bytes) else str(source)
+    if isinstance(source, bytes):
+        data = source
+    else:
+        try:
+            with open(source, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
+        except OSError as err:
+            raise SessionRefused("unreadable", Problem(f"cannot read the session: {err.strerror}", where)) from err
+    language = peek_language(data) if len(data) <= MAX_BYTES else None
+    if len(data) > MAX_BYTES:
+        raise SessionRefused("not_a_session", Problem(f"larger than {MAX_BYTES} bytes: not a session file", where))
+    try:
+        envelope = SessionFile.model_validate_json(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        detail = f"{loc}: {first['msg']}" if loc else first["msg"]
+        hint = ""
+        if b'"digiskill.cat-session/1"' in data[:200] and b'"mac"' not in data:
+            hint = " (a session saved without a seal, by an older digiskill)"
+        raise SessionRefused(
+            "not_a_session", Problem(f"not a digiskill session file{hint}: {detail}", where), language
+        ) from None
+    expected = session_mac(envelope.session, envelope.language, secret)
+    if not hmac.compare_digest(expected, envelope.mac):
+        raise SessionRefused(
+            "changed",
+            Problem(
+                "the seal (MAC) does not match: the file was changed after it was saved, or saved elsewhere", where
+            ),
+            envelope.language,
+        )
+    try:
+        verify_session(envelope.session, bank)
+    except InputError as err:
+        problems = [Problem(f"replay: {p.message}", where, item_id=p.item_id) for p in err.problems]
+        raise SessionRefused("replay", problems, envelope.language) from err
+    return envelope.session, envelope.language
