@@ -84,11 +84,15 @@ def calibration_report(
     plot_stem: str = "calibration",
     fit: FitReport | None = None,
     priors: Priors | None = None,
+    figures: dict[Path, bytes] | None = None,
 ) -> str:
     """The report as Markdown text; with ``plot_dir`` also PNG plots there (``<plot_stem>-icc.png``,
-    ``<plot_stem>-information.png``) when matplotlib is available. With ``priors`` (those passed to
-    :func:`~digiskill.calibrate.calibrate`, ``Priors()`` for its default) the report lists the priors that acted on
-    the estimates; without, it does not mention priors (the result does not record them)."""
+    ``<plot_stem>-information.png``) when matplotlib is available; with ``figures`` the PNG files are not written but
+    put into that dict (path -> bytes), for the caller to write with the report in one transaction.
+
+    With ``priors`` (those passed to :func:`~digiskill.calibrate.calibrate`, ``Priors()`` for its default) the report
+    lists the priors that acted on the estimates; without, it does not mention priors (the result does not record
+    them)."""
     p = result.params
     out = [f"# {title}", ""]
     out += [
@@ -144,7 +148,7 @@ def calibration_report(
         "",
     ]
     if plot_dir is not None:
-        out += _plots(result, plot_dir, plot_stem)
+        out += _plots(result, plot_dir, plot_stem, figures)
     return "\n".join(out) + "\n"
 
 
@@ -152,7 +156,7 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}" if np.isfinite(v) else "—"
 
 
-def _plots(result: CalibrationResult, plot_dir: Path, stem: str) -> list[str]:
+def _plots(result: CalibrationResult, plot_dir: Path, stem: str, figures: dict[Path, bytes] | None) -> list[str]:
     try:
         import matplotlib
 
@@ -162,31 +166,35 @@ def _plots(result: CalibrationResult, plot_dir: Path, stem: str) -> list[str]:
         return ["Plots: matplotlib is not installed (`pip install 'digiskill[plots]'`).", ""]
     from .irt.response import expected_score
 
-    plot_dir.mkdir(parents=True, exist_ok=True)
+    if figures is None:
+        plot_dir.mkdir(parents=True, exist_ok=True)
     theta = np.linspace(-4, 4, 161)
     fig, ax = plt.subplots(figsize=(7, 4))
     es = expected_score(theta, result.params) / (result.params.n_cat - 1)
     ax.plot(theta, es, lw=0.8)
     ax.set(xlabel="θ", ylabel="expected score / max", title="Item characteristic curves")
     fig.tight_layout()
-    _save(fig, plot_dir / f"{stem}-icc.png")
+    _save(fig, plot_dir / f"{stem}-icc.png", figures)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(theta, test_information(theta, result.params), label="test")
     ax.plot(theta, item_information(theta, result.params), lw=0.5, alpha=0.5)
     ax.set(xlabel="θ", ylabel="information", title="Test and item information")
     fig.tight_layout()
-    _save(fig, plot_dir / f"{stem}-information.png")
+    _save(fig, plot_dir / f"{stem}-information.png", figures)
     plt.close(fig)
     return [f"![item characteristic curves]({stem}-icc.png)", "", f"![test information]({stem}-information.png)", ""]
 
 
-def _save(fig, path: Path) -> None:
-    """Save a figure atomically (temporary file, then rename)."""
+def _save(fig, path: Path, figures: dict[Path, bytes] | None) -> None:
+    """Save a figure atomically (temporary file, then rename), or put its PNG bytes into ``figures``."""
     import io
 
     from .fileio import atomic_write_bytes
 
     buf = io.BytesIO()
     fig.savefig(buf, dpi=120, format="png")
+    if figures is not None:
+        figures[path] = buf.getvalue()
+        return
     atomic_write_bytes(path, buf.getvalue())

@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from ..errors import InputError, Problem
+from .loading import parse_yaml, read_text_file
 
 FORMATS = ("single_choice", "multiple_response", "ordering", "true_false")
 LANGUAGES = ("da", "en")
@@ -452,32 +453,15 @@ def _node_lines(node: yaml.Node, path: tuple[str | int, ...], lines: dict, dupli
             _node_lines(child, (*path, n), lines, duplicates)
 
 
-# libyaml when PyYAML was built with it (7× faster); both keep the node marks the line numbers come from
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, SourceFile] | None:
-    """Parse one YAML file with line numbers; ``None`` (and a problem) when it cannot be read or parsed."""
+    """Parse one YAML file with line numbers; ``None`` (and a problem) when it cannot be read or parsed (see
+    :func:`digiskill.bank.loading.parse_yaml`: no anchors/aliases, bounded size and depth)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else f"not UTF-8 ({err.reason})"
-        problems.append(Problem(f"cannot read file: {reason}", str(path)))
+        text = read_text_file(path)
+        data, node = parse_yaml(text, str(path))
+    except InputError as err:
+        problems.extend(err.problems)
         return None
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        what = " ".join(str(p) for p in (err.context, err.problem) if p)
-        problems.append(Problem(f"not valid YAML: {what}", str(path), mark.line + 1 if mark else None))
-        return None
-    except yaml.YAMLError as err:
-        problems.append(Problem(f"not valid YAML: {err}", str(path)))
-        return None
-    finally:
-        loader.dispose()
     source = SourceFile(path)
     duplicates: list[tuple[tuple, int]] = []
     if node is not None:

@@ -11,15 +11,19 @@ no cut score. The panel judgement of a full standard-setting study replaces the 
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..irt.items import ItemArrays
 from ..irt.response import expected_score
+from .parameters import Location
+
+Level = Annotated[int, Field(ge=1, le=8)]
 
 SCHEMA_ID = "digiskill.cut-scores/1"
 DEFAULT_RP = 0.67
@@ -30,8 +34,15 @@ _GRID = np.linspace(-8.0, 8.0, 16001)
 class AreaCuts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cuts: dict[int, float] = Field(description="level -> θ cut score (a person reaches level L at θ ≥ cut)")
-    n_items: dict[int, int] = Field(description="level -> number of items the cut rests on")
+    cuts: dict[Level, Location] = Field(description="level -> θ cut score (a person reaches level L at θ ≥ cut)")
+    n_items: dict[Level, Annotated[int, Field(ge=0)]] = Field(description="level -> number of items the cut rests on")
+
+    @model_validator(mode="after")
+    def _increasing(self) -> AreaCuts:
+        ordered = [self.cuts[level] for level in sorted(self.cuts)]
+        if any(hi <= lo for lo, hi in itertools.pairwise(ordered)):
+            raise ValueError(f"cut scores must increase with the level, got {dict(sorted(self.cuts.items()))}")
+        return self
 
 
 class CutScores(BaseModel):
@@ -58,6 +69,17 @@ class CutScores(BaseModel):
         from ..fileio import atomic_write_text
 
         atomic_write_text(path, self.dump_json() + "\n")
+
+
+def load_cut_scores(path: str | Path) -> CutScores:
+    """Read and validate a cut-score file (through :func:`digiskill.bank.loading.load_model_file`).
+
+    Raises:
+        InputError: the file cannot be read, is not JSON, or fails validation; each problem names file, line, field.
+    """
+    from .loading import load_model_file
+
+    return load_model_file(path, CutScores, what="cut-score file", fmt="json")
 
 
 def rp_locations(items: ItemArrays, rp: float = DEFAULT_RP) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import InputError, Problem
 from .content import BankContent, load_bank_content
-from .cut_scores import CutScores
+from .cut_scores import CutScores, load_cut_scores
 from .parameters import ParameterSet, load_parameter_set
 
 DEFAULT_PARAMS = "default-params.json"
@@ -75,13 +75,7 @@ class Bank:
 
 def load_bank(items_dir: str | Path, params_path: str | Path, cuts_path: str | Path) -> Bank:
     """Load and cross-check a bank from its three parts."""
-    cuts_path = Path(cuts_path)
-    try:
-        cuts = CutScores.model_validate_json(cuts_path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(Problem(f"cannot read cut scores: {err.strerror}", path=str(cuts_path))) from err
-    except ValueError as err:
-        raise InputError(Problem(f"invalid cut-score file: {err}", path=str(cuts_path))) from err
+    cuts = load_cut_scores(cuts_path)
     return Bank(load_bank_content(items_dir), load_parameter_set(params_path), cuts)
 
 

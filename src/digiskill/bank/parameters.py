@@ -14,23 +14,27 @@ Items may carry ``area`` (competence area id). Items of one area share one θ sc
 from __future__ import annotations
 
 import itertools
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import ParameterFileError, Problem
+from ..errors import ParameterFileError
 from ..irt.items import GRADED, PARTIAL_CREDIT, ItemArrays
 
 SCHEMA_ID = "digiskill.parameters/1"
 DICHOTOMOUS_MODELS = ("rasch", "1pl", "2pl", "3pl", "4pl")
 MODELS = (*DICHOTOMOUS_MODELS, "grm", "gpcm", "pcm")
 
+#: largest |value| of a slope, difficulty, threshold or step on the θ scale: beyond it an item carries no usable
+#: information (a slope of 50 is a step function; a difficulty of 50 is 50 SD away from the population), and the
+#: arithmetic of the response functions would overflow for values near the float range
+PARAMETER_BOUND = 50.0
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-Slope = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Location = Annotated[float, Field(ge=-PARAMETER_BOUND, le=PARAMETER_BOUND, allow_inf_nan=False)]
+Slope = Annotated[float, Field(gt=0, le=PARAMETER_BOUND, allow_inf_nan=False)]
 Scalar = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
@@ -71,7 +75,7 @@ class DichotomousItem(_Frozen):
     id: str = Field(min_length=1)
     model: Literal["rasch", "1pl", "2pl", "3pl", "4pl"]
     a: Slope = 1.0
-    b: FiniteFloat
+    b: Location
     c: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False, description="lower asymptote (guessing)")
     d: float = Field(1.0, gt=0, le=1, allow_inf_nan=False, description="upper asymptote (slipping)")
     area: str | None = None
@@ -98,7 +102,7 @@ class GradedItem(_Frozen):
     id: str = Field(min_length=1)
     model: Literal["grm"]
     a: Slope
-    b: list[FiniteFloat] = Field(min_length=1)
+    b: list[Location] = Field(min_length=1)
     area: str | None = None
     competence: str | None = Field(None, description="DigComp competence id, for content balancing (e.g. '4.1')")
     se: PolytomousSE | None = None
@@ -118,7 +122,7 @@ class PartialCreditItem(_Frozen):
     id: str = Field(min_length=1)
     model: Literal["gpcm", "pcm"]
     a: Slope = 1.0
-    b: list[FiniteFloat] = Field(min_length=1)
+    b: list[Location] = Field(min_length=1)
     area: str | None = None
     competence: str | None = Field(None, description="DigComp competence id, for content balancing (e.g. '4.1')")
     se: PolytomousSE | None = None
@@ -135,12 +139,12 @@ ItemParams = Annotated[DichotomousItem | GradedItem | PartialCreditItem, Field(d
 
 
 class QuadratureSpec(_Frozen):
-    points: int = Field(61, ge=2)
-    range: tuple[FiniteFloat, FiniteFloat] = (-6.0, 6.0)
+    points: int = Field(61, ge=2, le=10_000)
+    range: tuple[Location, Location] = (-6.0, 6.0)
 
 
 class LatentSpec(_Frozen):
-    mean: FiniteFloat = 0.0
+    mean: Location = 0.0
     sd: Slope = 1.0
 
 
@@ -169,7 +173,10 @@ class CalibrationInfo(_Frozen):
     latent: LatentSpec = LatentSpec()
     software: str | None = Field(None, description="program that produced the estimates, when not digiskill")
     m2: ModelFit | None = Field(None, description="limited-information model fit (complete dichotomous data)")
-    data: str | None = Field(None, description="the response data the calibration used")
+    data: str | None = Field(None, description="the response data the calibration used (file name or description)")
+    data_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of the response file the calibration used"
+    )
 
 
 class ParameterSet(_Frozen):
@@ -267,42 +274,23 @@ def new_parameter_set(
 
 
 def load_parameter_set(path: str | Path) -> ParameterSet:
-    """Read and validate a parameter-set file.
+    """Read and validate a parameter-set file (through :func:`digiskill.bank.loading.load_model_file`).
 
     Raises:
-        ParameterFileError: the file is missing, not JSON, or fails validation; every problem names the file, the
-            JSON location and, where it can, the item id.
+        ParameterFileError: the file is missing, not JSON, or fails validation (a value beyond
+            :data:`PARAMETER_BOUND` included); every problem names the file, the line, the JSON location and, where
+            it can, the item id.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ParameterFileError(Problem(f"cannot read parameter file: {err.strerror}", path=str(path))) from err
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ParameterFileError(
-            Problem(f"not valid JSON: {err.msg} (column {err.colno})", path=str(path), line=err.lineno)
-        ) from err
-    try:
-        return ParameterSet.model_validate(raw)
-    except ValidationError as err:
-        raise ParameterFileError(_validation_problems(err, raw, str(path))) from err
+    from .loading import load_model_file
+
+    return load_model_file(
+        path, ParameterSet, what="parameter file", fmt="json", error=ParameterFileError, drop=_drop_tags
+    )
 
 
-def _validation_problems(err: ValidationError, raw: object, path: str) -> list[Problem]:
-    problems = []
-    for e in err.errors():
-        loc = e["loc"]
-        item_id = None
-        if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int) and isinstance(raw, dict):
-            try:
-                item_id = str(raw["items"][loc[1]].get("id"))
-            except (KeyError, IndexError, TypeError, AttributeError):
-                item_id = None
-        where = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in MODELS))
-        problems.append(Problem(f"{where}: {e['msg']}", path=path, item_id=item_id))
-    return problems
+def _drop_tags(loc: tuple) -> tuple:
+    """A validation location without the model tag pydantic puts after an item index (``items.3.grm.b``)."""
+    return tuple(p for p in loc if not (isinstance(p, str) and p in MODELS))
 
 
 def parameter_set_json_schema() -> dict:

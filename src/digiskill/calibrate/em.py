@@ -68,6 +68,21 @@ SLOPE_WARN = 20.0  # warn about a free slope above this, or not positive
 LOCATION_WARN = 10.0  # warn about a difficulty/threshold/step beyond ±this (outside the ±6 grid)
 
 
+def _check_arguments(tol: float, max_iter: int, se: str, latent_sd: str) -> None:
+    """The options of :func:`calibrate`, checked before any work."""
+    problems = []
+    if isinstance(tol, bool) or not isinstance(tol, int | float | np.floating | np.integer) or not 0 < tol < np.inf:
+        problems.append(Problem(f"tol (the convergence tolerance) must be a finite number > 0, got {tol!r}"))
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        problems.append(Problem(f"max_iter (the most EM cycles) must be a whole number >= 1, got {max_iter!r}"))
+    if se not in SE_METHODS:
+        problems.append(Problem(f"se must be one of {', '.join(SE_METHODS)}, got {se!r}"))
+    if latent_sd not in ("auto", "fixed", "free"):
+        problems.append(Problem(f"latent_sd must be 'auto', 'fixed' or 'free', got {latent_sd!r}"))
+    if problems:
+        raise InputError(problems)
+
+
 def calibrate(
     responses: np.ndarray,
     model: str | Sequence[str] = "2pl",
@@ -149,6 +164,7 @@ def calibrate(
     Warns:
         ConvergenceWarning: EM stopped at ``max_iter`` before meeting ``tol``.
     """
+    _check_arguments(tol, max_iter, se, latent_sd)
     fixed = anchor_pos = given = None
     anchor_items: tuple[ItemParams, ...] = ()
     if anchors is not None:
@@ -185,12 +201,6 @@ def calibrate(
         group_labels=group_labels,
     )
     models = _check_models(model, data)
-    if se not in SE_METHODS:
-        raise ValueError(f"se must be one of {SE_METHODS}, got {se!r}")
-    if latent_sd not in ("auto", "fixed", "free"):
-        raise ValueError(f"latent_sd must be 'auto', 'fixed' or 'free', got {latent_sd!r}")
-    if not tol > 0 or max_iter < 1:
-        raise ValueError(f"need tol > 0 and max_iter >= 1, got tol={tol}, max_iter={max_iter}")
     if anchors is not None:
         var_free = mean_free = latent_sd != "fixed"
     else:

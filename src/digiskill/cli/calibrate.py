@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import warnings
 from enum import StrEnum
@@ -11,13 +12,14 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from pydantic import ValidationError
 
-from ..bank.parameters import ItemFit, ModelFit, ParameterSet, load_parameter_set
+from ..bank.parameters import PARAMETER_BOUND, ItemFit, ModelFit, ParameterSet, load_parameter_set
 from ..calibrate import MODELS, Priors, calibrate
 from ..calibrate.fit import FitReport, fit_report
 from ..calibration_report import calibration_report
 from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
-from ..fileio import atomic_write_text
+from ..fileio import check_output_paths, write_all
 from ..scoring import read_responses
 from .common import fail_on_bad_input, stderr
 
@@ -58,6 +60,12 @@ def read_item_models(path: Path, item_ids: list[str], optional: frozenset[str] =
         raise InputError(Problem(f"cannot read item-model file: {err.strerror}", path=str(path))) from err
     missing = [i for i in item_ids if i not in models and i not in optional]
     problems += [Problem("no model given for this response column", str(path), item_id=i) for i in missing]
+    known = set(item_ids)
+    unknown = [i for i in models if i not in known]
+    problems += [
+        Problem("not a column of the response file (a typing error?); remove it or fix the id", str(path), item_id=i)
+        for i in unknown
+    ]
     if problems:
         raise InputError(problems)
     return [models.get(i, "2pl") for i in item_ids]  # anchors' entries are replaced by their own models
@@ -137,7 +145,7 @@ def calibrate_command(
     set_id: Annotated[str | None, typer.Option("--id", help="id of the parameter set (default: from --out)")] = None,
     provenance: Annotated[str | None, typer.Option(help="where the data come from, in plain words")] = None,
     provisional: Annotated[bool, typer.Option(help="mark the set provisional (not from real data)")] = False,
-    max_iter: Annotated[int, typer.Option("--max-iter", help="most EM cycles")] = 500,
+    max_iter: Annotated[int, typer.Option("--max-iter", help="most EM cycles", min=1)] = 500,
     tol: Annotated[float, typer.Option(help="convergence tolerance on the largest parameter change")] = 1e-4,
     report: Annotated[Path | None, typer.Option("--report", help="write a Markdown calibration report")] = None,
     with_fit: Annotated[
@@ -208,6 +216,7 @@ def calibrate_command(
     problem listed; nothing is written then.
     """
     try:
+        _check_options(tol, out, report, with_plots=True)
         priors = parse_priors(
             {
                 "--prior-slope": prior_slope,
@@ -246,7 +255,7 @@ def calibrate_command(
                 )
             fit = fit_report(result, table.codes) if with_fit else None
         sid = set_id or re.sub(r"[^A-Za-z0-9._-]+", "-", out.stem)
-        params = result.to_parameter_set(sid, provenance, area=area, data=str(responses), provisional=provisional)
+        params = parameter_set_of(result, sid, provenance, area, responses, provisional)
         if fit is not None:
             params = with_item_fit(params, fit)
     except InputError as err:
@@ -254,21 +263,69 @@ def calibrate_command(
     for w in caught:
         kind = "convergence" if issubclass(w.category, ConvergenceWarning) else "warning"
         stderr.print(f"[yellow]{kind}:[/] {w.message}", markup=True)
-    params.save(out)
+    files: dict[Path, str | bytes] = {out: params.dump_json() + "\n"}
     if report is not None:
-        atomic_write_text(
-            report,
-            calibration_report(
-                result,
-                title=f"Calibration of {responses.name}",
-                plot_dir=report.parent,
-                plot_stem=report.stem,
-                fit=fit,
-                priors=priors,
-            ),
+        figures: dict[Path, bytes] = {}
+        files[report] = calibration_report(
+            result,
+            title=f"Calibration of {responses.name}",
+            plot_dir=report.parent,
+            plot_stem=report.stem,
+            fit=fit,
+            priors=priors,
+            figures=figures,
         )
+        files |= figures
+    write_all(files)  # the parameter file, the report and its plots: all or none
     stderr.print(result.summary().splitlines()[1], markup=False)
     stderr.print(f"wrote {out}" + (f" and {report}" if report else ""), markup=False)
+
+
+def _check_options(tol: float, out: Path, report: Path | None, *, with_plots: bool) -> None:
+    """Options and output paths, checked before the responses are read."""
+    if not 0 < tol < float("inf"):
+        raise InputError(Problem(f"--tol: the convergence tolerance must be a finite number > 0, got {tol!r}"))
+    paths: dict[str, Path | None] = {"--out": out, "--report": report}
+    if report is not None and with_plots:
+        paths["--report (plot)"] = report.parent / f"{report.stem}-icc.png"
+        paths["--report (plot) "] = report.parent / f"{report.stem}-information.png"
+    check_output_paths(paths)
+
+
+def parameter_set_of(
+    result, set_id: str, provenance: str | None, area: str | None, responses: Path, provisional: bool
+) -> ParameterSet:
+    """The parameter-set file of a calibration; the data file is recorded by name and SHA-256, never by its path.
+
+    Raises:
+        InputError: an estimate beyond the bounds of the file (e.g. |b| > 50 for an item that hardly discriminates).
+    """
+    p = result.params
+    problems = []
+    for j in range(p.n_items):  # once per item, at the file boundary
+        values = [float(p.a[j]), *(float(v) for v in p.b[j, : int(p.n_cat[j]) - 1])]
+        if not all(abs(v) <= PARAMETER_BOUND for v in values):  # also catches NaN
+            shown = ", ".join(f"{v:.4g}" for v in values)
+            problems.append(
+                Problem(
+                    f"estimates (a, b) = ({shown}) are beyond the bound {PARAMETER_BOUND:g} of the parameter file: "
+                    "the item hardly discriminates or nearly everybody gives the same answer; remove it, or set a "
+                    "prior (--prior-slope, --prior-difficulty)",
+                    path=str(responses),
+                    item_id=p.ids[j],
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    try:
+        params = result.to_parameter_set(set_id, provenance, area=area, data=responses.name, provisional=provisional)
+    except ValidationError as err:
+        raise InputError(Problem(f"the estimates cannot be written as a parameter set: {err}")) from err
+    if params.calibration is not None:
+        digest = hashlib.sha256(responses.read_bytes()).hexdigest()
+        calibration = params.calibration.model_copy(update={"data_sha256": digest})
+        params = params.model_copy(update={"calibration": calibration})
+    return params
 
 
 def with_item_fit(params: ParameterSet, fit: FitReport) -> ParameterSet:
