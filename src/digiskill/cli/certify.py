@@ -109,17 +109,10 @@ def certify_command(
     try:
         bank = load_default()
         res = _read_result(result)
-        if res.bank.parameter_set != bank.params.id or res.bank.content_digest != bank.content_digest:
-            raise InputError(
-                Problem(
-                    f"the result was made with parameter set {res.bank.parameter_set!r} and content "
-                    f"{res.bank.content_digest[:12]}…; this installation's bank is {bank.params.id!r} with content "
-                    f"{bank.content_digest[:12]}…",
-                    str(result),
-                )
-            )
         profile = _read_issuer(issuer)
-        cert = issue_certificate(res, bank, profile, load_private_key(key), lang=language, holder_name=name)
+        cert = issue_certificate(
+            res, bank, profile, load_private_key(key), lang=language, holder_name=name, source=str(result)
+        )
     except InputError as err:
         raise fail_on_bad_input(err) from err
     atomic_write_text(out, cert.credential_json)

@@ -12,17 +12,20 @@ from ..bank.default import Bank
 from .credential import IssuerProfile, open_badge_credential
 from .document import certificate_pdf, cv_lines, verification_code
 from .models import AssessmentResult
+from .recompute import recompute_result
 from .signing import sign_credential
 
 
 @dataclass(frozen=True)
 class Certificate:
-    """Everything a person leaves with: ``credential_json`` (signed), ``pdf``, ``cv_lines`` and the ``code``."""
+    """Everything a person leaves with: ``credential_json`` (signed), ``pdf``, ``cv_lines`` and the ``code``; and
+    ``result``, the recomputed result that the credential states."""
 
     credential_json: str
     code: str
     pdf: bytes
     cv_lines: list[str]
+    result: AssessmentResult
 
 
 def issue_certificate(
@@ -33,13 +36,18 @@ def issue_certificate(
     *,
     lang: Literal["da", "en"] = "da",
     holder_name: str | None = None,
+    source: str | None = None,
 ) -> Certificate:
-    """Sign the Open Badges credential of ``result`` and render its PDF (the QR code refers to the credential).
+    """Recompute ``result`` from its responses, sign the Open Badges credential of the recomputed result and render
+    its PDF (the QR code refers to the credential). The one function every path that issues a certificate uses.
 
     Raises:
-        InputError: the issuer's key has expired (``IssuerProfile.key_expires``).
+        InputError: the issuer's key has expired (``IssuerProfile.key_expires``); the result names another bank;
+            or it does not follow from its own responses (see :func:`~digiskill.results.recompute.recompute_result`;
+            ``source`` names the result's file in the messages).
     """
     issuer.check_key_valid()
+    result = recompute_result(result, bank, source=source)
     signed = sign_credential(open_badge_credential(result, bank, issuer, holder_name=holder_name), private_key)
     text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
     code = verification_code(text)
@@ -47,4 +55,4 @@ def issue_certificate(
     pdf = certificate_pdf(
         result, bank, lang=lang, issuer_name=issuer.name, code=code, qr_payload=qr, holder_name=holder_name
     )
-    return Certificate(text, code, pdf, cv_lines(result, bank, lang))
+    return Certificate(text, code, pdf, cv_lines(result, bank, lang), result)

@@ -9,6 +9,7 @@ session and its step log.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Literal
@@ -17,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..bank.default import Bank
+from ..cat.config import CatConfig
 from ..cat.session import Session, StepRecord
 from ..irt.estimation import log_posterior
 from ..irt.likelihood import encode_responses
@@ -41,6 +43,7 @@ class BankVersion(_Frozen):
     framework_version: str
     content_digest: str = Field(description="SHA-256 over the item-content files (framework, areas, profiles)")
     parameter_set: str
+    parameter_digest: str = Field(description="SHA-256 over the parameter set's canonical JSON")
     provisional: bool = Field(description="true while the parameters do not come from real response data")
 
 
@@ -52,6 +55,11 @@ class AreaResult(_Frozen):
     se: float | None
     n_items: int = Field(ge=0)
     items: list[str] = Field(default_factory=list, description="the items answered, in order")
+    responses: list[int] = Field(
+        default_factory=list,
+        description="the response category (0..K−1) to each item of `items`, in the same order: the issuer "
+        "recomputes θ, SE and the levels from them before signing",
+    )
     level_probabilities: dict[int, float] = Field(
         description="level -> P(θ ≥ cut of the level | responses), from the posterior on the grid"
     )
@@ -74,6 +82,9 @@ class AssessmentResult(_Frozen):
     estimator: str
     bank: BankVersion
     seed: int | None = Field(None, description="seed of the adaptive session (reproduces its random choices)")
+    config: CatConfig | None = Field(
+        None, description="the configuration of an adaptive session (its estimator and θ grid reproduce the result)"
+    )
     areas: list[AreaResult]
     steps: list[StepRecord] | None = Field(None, description="the adaptive step log")
     steps_ref: str | None = Field(None, description="where the step log is kept, when not included")
@@ -92,11 +103,27 @@ class AssessmentResult(_Frozen):
         return self.model_dump_json(by_alias=True)
 
 
+_PARAM_DIGESTS: dict[int, tuple[object, str]] = {}
+
+
+def parameter_digest(bank: Bank) -> str:
+    """SHA-256 (hex) of the bank's parameter set as canonical JSON (computed once per parameter-set object)."""
+    cached = _PARAM_DIGESTS.get(id(bank.params))
+    if cached is not None and cached[0] is bank.params:
+        return cached[1]
+    digest = hashlib.sha256(bank.params.model_dump_json().encode("utf-8")).hexdigest()
+    if len(_PARAM_DIGESTS) > 16:
+        _PARAM_DIGESTS.clear()
+    _PARAM_DIGESTS[id(bank.params)] = (bank.params, digest)
+    return digest
+
+
 def bank_version(bank: Bank) -> BankVersion:
     return BankVersion(
         framework_version=bank.content.framework.version,
         content_digest=bank.content_digest,
         parameter_set=bank.params.id,
+        parameter_digest=parameter_digest(bank),
         provisional=bank.provisional,
     )
 
@@ -129,6 +156,7 @@ def area_results(
                 se=float(se[n]) if np.isfinite(se[n]) else None,
                 n_items=int(seen[n].sum()),
                 items=[item_ids[j] for j in np.flatnonzero(seen[n])],
+                responses=[int(codes[n, j]) for j in np.flatnonzero(seen[n])],
                 level_probabilities=by_level,
                 certified_level=cert,
                 level_name=names.get(cert) if cert is not None else None,
@@ -162,6 +190,7 @@ def result_from_session(session: Session, bank: Bank, person: str) -> Assessment
         estimator=session.config.estimator,
         bank=bank_version(bank),
         seed=session.seed,
+        config=session.config,
         areas=areas,
         steps=list(session.steps),
     )
