@@ -82,6 +82,8 @@ def _render(report: BankReport) -> None:
             f"framework {report.framework_version}",
             markup=False,
         )
+        stages = ", ".join(f"{stage} {n}" for stage, n in report.by_stage.items())
+        stdout.print(f"review status: {stages}", markup=False)
     verdict = "[green]bank OK[/]" if report.ok else f"[bold red]{len(report.problems)} problem(s)[/]"
     stdout.print(verdict)
 
