@@ -54,7 +54,7 @@ def make_item(item_id: str, *, level: int = 1, fmt: str = "single_choice", compe
         "level": level,
         "format": fmt,
         "contexts": ["general"],
-        "status": {"author": "test", "review": "reviewed"},
+        "status": {"stage": "draft", "history": [{"date": "2026-11-28", "role": "writer", "decision": "written"}]},
         "stem": text(f"Stem of {item_id}"),
         "options": [{"id": o, **text(f"option {o}")} for o in options],
         "key": key.get(fmt, ["T"]),
@@ -165,7 +165,11 @@ def test_real_bank_passes() -> None:
     content = load_bank_content(ITEMS)
     report = check_bank(content)
     assert report.problems == [], "\n".join(p.message for p in report.problems)
-    assert report.n_items == 252 and report.n_reviewed == 252 and report.n_profiles == 8
+    assert report.n_items == 252 and report.n_profiles == 8
+    # honest status: written by the content team, not reviewed by an expert, not piloted
+    assert report.n_reviewed == 0 and report.by_stage == {
+        "draft": 252, "expert_reviewed": 0, "piloted": 0, "operational": 0
+    }
     assert {af.content.area: len(af.content.items) for af in content.area_files} == {
         area: 42
         for area in ("basic_it", "communication", "content_social", "information_data", "security_gdpr", "workflows")
@@ -265,7 +269,7 @@ def test_every_problem_in_every_file_is_reported(tmp_path: Path) -> None:
         ("single_choice", {"contexts": ["spaceship"]}, "contexts.0"),
         ("single_choice", {"id": "sec-1"}, "id"),
         ("single_choice", {"competence": 4.1}, "competence"),
-        ("single_choice", {"status": {"author": "x", "review": "done"}}, "status.review"),
+        ("single_choice", {"status": {"author": "x", "review": "done"}}, "status.stage"),
         ("single_choice", {"hint": text("extra")}, "hint"),
     ],
 )
@@ -513,7 +517,9 @@ def run(*args: Any):
 def test_cli_real_bank_passes() -> None:
     res = run(ITEMS)
     assert res.exit_code == 0, res.output
-    assert "252 items (252 reviewed), 8 job profiles" in res.output and "bank OK" in res.output
+    assert "252 items (0 reviewed), 8 job profiles" in res.output
+    assert "review status: draft 252, expert_reviewed 0, piloted 0, operational 0" in res.output
+    assert "bank OK" in res.output
     assert "| security_gdpr    |   8 (7/0/0/1) |" in res.output
 
 

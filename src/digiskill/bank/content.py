@@ -16,9 +16,10 @@ rule fixed by an item's format.
 
 from __future__ import annotations
 
+import datetime
 import statistics
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -178,9 +179,85 @@ class Option(_Frozen):
     en: Text
 
 
+#: review stages of an item, in order: written by the content team; approved by a content expert and a jobcenter
+#: practitioner against the review checklist; answered in a pilot and calibrated; released for certificates
+STAGES = ("draft", "expert_reviewed", "piloted", "operational")
+Stage = Literal["draft", "expert_reviewed", "piloted", "operational"]
+#: the review checklist (``items/README.md``): an approval names every point
+CHECKLIST = (
+    "content_accuracy",
+    "one_key",
+    "plausible_distractors",
+    "job_nearness",
+    "plain_language",
+    "bias_sensitivity",
+    "translation",
+)
+Check = Literal[
+    "content_accuracy", "one_key", "plausible_distractors", "job_nearness", "plain_language", "bias_sensitivity",
+    "translation",
+]
+Decision = Literal["written", "revised", "approved", "piloted", "released", "returned"]
+#: decision -> (stages it may follow; None = the first entry, stage it leads to)
+DECISIONS: dict[str, tuple[tuple[str | None, ...], str]] = {
+    "written": ((None,), "draft"),
+    "revised": (STAGES, "draft"),  # changed text must be reviewed again
+    "approved": (("draft",), "expert_reviewed"),
+    "piloted": (("expert_reviewed",), "piloted"),
+    "released": (("piloted",), "operational"),
+    "returned": (STAGES, "draft"),
+}
+
+
+class StatusEvent(_Frozen):
+    """One decision about an item: when, by whom (a role, not necessarily a name), what, and why.
+
+    ``approved`` lists the review checklist points that were checked (all of :data:`CHECKLIST`).
+    """
+
+    date: datetime.date
+    role: Text
+    decision: Decision
+    checks: list[Check] = Field(default_factory=list)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _approval_is_complete(self) -> StatusEvent:
+        if self.decision == "approved" and (missing := [c for c in CHECKLIST if c not in self.checks]):
+            raise ValueError(f"an approval checks every point of the review checklist; missing {', '.join(missing)}")
+        return self
+
+
 class Status(_Frozen):
-    author: Text
-    review: Literal["draft", "reviewed"]
+    """Where an item stands in the review workflow ``draft → expert_reviewed → piloted → operational``.
+
+    ``stage`` must be the stage the ``history`` leads to: a first ``written`` entry (draft), then ``approved``
+    (expert_reviewed), ``piloted``, ``released`` (operational), with ``revised``/``returned`` back to draft at any
+    point; dates never go backwards.
+    """
+
+    stage: Stage
+    history: list[StatusEvent] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _history_leads_to_stage(self) -> Status:
+        stage: str | None = None
+        for n, event in enumerate(self.history):
+            allowed, target = DECISIONS[event.decision]
+            if stage not in allowed:
+                after = "as the first entry" if stage is None else f"after stage {stage!r}"
+                raise ValueError(f"history[{n}]: decision {event.decision!r} is not possible {after}")
+            if n and event.date < self.history[n - 1].date:
+                raise ValueError(f"history[{n}]: date {event.date} is before the previous entry")
+            stage = target
+        if stage != self.stage:
+            raise ValueError(f"stage is {self.stage!r} but the history leads to {stage!r}")
+        return self
+
+    @property
+    def reviewed(self) -> bool:
+        """True from ``expert_reviewed`` on."""
+        return self.stage != "draft"
 
 
 class _ItemBase(_Frozen):
@@ -391,6 +468,16 @@ def score_response(item: Item, answer: str | Sequence[str]) -> int:
     return int(answer == item.key)
 
 
+def unreviewed_items(items: Iterable[Item], item_ids: Iterable[str]) -> list[str]:
+    """The ids among ``item_ids`` whose item is still a draft (not reviewed by a content expert), in the given order.
+
+    An id that is not among ``items`` counts as unreviewed: nothing vouches for it. Results and certificates use
+    this to say that they rest on items not yet reviewed.
+    """
+    reviewed = {it.id for it in items if it.status.reviewed}
+    return [i for i in item_ids if i not in reviewed]
+
+
 # ------------------------------------------------------------------------------------------------ loading YAML
 @dataclass(frozen=True)
 class SourceFile:
@@ -597,7 +684,8 @@ class BankReport(_Frozen):
     folder: str
     framework_version: str | None = None
     n_items: int = 0
-    n_reviewed: int = 0
+    n_reviewed: int = Field(0, description="items past the draft stage (expert_reviewed or later)")
+    by_stage: dict[Stage, int] = Field(default_factory=dict, description="number of items at each review stage")
     n_profiles: int = 0
     problems: list[ReportProblem] = Field(default_factory=list)
     coverage: list[CoverageRow] = Field(default_factory=list)
@@ -734,7 +822,8 @@ def check_bank(
         folder=str(content.folder),
         framework_version=fw.version,
         n_items=len(items),
-        n_reviewed=sum(it.status.review == "reviewed" for it in items),
+        n_reviewed=sum(it.status.reviewed for it in items),
+        by_stage={stage: sum(it.status.stage == stage for it in items) for stage in STAGES},
         n_profiles=len(content.profiles.profiles),
         problems=[ReportProblem.of(p) for p in problems],
         coverage=coverage,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -13,6 +13,10 @@ from rich.table import Table
 
 from ..bank.content import FORMATS, BankReport, ReportProblem, check_bank, load_bank_content
 from ..errors import InputError
+from .common import fail_on_bad_input
+
+if TYPE_CHECKING:
+    from ..bank.lint import CueRate, LintReport
 
 bank_app = typer.Typer(help="Check the item bank content: framework, items and job profiles.", no_args_is_help=True)
 
@@ -82,6 +86,8 @@ def _render(report: BankReport) -> None:
             f"framework {report.framework_version}",
             markup=False,
         )
+        stages = ", ".join(f"{stage} {n}" for stage, n in report.by_stage.items())
+        stdout.print(f"review status: {stages}", markup=False)
     verdict = "[green]bank OK[/]" if report.ok else f"[bold red]{len(report.problems)} problem(s)[/]"
     stdout.print(verdict)
 
@@ -130,3 +136,90 @@ def _reading_table(report: BankReport) -> Table:
             str(s.words_max),
         )
     return table
+
+
+@bank_app.command("lint")
+def lint(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="bank folder with framework.yaml, profiles.yaml and areas/",
+            file_okay=False,
+            exists=True,
+            metavar="FOLDER",
+        ),
+    ] = Path("items"),
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON instead of tables")] = False,
+    show_items: Annotated[
+        bool, typer.Option("--items/--no-items", help="list every flagged item with the reason")
+    ] = True,
+) -> None:
+    """Measure item-writing cues and plain language in FOLDER, per area and format, against thresholds.
+
+    Cues: key is the longest option, key position balance, "all/none of the above", absolute words in distractors,
+    very unequal option lengths, key alone repeating stem words, near-duplicate options, ordering steps shown in
+    order, Danish readability (LIX) of the stem by level, and Danish/English translation parity. Exit status 0 when
+    every rate is within its threshold, 1 when one is not, 2 when the bank cannot be read.
+    """
+    from ..bank.lint import lint_bank
+
+    try:
+        report = lint_bank(load_bank_content(folder))
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        _render_lint(report, show_items)
+    raise typer.Exit(report.exit_code)
+
+
+def _render_lint(report: LintReport, show_items: bool) -> None:
+    stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    if show_items:
+        for f in report.flags:
+            stdout.print(f"item {f.item_id} ({f.area}, {FORMAT_ABBREV[f.format]}): {f.cue}: {f.detail}", markup=False)
+        stdout.print()
+    areas = list(dict.fromkeys(r.area for r in report.rates))
+    areas = [a for a in areas if a != "all"] + ["all"]
+    table = Table(
+        title="Item-writing cues per area and format: rate (flagged/items); key_position: worst observed/expected; "
+        "stem_echo: key alone minus a distractor alone",
+        title_justify="left",
+        box=box.MARKDOWN,
+    )
+    for name, justify in [("cue", "left"), ("fmt", "left"), ("limit", "left")]:
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for area in areas:
+        table.add_column(area, justify="right", no_wrap=True)
+    rows = list(dict.fromkeys((r.cue, r.format) for r in report.rates))
+    for cue, fmt in rows:
+        cells = {r.area: r for r in report.rates if (r.cue, r.format) == (cue, fmt)}
+        limit = next(iter(cells.values())).limit
+        table.add_row(cue, FORMAT_ABBREV[fmt], limit, *(_lint_cell(cells.get(a)) for a in areas))
+    stdout.print(table)
+    lix = Table(title="LIX of the Danish stems by level", title_justify="left", box=box.MARKDOWN)
+    for name in ("level", "n", "mean", "max", "limit"):
+        lix.add_column(name, justify="right")
+    for row in report.lix:
+        lix.add_row(str(row.level), str(row.n_items), f"{row.mean:.1f}", f"{row.max:.1f}", f"{row.limit:g}")
+    stdout.print(lix)
+    failed = report.failed()
+    verdict = (
+        f"[green]lint OK[/]: {report.n_items} items, every rate within its threshold"
+        if not failed
+        else f"[bold red]{len(failed)} rate(s) over the threshold[/] ({', '.join(sorted({r.cue for r in failed}))})"
+    )
+    stdout.print(verdict)
+
+
+def _lint_cell(rate: CueRate | None) -> str:
+    if rate is None:
+        return ""
+    if rate.cue == "key_position":
+        text = f"{rate.value:.2f}"
+    elif rate.cue == "stem_echo":
+        text = f"{rate.value:+.0%}"
+    else:
+        text = f"{rate.value:.0%} ({rate.n_flagged}/{rate.n_items})"
+    return text if rate.ok else f"✗ {text}"

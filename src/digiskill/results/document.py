@@ -48,6 +48,10 @@ TEXT = {
         "en": "PROVISIONAL: the result rests on provisional parameters (not calibrated on real responses).",
     },
     "items": {"da": "opgaver", "en": "items"},
+    "unreviewed": {
+        "da": "UDKAST: opgaverne er endnu ikke gennemgået af fagfolk (faglig og sproglig kontrol, afprøvning).",
+        "en": "DRAFT ITEMS: the questions have not yet been reviewed by experts (content and language check, pilot).",
+    },
 }
 
 
@@ -110,10 +114,13 @@ def certificate_pdf(
     pdf.set_font("Courier", "B", 12)
     pdf.cell(text_w, 7, code, new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(pdf.get_y(), top + qr_size) + 2)
-    if result.provisional:
+    notices = [t["provisional"]] if result.provisional else []
+    notices += [t["unreviewed"]] if any(a.unreviewed_items for a in result.areas) else []
+    if notices:
         pdf.set_text_color(170, 0, 0)
         pdf.set_font("Helvetica", "B", 10)
-        pdf.multi_cell(0, 5, t["provisional"], new_x="LMARGIN", new_y="NEXT")
+        for notice in notices:
+            pdf.multi_cell(0, 5, notice, new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
         pdf.ln(2)
     # the areas: one row each

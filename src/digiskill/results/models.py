@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..bank.content import unreviewed_items
 from ..bank.default import Bank
 from ..cat.config import CatConfig
 from ..cat.session import Session, StepRecord
@@ -66,6 +67,9 @@ class AreaResult(_Frozen):
     certified_level: int | None = Field(description=f"highest level with probability ≥ {CERTIFY_PROBABILITY}")
     level_name: Localized | None = None
     cut_scores: dict[int, float] = Field(description="the cut scores used")
+    unreviewed_items: int = Field(
+        0, ge=0, description="how many of the items answered are drafts, not yet reviewed by a content expert"
+    )
 
 
 class AssessmentResult(_Frozen):
@@ -145,6 +149,7 @@ def area_results(
     probs = prob_at_least(quadrature.points, post, np.array([cuts[level] for level in levels]))
     names = {lv.level: Localized(da=lv.name.da, en=lv.name.en) for lv in bank.content.framework.levels}
     seen = codes >= 0
+    unreviewed = np.isin(item_ids, unreviewed_items(bank.content.items, item_ids))  # (J,)
     out = []
     for n in range(codes.shape[0]):  # building the boundary objects, once per person
         by_level = {level: round(float(p), 6) for level, p in zip(levels, probs[n], strict=True)}
@@ -161,6 +166,7 @@ def area_results(
                 certified_level=cert,
                 level_name=names.get(cert) if cert is not None else None,
                 cut_scores=dict(cuts),
+                unreviewed_items=int((seen[n] & unreviewed).sum()),
             )
         )
     return out
