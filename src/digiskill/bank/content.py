@@ -70,6 +70,9 @@ Context = Literal[
     "general", "office", "care", "crafts", "hotel_cleaning", "canteen_retail", "sme_marketing", "analysis"
 ]
 Format = Literal["single_choice", "multiple_response", "ordering", "true_false"]
+#: the content themes DigComp 3.0 integrates across its competences (an item may address none, one or more)
+THEMES = ("ai", "cybersecurity", "disinformation", "digital_rights", "wellbeing")
+Theme = Literal["ai", "cybersecurity", "disinformation", "digital_rights", "wellbeing"]
 Band = Literal["foundation", "intermediate", "advanced", "highly_specialised"]
 
 
@@ -101,6 +104,29 @@ class Competence(_Frozen):
         return value
 
 
+class Alignment3(_Frozen):
+    """How an area maps to DigComp 3.0: the 3.0 competences it covers and a note on what changed or is left out.
+
+    DigComp 3.0 keeps the 2.2 structure (5 areas, 21 competences, same numbering) with new wording, so ``competences``
+    are ids of the same 21 competences; an area may list one 3.0 competence more or fewer than its 2.2 list when the
+    3.0 scope of that competence (e.g. AI, disinformation) fits the area's content.
+    """
+
+    competences: list[CompetenceId] = Field(min_length=1)
+    note: LocalizedText | None = None
+
+    @field_validator("competences")
+    @classmethod
+    def _known_unique(cls, competences: list[str]) -> list[str]:
+        if unknown := [c for c in competences if c not in DIGCOMP_COMPETENCES]:
+            raise ValueError(
+                f"not a DigComp 3.0 competence: {', '.join(unknown)} (1.1–1.3, 2.1–2.6, 3.1–3.4, 4.1–4.4, 5.1–5.4)"
+            )
+        if dup := _duplicates(competences):
+            raise ValueError(f"competence listed twice: {', '.join(dup)}")
+        return competences
+
+
 class Area(_Frozen):
     """A competence area: the unit of one θ scale."""
 
@@ -108,6 +134,7 @@ class Area(_Frozen):
     name: LocalizedText
     description: LocalizedText
     competences: list[Competence] = Field(min_length=1)
+    digcomp3: Alignment3 | None = Field(None, description="the area's DigComp 3.0 alignment (optional)")
 
     @field_validator("competences")
     @classmethod
@@ -136,13 +163,55 @@ class Level(_Frozen):
         return self
 
 
+Level3Id = Literal["basic", "intermediate", "advanced", "highly_advanced"]
+
+
+class Level3(_Frozen):
+    """A DigComp 3.0 proficiency level and the levels 1–8 we certify that fall in it."""
+
+    id: Level3Id
+    name: LocalizedText
+    levels: list[int] = Field(min_length=1, description="our levels (1–8) in this 3.0 level")
+
+
+class DigComp3(_Frozen):
+    """The DigComp 3.0 reference: source, area titles and the four 3.0 proficiency levels over our levels 1–8."""
+
+    version: Literal["3.0"]
+    reference: Text
+    areas: dict[Literal["1", "2", "3", "4", "5"], LocalizedText]
+    levels: list[Level3]
+
+    @field_validator("areas")
+    @classmethod
+    def _five_areas(cls, areas: dict[str, LocalizedText]) -> dict[str, LocalizedText]:
+        if sorted(areas) != ["1", "2", "3", "4", "5"]:
+            raise ValueError(f"DigComp 3.0 has the areas 1–5, got {', '.join(sorted(areas))}")
+        return areas
+
+    @field_validator("levels")
+    @classmethod
+    def _partition(cls, levels: list[Level3]) -> list[Level3]:
+        ours = [lv for level in levels for lv in level.levels]
+        if ours != list(range(1, 9)):
+            raise ValueError(f"the 3.0 levels must cover our levels 1–8 once each, in order; got {ours}")
+        if dup := _duplicates([lv.id for lv in levels]):
+            raise ValueError(f"3.0 level listed twice: {', '.join(dup)}")
+        return levels
+
+    def level_of(self, level: int) -> Level3:
+        """The 3.0 proficiency level that our level ``level`` (1–8) falls in."""
+        return next(lv for lv in self.levels if level in lv.levels)
+
+
 class Framework(_Frozen):
-    """``framework.yaml``: areas, competences and levels."""
+    """``framework.yaml``: areas, competences and levels (DigComp 2.2), optionally the DigComp 3.0 mapping."""
 
     version: Text
     digcomp_version: Text
     areas: list[Area] = Field(min_length=1)
     levels: list[Level]
+    digcomp3: DigComp3 | None = Field(None, description="the DigComp 3.0 mapping beside the 2.2 one (optional)")
 
     @field_validator("areas")
     @classmethod
@@ -158,6 +227,12 @@ class Framework(_Frozen):
         if got != list(range(1, 9)):
             raise ValueError(f"levels must be 1, 2, …, 8 in order, got {got}")
         return levels
+
+    @model_validator(mode="after")
+    def _digcomp3_declared(self) -> Framework:
+        if self.digcomp3 is None and (mapped := [a.id for a in self.areas if a.digcomp3 is not None]):
+            raise ValueError(f"areas {', '.join(mapped)} have a digcomp3 mapping, but the framework has no digcomp3")
+        return self
 
     @property
     def area_ids(self) -> tuple[str, ...]:
@@ -270,6 +345,7 @@ class _ItemBase(_Frozen):
     level: int = Field(ge=1, le=6, description="intended DigComp proficiency level")
     format: Format
     contexts: list[Context] = Field(min_length=1)
+    themes: list[Theme] = Field(default_factory=list, description="DigComp 3.0 content themes the item addresses")
     status: Status
     stem: LocalizedText
     options: list[Option]
