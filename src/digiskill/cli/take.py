@@ -30,14 +30,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from ..bank.content import Item, score_response
 from ..bank.default import Bank, load_default
 from ..cat import CatBank, CatConfig, Session, answer, next_item, start_session
 from ..cat.config import StoppingRules
-from ..cat.respond import answer_with_score, simulate_category
+from ..cat.respond import SimulatedPerson
 from ..cat.sessionfile import SessionRefused, read_session_file, write_session_file
 from ..errors import InputError, Problem
 from ..results.credential import IssuerProfile
@@ -95,58 +94,104 @@ T = {
         "da": "Pause. Din test er gemt. Fortsæt senere med:\n  digiskill take --resume {path}",
         "en": "Paused. Your test is saved. Go on later with:\n  digiskill take --resume {path}",
     },
+    "begin": {"da": "Tryk Enter for at begynde. ", "en": "Press Enter to begin. "},
     "done": {"da": "Testen er slut. Tak!", "en": "The test is finished. Thank you!"},
     "result": {"da": "Dit resultat", "en": "Your result"},
-    "none": {"da": "intet niveau bekræftet endnu", "en": "no level confirmed yet"},
-    "level": {"da": "niveau", "en": "level"},
+    "level_of": {"da": "{name} (niveau {k} af 8)", "en": "{name} (level {k} of 8)"},
+    "none": {
+        "da": "Ikke bekræftet endnu. Testen kunne ikke sikkert vise niveau 1.",
+        "en": "Not confirmed yet. The test could not safely show level 1.",
+    },
+    "provisional": {
+        "da": "Bemærk: Testen er ny og er endnu ikke afprøvet på rigtige deltagere, så resultatet er foreløbigt.",
+        "en": "Note: the test is new and has not yet been tried out with real test-takers, so the result is "
+        "provisional.",
+    },
+    "demo_key": {
+        "da": "Beviset er underskrevet med en prøvenøgle fra denne computer, ikke af et jobcenter. Det kan bruges "
+        "til at prøve digiskill, men beviser ikke noget over for andre.",
+        "en": "The certificate is signed with a trial key of this computer, not by a job centre. It is fine for "
+        "trying digiskill, but proves nothing to others.",
+    },
+    "files": {"da": "Dine filer", "en": "Your files"},
+    "file_certificate.pdf": {
+        "da": "dit bevis som PDF, som du kan printe eller sende med en ansøgning",
+        "en": "your certificate as a PDF, to print or send with an application",
+    },
+    "file_credential.json": {
+        "da": "det samme bevis i digital form; en arbejdsgiver kan få tjekket, at det er ægte",
+        "en": "the same certificate in digital form; an employer can have it checked for authenticity",
+    },
+    "file_cv-lines.txt": {
+        "da": "korte linjer, som du kan kopiere ind i dit CV",
+        "en": "short lines you can copy into your CV",
+    },
+    "file_result.json": {
+        "da": "alle detaljer om dit resultat (til jobcentret)",
+        "en": "every detail of your result (for the job centre)",
+    },
+    "file_session": {
+        "da": "din besvarelse, gemt så den ikke kan ændres",
+        "en": "your answers, saved so that they cannot be changed",
+    },
+    "review_ask": {
+        "da": "Vil du se dine svar med forklaringer, ét spørgsmål ad gangen? Tryk Enter (eller q for at slutte). ",
+        "en": "Do you want to see your answers with explanations, one question at a time? Press Enter (or q to stop). ",
+    },
+    "review_next": {
+        "da": "Tryk Enter for næste svar (eller q for at slutte). ",
+        "en": "Press Enter for the next answer (or q to stop). ",
+    },
     "answers": {"da": "Dine svar", "en": "Your answers"},
+    "review_head": {"da": "Svar {k} af {n}", "en": "Answer {k} of {n}"},
     "right": {"da": "rigtigt", "en": "right"},
     "partly": {"da": "delvist rigtigt", "en": "partly right"},
     "wrong": {"da": "forkert", "en": "wrong"},
-    "files": {"da": "Filer", "en": "Files"},
-    "provisional": {
-        "da": "Bemærk: resultatet er FORELØBIGT (parametrene er ikke kalibreret på rigtige besvarelser).",
-        "en": "Note: the result is PROVISIONAL (the parameters are not calibrated on real responses).",
-    },
-    "demo_key": {
-        "da": "Ingen udstedernøgle angivet: beviset signeres med en demonøgle (ikke en rigtig udsteder).",
-        "en": "No issuer key given: the credential is signed with a demo key (not a real issuer).",
-    },
+    "yours_single": {"da": "Dit svar: {x}", "en": "Your answer: {x}"},
+    "yours_multi": {"da": "Dine valg: {x}", "en": "Your choices: {x}"},
+    "yours_order": {"da": "Din rækkefølge: {x}", "en": "Your order: {x}"},
+    "key_single": {"da": "Rigtigt svar: {x}", "en": "Right answer: {x}"},
+    "key_multi": {"da": "Rigtige svar: {x}", "en": "Right answers: {x}"},
+    "key_order": {"da": "Rigtig rækkefølge: {x}", "en": "Right order: {x}"},
+    "unknown_choice": {"da": "(ikke gemt)", "en": "(not saved)"},
+    "why": {"da": "Forklaring: {x}", "en": "Explanation: {x}"},
     # refusals before the test starts or when a saved test cannot go on
     "refused_changed": {
-        "da": "Den gemte test kan ikke fortsættes, fordi filen {path} er ændret, efter den blev gemt (eller er gemt "
-        "på en anden computer). Start en ny test med:\n  digiskill take --out {folder} --force",
-        "en": "The saved test cannot go on, because the file {path} was changed after it was saved (or was saved on "
-        "another computer). Start a new test with:\n  digiskill take --out {folder} --force",
+        "da": "Den gemte test kan ikke fortsættes, fordi filen er ændret, efter den blev gemt (eller er gemt på en "
+        "anden computer):\n  {path}\nStart en ny test med:\n  digiskill take --out {folder} --force",
+        "en": "The saved test cannot go on, because the file was changed after it was saved (or was saved on another "
+        "computer):\n  {path}\nStart a new test with:\n  digiskill take --out {folder} --force",
     },
     "refused_replay": {
-        "da": "Den gemte test kan ikke fortsættes, fordi svarene i filen {path} ikke passer med testen (filen er "
-        "ændret eller beskadiget). Start en ny test med:\n  digiskill take --out {folder} --force",
-        "en": "The saved test cannot go on, because the answers in the file {path} do not match the test (the file "
-        "was changed or damaged). Start a new test with:\n  digiskill take --out {folder} --force",
+        "da": "Den gemte test kan ikke fortsættes, fordi svarene i filen ikke passer med testen (filen er ændret "
+        "eller beskadiget):\n  {path}\nStart en ny test med:\n  digiskill take --out {folder} --force",
+        "en": "The saved test cannot go on, because the answers in the file do not match the test (the file was "
+        "changed or damaged):\n  {path}\nStart a new test with:\n  digiskill take --out {folder} --force",
     },
     "refused_not_a_session": {
-        "da": "Filen {path} er ikke en gemt digiskill-test. Tjek filnavnet; en gemt test hedder normalt session.json.",
-        "en": "The file {path} is not a saved digiskill test. Check the file name; a saved test is usually called "
+        "da": "Filen er ikke en gemt digiskill-test:\n  {path}\nTjek filnavnet; en gemt test hedder normalt "
         "session.json.",
+        "en": "The file is not a saved digiskill test:\n  {path}\nCheck the file name; a saved test is usually "
+        "called session.json.",
     },
     "refused_unreadable": {
-        "da": "Den gemte test {path} kan ikke åbnes. Tjek at filen findes, og at du må læse den.",
-        "en": "The saved test {path} cannot be opened. Check that the file exists and that you may read it.",
+        "da": "Den gemte test kan ikke åbnes. Tjek at filen findes, og at du må læse den:\n  {path}",
+        "en": "The saved test cannot be opened. Check that the file exists and that you may read it:\n  {path}",
     },
     "unfinished_here": {
-        "da": "Mappen {folder} har en test, der ikke er gjort færdig. Fortsæt den med:\n"
+        "da": "Mappen har en test, der ikke er gjort færdig:\n  {folder}\nFortsæt den med:\n"
         "  digiskill take --resume {path}\neller start forfra (den gemte test slettes) med --force.",
-        "en": "The folder {folder} holds a test that is not finished. Go on with it:\n"
+        "en": "The folder holds a test that is not finished:\n  {folder}\nGo on with it:\n"
         "  digiskill take --resume {path}\nor start over (the saved test is deleted) with --force.",
     },
     "out_not_folder": {
-        "da": "--out skal være en mappe, men {path} er en fil. Vælg en mappe (den oprettes, hvis den ikke findes).",
-        "en": "--out must be a folder, but {path} is a file. Choose a folder (it is made if it does not exist).",
+        "da": "--out skal være en mappe, men det er en fil:\n  {path}\nVælg en mappe (den oprettes, hvis den ikke "
+        "findes).",
+        "en": "--out must be a folder, but it is a file:\n  {path}\nChoose a folder (it is made if it does not exist).",
     },
     "out_not_writable": {
-        "da": "Der kan ikke gemmes filer i mappen {path} ({why}). Vælg en anden mappe med --out.",
-        "en": "Files cannot be saved in the folder {path} ({why}). Choose another folder with --out.",
+        "da": "Der kan ikke gemmes filer i mappen ({why}):\n  {path}\nVælg en anden mappe med --out.",
+        "en": "Files cannot be saved in the folder ({why}):\n  {path}\nChoose another folder with --out.",
     },
     "key_problem": {
         "da": "Udstedernøglen eller udstederprofilen kan ikke bruges; testen er ikke startet.",
@@ -203,7 +248,7 @@ def take_command(
     profile: Annotated[
         str | None, typer.Option("--profile", help="test the essential areas of this job profile")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="seed of every random choice")] = 0,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="seed of every random choice (default 0)")] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -220,7 +265,9 @@ def take_command(
     simulate_theta: Annotated[
         float | None, typer.Option("--simulate-theta", help="a simulated person of this ability answers")
     ] = None,
-    max_items: Annotated[int, typer.Option("--max-items-per-area", min=1, help="most items per area")] = 10,
+    max_items: Annotated[
+        int | None, typer.Option("--max-items-per-area", min=1, help="most items per area (default 10)")
+    ] = None,
     key: Annotated[Path | None, typer.Option("--key", help="issuer private key (default: a demo key)")] = None,
     issuer: Annotated[Path | None, typer.Option("--issuer", help="issuer profile JSON (with --key)")] = None,
     name: Annotated[str | None, typer.Option("--name", help="your name on the certificate (optional)")] = None,
@@ -234,24 +281,28 @@ def take_command(
     try:
         if answers is not None and simulate_theta is not None:
             raise InputError(Problem("give --answers or --simulate-theta, not both"))
-        if simulate_theta is not None and not np.isfinite(simulate_theta):
-            raise InputError(Problem(f"--simulate-theta must be a finite number, got {simulate_theta}"))
-        if resume is not None and (areas or profile):
-            raise InputError(Problem("--areas and --profile choose a new test; a resumed test keeps its areas"))
+        if resume is not None and (areas or profile or seed is not None or max_items is not None):
+            raise InputError(
+                Problem(
+                    "--areas, --profile, --seed and --max-items-per-area set up a new test; "
+                    "a resumed test keeps its own"
+                )
+            )
         chosen = None if resume is not None else _areas(bank, areas, profile)
     except InputError as err:
         raise _refuse(shown_lang, "bad_options", err) from err
     if resume is not None:
         try:
-            session, stored_lang = read_session_file(resume, bank.params)
+            envelope = read_session_file(resume, bank.params)
         except SessionRefused as err:
             shown_lang = lang or err.language or "da"
             raise _refuse(shown_lang, f"refused_{err.reason}", err, path=resume, folder=resume.parent) from err
-        lang = lang or stored_lang or "da"
+        session, choices = envelope.session, [list(c) for c in envelope.choices]
+        lang = lang or envelope.language or "da"
         session_path = resume
         folder = out if out is not None else resume.parent
     else:
-        lang = shown_lang
+        lang, choices = shown_lang, []
         folder = out if out is not None else Path()
         session_path = folder / SESSION_FILE
     _check_folder(folder, lang)
@@ -260,12 +311,8 @@ def take_command(
     signer = _signer(key, issuer, lang)
     try:
         if resume is None:
-            config = CatConfig(
-                stopping=StoppingRules(
-                    se_target=0.45, min_items_per_area=min(4, max_items), max_items_per_area=max_items
-                )
-            )
-            session = start_session(CatBank.from_parameters(bank.params, config), config, seed=seed, areas=chosen)
+            config = take_config(10 if max_items is None else max_items)
+            session = start_session(CatBank.from_parameters(bank.params, config), config, seed=seed or 0, areas=chosen)
         cat_bank = CatBank.from_parameters(bank.params, session.config)
         scripted = _answer_source(answers, simulate_theta, bank, session)
     except InputError as err:
@@ -279,28 +326,38 @@ def take_command(
         minutes = max(5, round(total * SECONDS_PER_ITEM / 60 / 5) * 5)
         _say(_t("intro", lang, n=total, minutes=minutes))
     try:
+        if scripted is None and not session.finished:
+            _pause_for(_t("begin", lang))
         while (item_id := next_item(session, cat_bank)) is not None:
             item = content[item_id]
             _show(item, session, bank, lang)
             reply = _ask(item, lang, scripted, len(session.steps) + 1)
             if reply is None:  # pause
-                write_session_file(session_path, session, lang)
+                write_session_file(session_path, session, lang, choices)
                 _say(_t("paused", lang, path=session_path))
                 raise typer.Exit(0)
-            session = answer(session, cat_bank, item_id, reply)
-            write_session_file(session_path, session, lang)
+            session = answer(session, cat_bank, item_id, score_response(item, reply))
+            choices.append([reply] if isinstance(reply, str) else list(reply))
+            write_session_file(session_path, session, lang, choices)
     except (KeyboardInterrupt, EOFError):
-        write_session_file(session_path, session, lang)
+        write_session_file(session_path, session, lang, choices)
         typer.echo("")
         _say(_t("paused", lang, path=session_path))
         raise typer.Exit(0) from None
     except InputError as err:  # a bad scripted answer: the session so far is saved
-        write_session_file(session_path, session, lang)
+        write_session_file(session_path, session, lang, choices)
         raise fail_on_bad_input(err) from err
-    _finish(session, bank, content, lang, folder, session_path, signer, name)
+    _finish(session, choices, bank, content, lang, folder, session_path, signer, name, interactive=scripted is None)
 
 
 # ------------------------------------------------------------------------------------------------ checks up front
+def take_config(max_items: int) -> CatConfig:
+    """The adaptive test of ``take``: stop an area at SE ≤ 0.45 after at least min(4, max) and at most ``max_items``."""
+    return CatConfig(
+        stopping=StoppingRules(se_target=0.45, min_items_per_area=min(4, max_items), max_items_per_area=max_items)
+    )
+
+
 def _areas(bank: Bank, areas: str | None, profile: str | None) -> list[str]:
     from ..results.screening import profile_by_id
 
@@ -341,8 +398,7 @@ def _check_no_unfinished(session_path: Path, bank: Bank, lang: str, force: bool)
     if force or not session_path.exists():
         return
     try:
-        stored, _ = read_session_file(session_path, bank.params)
-        if stored.finished:
+        if read_session_file(session_path, bank.params).session.finished:
             return
     except SessionRefused:
         pass  # a damaged or foreign file: still the person's, so not overwritten without --force
@@ -410,12 +466,10 @@ def _answer_source(
             raise InputError(Problem("the answer file is not UTF-8 text; save it as UTF-8", str(answers))) from err
         return lambda item: next(lines, "p")  # the file ran out: pause
     if theta is not None:
-        rng = np.random.default_rng([session.seed, 7919, len(session.steps)])
-        params = bank.params
+        person = SimulatedPerson(theta, bank.params, seed=(session.seed, 7919, len(session.steps)))
 
         def simulated(item: Item) -> str:
-            category = int(simulate_category(theta, params.to_arrays([item.id]), rng)[0])
-            chosen = answer_with_score(item, category, rng)
+            chosen = person.choose(item)
             picks = [chosen] if isinstance(chosen, str) else chosen
             return " ".join(str(item.option_ids.index(o) + 1) for o in picks)
 
@@ -450,8 +504,8 @@ def parse_answer(item: Item, text: str) -> str | list[str] | None:
     return ids
 
 
-def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: int) -> int | None:
-    """The score of the person's answer, or None for a pause."""
+def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: int) -> str | list[str] | None:
+    """The option id(s) the person chose, or None for a pause."""
     n = len(item.options)
     example = "".join(str(i) for i in range(n, 0, -1))
     kind = {"multiple_response": "multi", "ordering": "order"}.get(item.format, "single")
@@ -468,7 +522,7 @@ def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: in
             return None
         reply = parse_answer(item, text)
         if reply is not None:
-            return score_response(item, reply)
+            return reply
         refusal = _t(f"invalid_{kind}", lang, n=n, ex=example)
         if scripted is not None:
             raise InputError(Problem(f"{_t('bad_script', lang, k=step, text=text)} {refusal}", item_id=item.id))
@@ -500,8 +554,16 @@ def _show(item: Item, session: Session, bank: Bank, lang: str) -> None:
         _say(getattr(opt, lang), indent="     ", first=f"  {n}. ")
 
 
+def _pause_for(prompt: str) -> str:
+    """Show ``prompt`` and wait for Enter; returns what was typed (lower case)."""
+    typer.echo(_wrap(prompt.rstrip()) + " ", nl=False)
+    sys.stdout.flush()
+    return input().strip().lower()
+
+
 def _finish(
     session: Session,
+    choices: list[list[str]],
     bank: Bank,
     items: dict[str, Item],
     lang: str,
@@ -509,7 +571,10 @@ def _finish(
     session_path: Path,
     signer: _Signer,
     name: str | None,
+    *,
+    interactive: bool,
 ) -> None:
+    """Certify a finished, replayed test; write the four files as one unit; show levels, files and answers."""
     from ..cat.replay import verify_session
     from ..results.issue import issue_certificate
     from ..results.models import result_from_session
@@ -518,12 +583,7 @@ def _finish(
         if not session.finished:
             raise InputError(Problem("the test has not ended; nothing to certify", str(session_path)))
         verify_session(session, bank.params)
-    except InputError as err:
-        raise fail_on_bad_input(err) from err
-    typer.echo("")
-    _say(_t("done", lang))
-    result = result_from_session(session, bank, person=f"session-{session.seed}-{len(session.steps)}")
-    try:
+        result = result_from_session(session, bank, person=f"session-{session.seed}-{len(session.steps)}")
         cert = issue_certificate(result, bank, signer.profile, signer.key, lang=lang, holder_name=name)
     except InputError as err:
         raise fail_on_bad_input(err) from err
@@ -534,37 +594,74 @@ def _finish(
         folder / "cv-lines.txt": "\n".join(cert.cv_lines) + ("\n" if cert.cv_lines else ""),
     }
     _write_all(files)
-    levels = {lv.level: lv for lv in bank.content.framework.levels}
+    typer.echo("")
+    _say(_t("done", lang))
     typer.echo("")
     _say(f"{_t('result', lang)}:")
+    levels = {lv.level: lv for lv in bank.content.framework.levels}
     for a in result.areas:
-        area = bank.content.framework.area(a.area)
+        area_name = getattr(bank.content.framework.area(a.area).name, lang)
         if a.certified_level is None:
-            _say(f"{getattr(area.name, lang)}: {_t('none', lang)}", indent="    ", first="  ")
+            _say(f"{area_name}: {_t('none', lang)}", indent="    ", first="  ")
         else:
             lv = levels[a.certified_level]
-            _say(
-                f"{getattr(area.name, lang)}: {_t('level', lang)} {a.certified_level} ({getattr(lv.name, lang)})",
-                indent="    ",
-                first="  ",
-            )
-            _say(getattr(lv.descriptor, lang), indent="      ")
+            level = _t("level_of", lang, name=getattr(lv.name, lang), k=a.certified_level)
+            _say(f"{area_name}: {level}", indent="    ", first="  ")
+            _say(getattr(lv.descriptor, lang), indent="    ")
     if result.provisional:
         _say(_t("provisional", lang))
-    typer.echo("")
-    _say(f"{_t('answers', lang)}:")
-    for step in session.steps:
-        item = items[step.item]
-        max_score = len(item.key) if item.format == "multiple_response" else 1
-        verdict = "right" if step.response == max_score else "partly" if step.response > 0 else "wrong"
-        _say(f"{getattr(item.stem, lang)} ({_t(verdict, lang)})", indent="    ", first="  - ")
-        _say(getattr(item.explanation, lang), indent="    ")
     if signer.demo:
         _say(_t("demo_key", lang))
     typer.echo("")
     _say(f"{_t('files', lang)}:")
     for path in [*files, session_path]:
         typer.echo(f"  {path}")
+        _say(_t(f"file_{path.name}" if path in files else "file_session", lang), indent="      ")
+    try:
+        _review(session, choices, bank, items, lang, interactive)
+    except (KeyboardInterrupt, EOFError):
+        typer.echo("")
+
+
+def _review(
+    session: Session, choices: list[list[str]], bank: Bank, items: dict[str, Item], lang: str, interactive: bool
+) -> None:
+    """Every item with the person's answer, the right answer and the explanation; one screen at a time."""
+    if interactive:
+        typer.echo("")
+        if _pause_for(_t("review_ask", lang)) == "q":
+            return
+    else:
+        typer.echo("")
+        _say(f"{_t('answers', lang)}:")
+    n = len(session.steps)
+    for k, step in enumerate(session.steps, start=1):
+        item = items[step.item]
+        max_score = len(item.key) if item.format == "multiple_response" else 1
+        verdict = "right" if step.response == max_score else "partly" if step.response > 0 else "wrong"
+        area = getattr(bank.content.framework.area(step.area).name, lang)
+        typer.echo("")
+        typer.echo(f"{_t('review_head', lang, k=k, n=n)} · {area} · {_t(verdict, lang)}"[:WIDTH])
+        typer.echo("")
+        _say(getattr(item.stem, lang))
+        for i, opt in enumerate(item.options, start=1):
+            _say(getattr(opt, lang), indent="     ", first=f"  {i}. ")
+        kind = {"multiple_response": "multi", "ordering": "order"}.get(item.format, "single")
+        numbers = {o: str(i) for i, o in enumerate(item.option_ids, start=1)}
+        chosen = choices[k - 1] if k <= len(choices) else None
+        key = list(item.key)
+        if kind == "multi":  # a set: shown in option order
+            key = [o for o in item.option_ids if o in key]
+            chosen = None if chosen is None else [o for o in item.option_ids if o in chosen]
+        yours = " ".join(numbers.get(o, "?") for o in chosen) if chosen else _t("unknown_choice", lang)
+        typer.echo("")
+        _say(_t(f"yours_{kind}", lang, x=yours))
+        _say(_t(f"key_{kind}", lang, x=" ".join(numbers[o] for o in key)))
+        _say(_t("why", lang, x=getattr(item.explanation, lang)))
+        if interactive and k < n:
+            typer.echo("")
+            if _pause_for(_t("review_next", lang)) == "q":
+                return
 
 
 def _write_all(files: dict[Path, str | bytes]) -> None:
