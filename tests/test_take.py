@@ -205,6 +205,7 @@ def test_bad_key_issuer_or_output_is_refused_before_the_first_item(tmp_path: Pat
         assert r.exit_code == 2, (args, r.output)
         assert message in r.stderr, (args, r.stderr)
         assert "Spørgsmål 1" not in r.stdout and "Traceback" not in r.output
+    assert not (tmp_path / "o").exists()  # refused before anything was made
 
 
 def test_a_real_key_and_issuer_sign_and_few_items_per_area_work(tmp_path: Path) -> None:
@@ -224,3 +225,55 @@ def test_a_real_key_and_issuer_sign_and_few_items_per_area_work(tmp_path: Path) 
     credential = json.loads((tmp_path / "o" / "credential.json").read_text())
     assert credential["issuer"]["id"] == "https://jc.example/i"
     assert "demo key" not in r.stdout
+
+
+def test_resume_refuses_garbage_and_forgeries_with_exit_2_in_the_sessions_language(tmp_path: Path) -> None:
+    from digiskill.cat.sessionfile import SessionFile, seal_session
+
+    answers = tmp_path / "answers.txt"
+    answers.write_text("1\n")
+    r = _run(["--answers", str(answers), "--areas", "basic_it", "--out", str(tmp_path / "s"), "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    sealed = SessionFile.model_validate_json((tmp_path / "s" / "session.json").read_text())
+    forged = sealed.session.model_copy(update={"finished": True, "stop_rule": "all_areas_finished"})
+    cases = {
+        # no language to trust: Danish, the default
+        "garbage.json": (b"\x00\xff" * 50, "Filen er ikke en gemt digiskill-test"),
+        "deep.json": (b"[" * 100_000 + b"]" * 100_000, "Filen er ikke en gemt digiskill-test"),
+        "list.json": (b"[1, 2, 3]", "Filen er ikke en gemt digiskill-test"),
+        "forged.json": (seal_session(forged, "en").encode(), "the replay gives False, the session stores True"),
+    }
+    for name, (data, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        r = _run(["--resume", str(path)])
+        assert r.exit_code == 2, (name, r.output)
+        assert message in r.stderr, (name, r.stderr)
+        assert ("cannot go on" in r.stderr) == (name == "forged.json")
+        assert "Traceback" not in r.output and "Question 1" not in r.stdout
+    r = _run(["--resume", str(tmp_path / "missing.json"), "--lang", "da"])
+    assert r.exit_code == 2 and "Den gemte test kan ikke åbnes" in r.stderr
+
+
+def test_only_the_options_shown_are_answers_with_the_same_separators_for_every_format() -> None:
+    from digiskill.bank.default import load_default
+    from digiskill.cli.take import parse_answer
+
+    items = {}
+    for it in load_default().content.items:
+        items.setdefault((it.format, len(it.options)), it)
+    single, multi, order = items[("single_choice", 4)], items[("multiple_response", 5)], items[("ordering", 4)]
+    ids = [o.id for o in order.options]
+    for text in ("4231", "4,2,3,1", "4 2 3 1", " 4, 2 3;1 "):
+        assert parse_answer(order, text) == [ids[3], ids[1], ids[2], ids[0]], text
+    for text in ("423", "4 2 3 1 1", "4,2,3,5", "=1", "4231x", "", "４２３１"):
+        assert parse_answer(order, text) is None, text
+    m = [o.id for o in multi.options]
+    for text in ("13", "1,3", "1 3", "3 1"):
+        assert sorted(parse_answer(multi, text)) == sorted([m[0], m[2]]), text
+    for text in ("1 1", "0", "6", "=2", "1-3"):
+        assert parse_answer(multi, text) is None, text
+    assert parse_answer(single, "2") == single.options[1].id
+    assert parse_answer(single, " 2, ") == single.options[1].id
+    for text in ("=1", "=0", "0", "5", "12", "1 2", "1,2", "x", "-1", "2.0", ""):
+        assert parse_answer(single, text) is None, text

@@ -21,6 +21,7 @@ simulated person of ability X draws a score from the model and types options tha
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -97,10 +98,11 @@ T = {
     "begin": {"da": "Tryk Enter for at begynde. ", "en": "Press Enter to begin. "},
     "done": {"da": "Testen er slut. Tak!", "en": "The test is finished. Thank you!"},
     "result": {"da": "Dit resultat", "en": "Your result"},
-    "level_of": {"da": "{name} (niveau {k} af 8)", "en": "{name} (level {k} of 8)"},
-    "none": {
-        "da": "Ikke bekræftet endnu. Testen kunne ikke sikkert vise niveau 1.",
-        "en": "Not confirmed yet. The test could not safely show level 1.",
+    "level_of": {"da": "niveau {k} af 8 ({name})", "en": "level {k} of 8 ({name})"},
+    "none": {"da": "ikke bekræftet endnu", "en": "not confirmed yet"},
+    "none_why": {
+        "da": "Dine svar viste ikke sikkert niveau 1. Det er et godt sted at begynde et kursus.",
+        "en": "Your answers did not safely show level 1. That is a good place to start a course.",
     },
     "provisional": {
         "da": "Bemærk: Testen er ny og er endnu ikke afprøvet på rigtige deltagere, så resultatet er foreløbigt.",
@@ -276,7 +278,7 @@ def take_command(
     if lang is not None and lang not in ("da", "en"):
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
     shown_lang = lang or "da"
-    bank = load_default()
+    bank = _default_bank()
     # --- everything that can fail is checked before the first item
     try:
         if answers is not None and simulate_theta is not None:
@@ -305,10 +307,10 @@ def take_command(
         lang, choices = shown_lang, []
         folder = out if out is not None else Path()
         session_path = folder / SESSION_FILE
+    signer = _signer(key, issuer, lang)
     _check_folder(folder, lang)
     if resume is None:
         _check_no_unfinished(session_path, bank, lang, force)
-    signer = _signer(key, issuer, lang)
     try:
         if resume is None:
             config = take_config(10 if max_items is None else max_items)
@@ -326,7 +328,8 @@ def take_command(
         minutes = max(5, round(total * SECONDS_PER_ITEM / 60 / 5) * 5)
         _say(_t("intro", lang, n=total, minutes=minutes))
     try:
-        if scripted is None and not session.finished:
+        paging = scripted is None and sys.stdin.isatty()  # piped answers are not eaten by "press Enter"
+        if paging and not session.finished:
             _pause_for(_t("begin", lang))
         while (item_id := next_item(session, cat_bank)) is not None:
             item = content[item_id]
@@ -347,10 +350,16 @@ def take_command(
     except InputError as err:  # a bad scripted answer: the session so far is saved
         write_session_file(session_path, session, lang, choices)
         raise fail_on_bad_input(err) from err
-    _finish(session, choices, bank, content, lang, folder, session_path, signer, name, interactive=scripted is None)
+    _finish(session, choices, bank, content, lang, folder, session_path, signer, name, interactive=paging)
 
 
 # ------------------------------------------------------------------------------------------------ checks up front
+@functools.cache
+def _default_bank() -> Bank:
+    """The bundled bank, read once per process (it is never changed)."""
+    return load_default()
+
+
 def take_config(max_items: int) -> CatConfig:
     """The adaptive test of ``take``: stop an area at SE ≤ 0.45 after at least min(4, max) and at most ``max_items``."""
     return CatConfig(
@@ -515,6 +524,8 @@ def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: in
             typer.echo(prompt, nl=False)
             sys.stdout.flush()
             text = input().strip()
+            if not sys.stdin.isatty():  # piped answers: show them, as a terminal would
+                typer.echo(text)
         else:
             text = scripted(item).strip()
             typer.echo(prompt + text)
@@ -603,14 +614,17 @@ def _finish(
         area_name = getattr(bank.content.framework.area(a.area).name, lang)
         if a.certified_level is None:
             _say(f"{area_name}: {_t('none', lang)}", indent="    ", first="  ")
+            _say(_t("none_why", lang), indent="    ")
         else:
             lv = levels[a.certified_level]
             level = _t("level_of", lang, name=getattr(lv.name, lang), k=a.certified_level)
             _say(f"{area_name}: {level}", indent="    ", first="  ")
             _say(getattr(lv.descriptor, lang), indent="    ")
     if result.provisional:
+        typer.echo("")
         _say(_t("provisional", lang))
     if signer.demo:
+        typer.echo("")
         _say(_t("demo_key", lang))
     typer.echo("")
     _say(f"{_t('files', lang)}:")
