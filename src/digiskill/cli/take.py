@@ -26,7 +26,6 @@ import os
 import re
 import sys
 import tempfile
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -42,8 +41,8 @@ from ..cat.sessionfile import SessionRefused, read_session_file, write_session_f
 from ..errors import InputError, Problem
 from ..results.credential import IssuerProfile
 from .common import fail_on_bad_input, stderr
+from .take_text import WIDTH, say, t, wrap
 
-WIDTH = 79  # fits an 80-column terminal without the last column (some terminals wrap there)
 SESSION_FILE = "session.json"
 RESULT_FILES = ("result.json", "credential.json", "certificate.pdf", "cv-lines.txt")
 SECONDS_PER_ITEM = 45  # a rough reading-and-answering time, for the length announced at the start
@@ -55,188 +54,10 @@ DEMO_ISSUER = IssuerProfile(
     description="A key made on this computer for trying digiskill; certificates signed with it prove nothing.",
 )
 
-T = {
-    "intro": {
-        "da": "Velkommen. Testen har ca. {n} spørgsmål og tager omkring {minutes} minutter. Du får ét spørgsmål "
-        "ad gangen. Svar med tallet ud for dit svar og tryk Enter. Skriv p for at holde pause; du kan fortsætte "
-        "senere.",
-        "en": "Welcome. The test has about {n} questions and takes about {minutes} minutes. You get one question "
-        "at a time. Answer with the number of your choice and press Enter. Type p to pause; you can go on later.",
-    },
-    "resumed": {
-        "da": "Velkommen tilbage. Du har svaret på {done} spørgsmål; der er ca. {left} tilbage.",
-        "en": "Welcome back. You have answered {done} questions; about {left} are left.",
-    },
-    "progress": {"da": "Spørgsmål {k} af ca. {n}", "en": "Question {k} of about {n}"},
-    "single": {"da": "Dit svar (1-{n}): ", "en": "Your answer (1-{n}): "},
-    "multi": {"da": "Vælg alle rigtige, fx 1 3 (1-{n}): ", "en": "Choose all that apply, e.g. 1 3 (1-{n}): "},
-    "order": {"da": "Skriv rækkefølgen, fx {ex}: ", "en": "Type the order, e.g. {ex}: "},
-    "invalid_single": {
-        "da": "Det svar kan jeg ikke bruge. Skriv ét tal fra 1 til {n} og tryk Enter (eller p for pause).",
-        "en": "I cannot use that answer. Type one number from 1 to {n} and press Enter (or p to pause).",
-    },
-    "invalid_multi": {
-        "da": "Det svar kan jeg ikke bruge. Skriv et eller flere forskellige tal fra 1 til {n}, fx 1 3 eller 13 "
-        "(eller p for pause).",
-        "en": "I cannot use that answer. Type one or more different numbers from 1 to {n}, e.g. 1 3 or 13 "
-        "(or p to pause).",
-    },
-    "invalid_order": {
-        "da": "Det svar kan jeg ikke bruge. Skriv alle tallene fra 1 til {n} én gang hver, i den rækkefølge du "
-        "vælger, fx {ex} (eller p for pause).",
-        "en": "I cannot use that answer. Type every number from 1 to {n} once, in the order you choose, e.g. {ex} "
-        "(or p to pause).",
-    },
-    "bad_script": {
-        "da": "Svar nr. {k} i svarfilen kan ikke bruges: {text!r}.",
-        "en": "Answer {k} of the answer file cannot be used: {text!r}.",
-    },
-    "paused": {
-        "da": "Pause. Din test er gemt. Fortsæt senere med:\n  digiskill take --resume {path}",
-        "en": "Paused. Your test is saved. Go on later with:\n  digiskill take --resume {path}",
-    },
-    "begin": {"da": "Tryk Enter for at begynde. ", "en": "Press Enter to begin. "},
-    "done": {"da": "Testen er slut. Tak!", "en": "The test is finished. Thank you!"},
-    "result": {"da": "Dit resultat", "en": "Your result"},
-    "level_of": {"da": "niveau {k} af 8 ({name})", "en": "level {k} of 8 ({name})"},
-    "none": {"da": "ikke bekræftet endnu", "en": "not confirmed yet"},
-    "none_why": {
-        "da": "Dine svar viste ikke sikkert niveau 1. Det er et godt sted at begynde et kursus.",
-        "en": "Your answers did not safely show level 1. That is a good place to start a course.",
-    },
-    "provisional": {
-        "da": "Bemærk: Testen er ny og er endnu ikke afprøvet på rigtige deltagere, så resultatet er foreløbigt.",
-        "en": "Note: the test is new and has not yet been tried out with real test-takers, so the result is "
-        "provisional.",
-    },
-    "demo_key": {
-        "da": "Beviset er underskrevet med en prøvenøgle fra denne computer, ikke af et jobcenter. Det kan bruges "
-        "til at prøve digiskill, men beviser ikke noget over for andre.",
-        "en": "The certificate is signed with a trial key of this computer, not by a job centre. It is fine for "
-        "trying digiskill, but proves nothing to others.",
-    },
-    "files": {"da": "Dine filer", "en": "Your files"},
-    "file_certificate.pdf": {
-        "da": "dit bevis som PDF, som du kan printe eller sende med en ansøgning",
-        "en": "your certificate as a PDF, to print or send with an application",
-    },
-    "file_credential.json": {
-        "da": "det samme bevis i digital form; en arbejdsgiver kan få tjekket, at det er ægte",
-        "en": "the same certificate in digital form; an employer can have it checked for authenticity",
-    },
-    "file_cv-lines.txt": {
-        "da": "korte linjer, som du kan kopiere ind i dit CV",
-        "en": "short lines you can copy into your CV",
-    },
-    "file_result.json": {
-        "da": "alle detaljer om dit resultat (til jobcentret)",
-        "en": "every detail of your result (for the job centre)",
-    },
-    "file_session": {
-        "da": "din besvarelse, gemt så den ikke kan ændres",
-        "en": "your answers, saved so that they cannot be changed",
-    },
-    "review_ask": {
-        "da": "Vil du se dine svar med forklaringer, ét spørgsmål ad gangen? Tryk Enter (eller q for at slutte). ",
-        "en": "Do you want to see your answers with explanations, one question at a time? Press Enter (or q to stop). ",
-    },
-    "review_next": {
-        "da": "Tryk Enter for næste svar (eller q for at slutte). ",
-        "en": "Press Enter for the next answer (or q to stop). ",
-    },
-    "answers": {"da": "Dine svar", "en": "Your answers"},
-    "review_head": {"da": "Svar {k} af {n}", "en": "Answer {k} of {n}"},
-    "right": {"da": "rigtigt", "en": "right"},
-    "partly": {"da": "delvist rigtigt", "en": "partly right"},
-    "wrong": {"da": "forkert", "en": "wrong"},
-    "yours_single": {"da": "Dit svar: {x}", "en": "Your answer: {x}"},
-    "yours_multi": {"da": "Dine valg: {x}", "en": "Your choices: {x}"},
-    "yours_order": {"da": "Din rækkefølge: {x}", "en": "Your order: {x}"},
-    "key_single": {"da": "Rigtigt svar: {x}", "en": "Right answer: {x}"},
-    "key_multi": {"da": "Rigtige svar: {x}", "en": "Right answers: {x}"},
-    "key_order": {"da": "Rigtig rækkefølge: {x}", "en": "Right order: {x}"},
-    "unknown_choice": {"da": "(ikke gemt)", "en": "(not saved)"},
-    "why": {"da": "Forklaring: {x}", "en": "Explanation: {x}"},
-    # refusals before the test starts or when a saved test cannot go on
-    "refused_changed": {
-        "da": "Den gemte test kan ikke fortsættes, fordi filen er ændret, efter den blev gemt (eller er gemt på en "
-        "anden computer):\n  {path}\nStart en ny test med:\n  digiskill take --out {folder} --force",
-        "en": "The saved test cannot go on, because the file was changed after it was saved (or was saved on another "
-        "computer):\n  {path}\nStart a new test with:\n  digiskill take --out {folder} --force",
-    },
-    "refused_replay": {
-        "da": "Den gemte test kan ikke fortsættes, fordi svarene i filen ikke passer med testen (filen er ændret "
-        "eller beskadiget):\n  {path}\nStart en ny test med:\n  digiskill take --out {folder} --force",
-        "en": "The saved test cannot go on, because the answers in the file do not match the test (the file was "
-        "changed or damaged):\n  {path}\nStart a new test with:\n  digiskill take --out {folder} --force",
-    },
-    "refused_not_a_session": {
-        "da": "Filen er ikke en gemt digiskill-test:\n  {path}\nTjek filnavnet; en gemt test hedder normalt "
-        "session.json.",
-        "en": "The file is not a saved digiskill test:\n  {path}\nCheck the file name; a saved test is usually "
-        "called session.json.",
-    },
-    "refused_unreadable": {
-        "da": "Den gemte test kan ikke åbnes. Tjek at filen findes, og at du må læse den:\n  {path}",
-        "en": "The saved test cannot be opened. Check that the file exists and that you may read it:\n  {path}",
-    },
-    "unfinished_here": {
-        "da": "Mappen har en test, der ikke er gjort færdig:\n  {folder}\nFortsæt den med:\n"
-        "  digiskill take --resume {path}\neller start forfra (den gemte test slettes) med --force.",
-        "en": "The folder holds a test that is not finished:\n  {folder}\nGo on with it:\n"
-        "  digiskill take --resume {path}\nor start over (the saved test is deleted) with --force.",
-    },
-    "out_not_folder": {
-        "da": "--out skal være en mappe, men det er en fil:\n  {path}\nVælg en mappe (den oprettes, hvis den ikke "
-        "findes).",
-        "en": "--out must be a folder, but it is a file:\n  {path}\nChoose a folder (it is made if it does not exist).",
-    },
-    "out_not_writable": {
-        "da": "Der kan ikke gemmes filer i mappen ({why}):\n  {path}\nVælg en anden mappe med --out.",
-        "en": "Files cannot be saved in the folder ({why}):\n  {path}\nChoose another folder with --out.",
-    },
-    "key_problem": {
-        "da": "Udstedernøglen eller udstederprofilen kan ikke bruges; testen er ikke startet.",
-        "en": "The issuer key or issuer profile cannot be used; the test has not started.",
-    },
-    "bad_options": {
-        "da": "Testen kan ikke startes med disse valg.",
-        "en": "The test cannot start with these options.",
-    },
-}
-
-
-def _t(key: str, lang: str, **kw: object) -> str:
-    return T[key][lang].format(**kw)
-
-
-def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
-    """Wrap ``text`` by words at :data:`WIDTH` (paragraphs kept; the first line may have its own indent)."""
-    out = []
-    for para in text.splitlines() or [""]:
-        lead = first if first is not None and not out else indent
-        out.append(
-            textwrap.fill(
-                para,
-                WIDTH,
-                initial_indent=lead,
-                subsequent_indent=indent,
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-            if para.strip()
-            else ""
-        )
-    return "\n".join(out)
-
-
-def _say(text: str, indent: str = "", first: str | None = None) -> None:
-    typer.echo(_wrap(text, indent, first))
-
 
 def _refuse(lang: str, key: str, err: InputError | None = None, **kw: object) -> typer.Exit:
     """Print a refusal a person can act on (in their language), then the technical details; exit status 2."""
-    stderr.print(_wrap(_t(key, lang, **kw)), markup=False)
+    stderr.print(wrap(t(key, lang, **kw)), markup=False)
     if err is None:
         return typer.Exit(2)
     return fail_on_bad_input(err)
@@ -300,6 +121,7 @@ def take_command(
             shown_lang = lang or err.language or "da"
             raise _refuse(shown_lang, f"refused_{err.reason}", err, path=resume, folder=resume.parent) from err
         session, choices = envelope.session, [list(c) for c in envelope.choices]
+        choices += [[] for _ in range(len(session.steps) - len(choices))]  # "not saved" in the review
         lang = lang or envelope.language or "da"
         session_path = resume
         folder = out if out is not None else resume.parent
@@ -323,21 +145,21 @@ def take_command(
     content = {it.id: it for it in bank.content.items}
     total = _expected_length(session)
     if session.steps:
-        _say(_t("resumed", lang, done=len(session.steps), left=max(total - len(session.steps), 0)))
+        say(t("resumed", lang, done=len(session.steps), left=max(total - len(session.steps), 0)))
     else:
         minutes = max(5, round(total * SECONDS_PER_ITEM / 60 / 5) * 5)
-        _say(_t("intro", lang, n=total, minutes=minutes))
+        say(t("intro", lang, n=total, minutes=minutes))
     try:
         paging = scripted is None and sys.stdin.isatty()  # piped answers are not eaten by "press Enter"
         if paging and not session.finished:
-            _pause_for(_t("begin", lang))
+            _pause_for(t("begin", lang))
         while (item_id := next_item(session, cat_bank)) is not None:
             item = content[item_id]
             _show(item, session, bank, lang)
             reply = _ask(item, lang, scripted, len(session.steps) + 1)
             if reply is None:  # pause
                 write_session_file(session_path, session, lang, choices)
-                _say(_t("paused", lang, path=session_path))
+                say(t("paused", lang, path=session_path))
                 raise typer.Exit(0)
             session = answer(session, cat_bank, item_id, score_response(item, reply))
             choices.append([reply] if isinstance(reply, str) else list(reply))
@@ -345,11 +167,12 @@ def take_command(
     except (KeyboardInterrupt, EOFError):
         write_session_file(session_path, session, lang, choices)
         typer.echo("")
-        _say(_t("paused", lang, path=session_path))
+        say(t("paused", lang, path=session_path))
         raise typer.Exit(0) from None
     except InputError as err:  # a bad scripted answer: the session so far is saved
         write_session_file(session_path, session, lang, choices)
         raise fail_on_bad_input(err) from err
+    write_session_file(session_path, session, lang, choices)  # so the listed files are exactly the ones written
     _finish(session, choices, bank, content, lang, folder, session_path, signer, name, interactive=paging)
 
 
@@ -497,12 +320,12 @@ def parse_answer(item: Item, text: str) -> str | list[str] | None:
     text = text.strip()
     if not text:
         return None
-    tokens = [t for t in re.split(r"[,;\s]+", text) if t]
+    tokens = [tok for tok in re.split(r"[,;\s]+", text) if tok]
     if len(tokens) == 1 and n <= 9 and item.format in ("multiple_response", "ordering"):
         tokens = list(tokens[0])
-    if not all(t.isascii() and t.isdigit() for t in tokens):
+    if not all(tok.isascii() and tok.isdigit() for tok in tokens):
         return None
-    picks = [int(t) for t in tokens]
+    picks = [int(tok) for tok in tokens]
     if any(not 1 <= v <= n for v in picks) or len(set(picks)) != len(picks):
         return None
     ids = [item.options[v - 1].id for v in picks]
@@ -518,7 +341,7 @@ def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: in
     n = len(item.options)
     example = "".join(str(i) for i in range(n, 0, -1))
     kind = {"multiple_response": "multi", "ordering": "order"}.get(item.format, "single")
-    prompt = _t(kind, lang, n=n, ex=example)
+    prompt = t(kind, lang, n=n, ex=example)
     while True:
         if scripted is None:
             typer.echo(prompt, nl=False)
@@ -534,10 +357,10 @@ def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: in
         reply = parse_answer(item, text)
         if reply is not None:
             return reply
-        refusal = _t(f"invalid_{kind}", lang, n=n, ex=example)
+        refusal = t(f"invalid_{kind}", lang, n=n, ex=example)
         if scripted is not None:
-            raise InputError(Problem(f"{_t('bad_script', lang, k=step, text=text)} {refusal}", item_id=item.id))
-        _say(refusal)
+            raise InputError(Problem(f"{t('bad_script', lang, k=step, text=text)} {refusal}", item_id=item.id))
+        say(refusal)
 
 
 # ------------------------------------------------------------------------------------------------- the screens
@@ -556,18 +379,18 @@ def _expected_length(session: Session) -> int:
 
 def _show(item: Item, session: Session, bank: Bank, lang: str) -> None:
     area = bank.content.framework.area(bank.params.items_by_id()[item.id].area)
-    progress = _t("progress", lang, k=len(session.steps) + 1, n=_expected_length(session))
+    progress = t("progress", lang, k=len(session.steps) + 1, n=_expected_length(session))
     typer.echo("")
     typer.echo(f"{progress} · {getattr(area.name, lang)}"[:WIDTH])
     typer.echo("")
-    _say(getattr(item.stem, lang))
+    say(getattr(item.stem, lang))
     for n, opt in enumerate(item.options, start=1):
-        _say(getattr(opt, lang), indent="     ", first=f"  {n}. ")
+        say(getattr(opt, lang), indent="     ", first=f"  {n}. ")
 
 
 def _pause_for(prompt: str) -> str:
     """Show ``prompt`` and wait for Enter; returns what was typed (lower case)."""
-    typer.echo(_wrap(prompt.rstrip()) + " ", nl=False)
+    typer.echo(wrap(prompt.rstrip()) + " ", nl=False)
     sys.stdout.flush()
     return input().strip().lower()
 
@@ -606,31 +429,31 @@ def _finish(
     }
     _write_all(files)
     typer.echo("")
-    _say(_t("done", lang))
+    say(t("done", lang))
     typer.echo("")
-    _say(f"{_t('result', lang)}:")
+    say(f"{t('result', lang)}:")
     levels = {lv.level: lv for lv in bank.content.framework.levels}
     for a in result.areas:
         area_name = getattr(bank.content.framework.area(a.area).name, lang)
         if a.certified_level is None:
-            _say(f"{area_name}: {_t('none', lang)}", indent="    ", first="  ")
-            _say(_t("none_why", lang), indent="    ")
+            say(f"{area_name}: {t('none', lang)}", indent="    ", first="  ")
+            say(t("none_why", lang), indent="    ")
         else:
             lv = levels[a.certified_level]
-            level = _t("level_of", lang, name=getattr(lv.name, lang), k=a.certified_level)
-            _say(f"{area_name}: {level}", indent="    ", first="  ")
-            _say(getattr(lv.descriptor, lang), indent="    ")
+            level = t("level_of", lang, name=getattr(lv.name, lang), k=a.certified_level)
+            say(f"{area_name}: {level}", indent="    ", first="  ")
+            say(getattr(lv.descriptor, lang), indent="    ")
     if result.provisional:
         typer.echo("")
-        _say(_t("provisional", lang))
+        say(t("provisional", lang))
     if signer.demo:
         typer.echo("")
-        _say(_t("demo_key", lang))
+        say(t("demo_key", lang))
     typer.echo("")
-    _say(f"{_t('files', lang)}:")
+    say(f"{t('files', lang)}:")
     for path in [*files, session_path]:
         typer.echo(f"  {path}")
-        _say(_t(f"file_{path.name}" if path in files else "file_session", lang), indent="      ")
+        say(t(f"file_{path.name}" if path in files else "file_session", lang), indent="      ")
     try:
         _review(session, choices, bank, items, lang, interactive)
     except (KeyboardInterrupt, EOFError):
@@ -643,11 +466,11 @@ def _review(
     """Every item with the person's answer, the right answer and the explanation; one screen at a time."""
     if interactive:
         typer.echo("")
-        if _pause_for(_t("review_ask", lang)) == "q":
+        if _pause_for(t("review_ask", lang)) == "q":
             return
     else:
         typer.echo("")
-        _say(f"{_t('answers', lang)}:")
+        say(f"{t('answers', lang)}:")
     n = len(session.steps)
     for k, step in enumerate(session.steps, start=1):
         item = items[step.item]
@@ -655,11 +478,11 @@ def _review(
         verdict = "right" if step.response == max_score else "partly" if step.response > 0 else "wrong"
         area = getattr(bank.content.framework.area(step.area).name, lang)
         typer.echo("")
-        typer.echo(f"{_t('review_head', lang, k=k, n=n)} · {area} · {_t(verdict, lang)}"[:WIDTH])
+        typer.echo(f"{t('review_head', lang, k=k, n=n)} · {area} · {t(verdict, lang)}"[:WIDTH])
         typer.echo("")
-        _say(getattr(item.stem, lang))
+        say(getattr(item.stem, lang))
         for i, opt in enumerate(item.options, start=1):
-            _say(getattr(opt, lang), indent="     ", first=f"  {i}. ")
+            say(getattr(opt, lang), indent="     ", first=f"  {i}. ")
         kind = {"multiple_response": "multi", "ordering": "order"}.get(item.format, "single")
         numbers = {o: str(i) for i, o in enumerate(item.option_ids, start=1)}
         chosen = choices[k - 1] if k <= len(choices) else None
@@ -667,14 +490,14 @@ def _review(
         if kind == "multi":  # a set: shown in option order
             key = [o for o in item.option_ids if o in key]
             chosen = None if chosen is None else [o for o in item.option_ids if o in chosen]
-        yours = " ".join(numbers.get(o, "?") for o in chosen) if chosen else _t("unknown_choice", lang)
+        yours = " ".join(numbers.get(o, "?") for o in chosen) if chosen else t("unknown_choice", lang)
         typer.echo("")
-        _say(_t(f"yours_{kind}", lang, x=yours))
-        _say(_t(f"key_{kind}", lang, x=" ".join(numbers[o] for o in key)))
-        _say(_t("why", lang, x=getattr(item.explanation, lang)))
+        say(t(f"yours_{kind}", lang, x=yours))
+        say(t(f"key_{kind}", lang, x=" ".join(numbers[o] for o in key)))
+        say(t("why", lang, x=getattr(item.explanation, lang)))
         if interactive and k < n:
             typer.echo("")
-            if _pause_for(_t("review_next", lang)) == "q":
+            if _pause_for(t("review_next", lang)) == "q":
                 return
 
 
