@@ -12,9 +12,9 @@ keys sorted, no spaces, UTF-8, floats as Python's shortest round-trip repr. Any 
 canonical JSON and is refused, even where a replay could not tell; so is a file sealed on another installation.
 
 :func:`read_session_file` checks, in order: size and JSON, the envelope schema, the MAC, then the replay
-(:func:`digiskill.cat.replay.verify_session`). Every failure is a :class:`SessionRefused` (an
-:class:`~digiskill.errors.InputError`) whose ``reason`` says which check failed, so a front end can explain it to
-the person in their language.
+(:func:`digiskill.cat.replay.verify_session`); :func:`open_session_file` stops before the replay. Every failure is
+a :class:`SessionRefused` (an :class:`~digiskill.errors.InputError`) whose ``reason`` says which check failed, so
+a front end can explain it to the person in their language.
 """
 
 from __future__ import annotations
@@ -131,6 +131,23 @@ def read_session_file(
     Raises:
         SessionRefused: the file cannot be read, is not a session file, was changed (MAC), or does not replay.
     """
+    envelope = open_session_file(source, secret=secret)
+    try:
+        verify_session(envelope.session, bank)
+    except InputError as err:
+        where = None if isinstance(source, bytes) else str(source)
+        problems = [Problem(f"replay: {p.message}", where, item_id=p.item_id) for p in err.problems]
+        raise SessionRefused("replay", problems, envelope.language) from err
+    return envelope
+
+
+def open_session_file(source: str | Path | bytes, *, secret: bytes | None = None) -> SessionFile:
+    """Read and authenticate (MAC) a session file, without replaying it: enough to know what this installation
+    saved (e.g. whether a folder holds an unfinished test); :func:`read_session_file` before going on with it.
+
+    Raises:
+        SessionRefused: the file cannot be read, is not a session file, or was changed (MAC).
+    """
     where = None if isinstance(source, bytes) else str(source)
     if isinstance(source, bytes):
         data = source
@@ -164,11 +181,9 @@ def read_session_file(
             ),
             envelope.language,
         )
-    try:
-        if len(envelope.choices) > len(envelope.session.steps):
-            raise InputError(f"choices: {len(envelope.choices)} for {len(envelope.session.steps)} answered items")
-        verify_session(envelope.session, bank)
-    except InputError as err:
-        problems = [Problem(f"replay: {p.message}", where, item_id=p.item_id) for p in err.problems]
-        raise SessionRefused("replay", problems, envelope.language) from err
+    if len(envelope.choices) > len(envelope.session.steps):
+        n_choices, n_steps = len(envelope.choices), len(envelope.session.steps)
+        raise SessionRefused(
+            "replay", Problem(f"choices: {n_choices} for {n_steps} answered items", where), envelope.language
+        )
     return envelope

@@ -37,7 +37,7 @@ from ..bank.default import Bank, load_default
 from ..cat import CatBank, CatConfig, Session, answer, next_item, start_session
 from ..cat.config import StoppingRules
 from ..cat.respond import SimulatedPerson
-from ..cat.sessionfile import SessionRefused, read_session_file, write_session_file
+from ..cat.sessionfile import SessionRefused, open_session_file, read_session_file, write_session_file
 from ..errors import InputError, Problem
 from ..results.credential import IssuerProfile
 from .common import fail_on_bad_input, stderr
@@ -99,7 +99,6 @@ def take_command(
     if lang is not None and lang not in ("da", "en"):
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
     shown_lang = lang or "da"
-    bank = _default_bank()
     # --- everything that can fail is checked before the first item
     try:
         if answers is not None and simulate_theta is not None:
@@ -111,9 +110,13 @@ def take_command(
                     "a resumed test keeps its own"
                 )
             )
-        chosen = None if resume is not None else _areas(bank, areas, profile)
     except InputError as err:
         raise _refuse(shown_lang, "bad_options", err) from err
+    if resume is None:  # checks that need no bank come first: a refusal is quick
+        signer = _signer(key, issuer, shown_lang)
+        folder = out if out is not None else Path()
+        _check_no_unfinished(folder / SESSION_FILE, shown_lang, force)
+    bank = _default_bank()
     if resume is not None:
         try:
             envelope = read_session_file(resume, bank.params)
@@ -125,14 +128,15 @@ def take_command(
         lang = lang or envelope.language or "da"
         session_path = resume
         folder = out if out is not None else resume.parent
+        signer = _signer(key, issuer, lang)
     else:
         lang, choices = shown_lang, []
-        folder = out if out is not None else Path()
         session_path = folder / SESSION_FILE
-    signer = _signer(key, issuer, lang)
+    try:
+        chosen = None if resume is not None else _areas(bank, areas, profile)
+    except InputError as err:
+        raise _refuse(lang, "bad_options", err) from err
     _check_folder(folder, lang)
-    if resume is None:
-        _check_no_unfinished(session_path, bank, lang, force)
     try:
         if resume is None:
             config = take_config(10 if max_items is None else max_items)
@@ -225,12 +229,12 @@ def _check_folder(folder: Path, lang: str) -> None:
         ) from err
 
 
-def _check_no_unfinished(session_path: Path, bank: Bank, lang: str, force: bool) -> None:
+def _check_no_unfinished(session_path: Path, lang: str, force: bool) -> None:
     """Refuse to start over a paused test (unless ``--force``); a finished test's session may be replaced."""
     if force or not session_path.exists():
         return
     try:
-        if read_session_file(session_path, bank.params).session.finished:
+        if open_session_file(session_path).session.finished:  # sealed here; replayed only when resumed
             return
     except SessionRefused:
         pass  # a damaged or foreign file: still the person's, so not overwritten without --force
