@@ -121,21 +121,28 @@ def test_replay_names_bad_log_entries_without_a_traceback(paused, cat_bank, bank
 
 
 def test_session_file_round_trip_and_seal(paused, bank, digiskill_home: Path) -> None:
-    text = seal_session(paused, "en")
-    session, language = read_session_file(text.encode(), bank.params)
-    assert session == paused and language == "en"
+    text = seal_session(paused, "en", [["A"]] * len(paused.steps))
+    envelope = read_session_file(text.encode(), bank.params)
+    assert envelope.session == paused and envelope.language == "en" and envelope.choices[0] == ["A"]
     secret = digiskill_home / "session-secret"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and len(secret.read_bytes()) == 32
     raw = json.loads(text)
-    assert raw["format"] == "digiskill.session-file/1" and set(raw) == {"format", "language", "session", "mac"}
-    assert raw["mac"] == session_mac(paused, "en", session_secret())
-    assert raw["mac"] != session_mac(paused, "en", b"\0" * 32)  # the key matters
+    assert raw["format"] == "digiskill.session-file/1" and set(raw) == {
+        "format",
+        "language",
+        "choices",
+        "session",
+        "mac",
+    }
+    assert raw["mac"] == session_mac(paused, "en", raw["choices"], secret=session_secret())
+    assert raw["mac"] != session_mac(paused, "en", raw["choices"], secret=b"\0" * 32)  # the key matters
     # any edit without the secret is refused by the MAC, before any replay
     for path, value in [
         (("session", "steps", 0, "response"), 1 - raw["session"]["steps"][0]["response"]),
         (("session", "finished"), True),
         (("session", "config", "stopping", "max_items_per_area"), 5),
         (("language",), "da"),
+        (("choices", 0, 0), "B"),
     ]:
         edited = json.loads(text)
         node = edited
@@ -147,6 +154,8 @@ def test_session_file_round_trip_and_seal(paused, bank, digiskill_home: Path) ->
         assert err.value.reason == "changed"
     # sealed on another installation
     other = seal_session(paused, "da", secret=b"\1" * 32)
+    with pytest.raises(SessionRefused, match="choices"):  # more choices than answers
+        read_session_file(seal_session(paused, "da", [["A"]] * 9).encode(), bank.params)
     with pytest.raises(SessionRefused) as err:
         read_session_file(other.encode(), bank.params)
     assert err.value.reason == "changed" and err.value.language == "da"
@@ -204,10 +213,13 @@ def test_edited_session_json_is_refused_or_identical(paused, bank, data) -> None
         return
     parent[path[-1]] = new
     try:
-        session, language = read_session_file(json.dumps(raw).encode(), bank.params)
+        envelope = read_session_file(json.dumps(raw).encode(), bank.params)
     except SessionRefused:
         return
-    assert (session, language) == (paused, "da")  # accepted only if it means the same (e.g. 1 written as 1.0)
+    assert (envelope.session, envelope.language) == (
+        paused,
+        "da",
+    )  # accepted only if it means the same (e.g. 1 written as 1.0)
 
 
 def test_deeply_nested_and_huge_files_are_refused(bank, tmp_path: Path) -> None:

@@ -6,6 +6,9 @@
 * :mod:`~digiskill.cat.criteria`, :mod:`~digiskill.cat.estimate`, :mod:`~digiskill.cat.stopping`,
   :mod:`~digiskill.cat.select`: the step on plain numpy arrays.
 * :mod:`~digiskill.cat.session`: :class:`Session`, :func:`start_session`, :func:`next_item`, :func:`answer`.
+* :mod:`~digiskill.cat.replay`: :func:`verify_session` replays a stored session and compares every field.
+* :mod:`~digiskill.cat.sessionfile`: sealed session files (HMAC-SHA256 with a per-installation secret).
+* :mod:`~digiskill.cat.respond`: simulated respondents (a drawn score, typed as a choice of options).
 * :mod:`~digiskill.cat.stateless`: :func:`next_step` for systems that keep their own state.
 * :mod:`~digiskill.cat.simulate`: lockstep simulation of many tests, reports, Sympson–Hetter derivation.
 * :mod:`~digiskill.cat.bench`: ``python -m digiskill.cat.bench`` times one step on a 10,000-item bank.
@@ -21,6 +24,7 @@ from .config import (
     StartRule,
     StoppingRules,
 )
+from .replay import SessionMismatch, verify_session
 from .session import AreaState, Candidate, Session, StepRecord, answer, next_item, prepare, start_session
 from .stateless import StepResult, next_step
 
@@ -34,6 +38,7 @@ __all__ = [
     "QuadratureConfig",
     "SelectionRule",
     "Session",
+    "SessionMismatch",
     "StartRule",
     "StepRecord",
     "StepResult",
@@ -43,4 +48,5 @@ __all__ = [
     "next_step",
     "prepare",
     "start_session",
+    "verify_session",
 ]

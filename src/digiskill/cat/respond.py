@@ -2,6 +2,8 @@
 
 * :func:`draw_categories`: ``x = #{k : u > P(X ≤ k | θ)}`` with ``u ~ U(0, 1)``, for any array of category
   probabilities ``(..., K)``: one uniform per response, drawn from the caller's Generator.
+* :class:`SimulatedPerson`: a person of ability θ who answers content items by choosing options (draw a score,
+  then options with that score); every draw comes from one Generator.
 * :func:`answer_with_score`: option ids a person could have chosen that score exactly ``score`` by the item's
   rule (:func:`digiskill.bank.content.score_response`). A simulated person answers like a real one: it picks
   options, and the options are scored; no shortcut maps a category to an answer.
@@ -14,24 +16,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..bank.content import Item, item_categories, score_response
+from ..bank.parameters import ParameterSet
 from ..errors import InputError, Problem
 from ..irt.items import ItemArrays
 from ..irt.response import probability
 
 
-def draw_categories(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Category codes drawn from probabilities ``p`` of shape ``(..., K)`` (rows sum to 1); shape ``p.shape[:-1]``."""
+def draw_categories(p: np.ndarray, rng: np.random.Generator, n_cat: np.ndarray | None = None) -> np.ndarray:
+    """Category codes drawn from probabilities ``p`` of shape ``(..., K)``; shape ``p.shape[:-1]``.
+
+    One uniform per response from ``rng``. ``n_cat`` (broadcast against ``p.shape[:-1]``, e.g. ``(J,)``) caps each
+    code at the item's last category, in case rounding leaves the cumulative sum a hair below 1.
+    """
     cum = np.cumsum(p, axis=-1)
     u = rng.random((*p.shape[:-1], 1))
-    return (u > cum).sum(axis=-1)
+    codes = (cum < u).sum(axis=-1)
+    return np.minimum(codes, p.shape[-1] - 1 if n_cat is None else np.asarray(n_cat) - 1)
 
 
 def simulate_category(theta: float, items: ItemArrays, rng: np.random.Generator) -> np.ndarray:
     """One simulated response per item of ``items`` by a person of ability ``theta`` (codes ``0..K−1``)."""
-    return draw_categories(probability(np.asarray([float(theta)]), items)[0], rng)
+    return draw_categories(probability(np.asarray([float(theta)]), items)[0], rng, items.n_cat)
 
 
 def answer_with_score(item: Item, score: int, rng: np.random.Generator) -> str | list[str]:
@@ -62,3 +72,21 @@ def answer_with_score(item: Item, score: int, rng: np.random.Generator) -> str |
             pass
     assert score_response(item, answer) == score  # the answer scores what was asked for
     return answer
+
+
+class SimulatedPerson:
+    """A person of ability ``theta`` answering items of ``params`` by choosing options.
+
+    ``seed``: a Generator, or an int / sequence of ints for ``numpy.random.default_rng`` (one stream for all draws).
+    """
+
+    def __init__(self, theta: float, params: ParameterSet, seed: np.random.Generator | int | Sequence[int] = 0) -> None:
+        if not np.isfinite(theta):
+            raise InputError(Problem(f"a simulated person needs a finite ability, got {theta}"))
+        self.theta, self.params = float(theta), params
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(list(np.atleast_1d(seed)))
+
+    def choose(self, item: Item) -> str | list[str]:
+        """The option id(s) this person chooses for ``item`` (scored by the item's rule, they give a drawn score)."""
+        category = int(simulate_category(self.theta, self.params.to_arrays([item.id]), self.rng)[0])
+        return answer_with_score(item, category, self.rng)

@@ -34,6 +34,7 @@ from .criteria import (
     astrat_distance,
     dichotomous_information,
 )
+from .respond import draw_categories
 from .select import competence_allowed
 
 _CHUNK = 2048  # simulees per block when a criterion needs (N, J, K) arrays
@@ -51,9 +52,7 @@ def generate_responses(params: ParameterSet | CatBank, theta: np.ndarray, rng: n
         th = theta[:, min(a, theta.shape[1] - 1)]
         for start in range(0, n, _CHUNK):
             sl = slice(start, min(start + _CHUNK, n))
-            cum = probability(th[sl], ab.items).cumsum(axis=-1)  # (n, J_a, K)
-            u = rng.random((cum.shape[0], cum.shape[1], 1))
-            codes[sl, ab.index] = np.minimum((cum < u).sum(axis=-1), ab.items.n_cat - 1)
+            codes[sl, ab.index] = draw_categories(probability(th[sl], ab.items), rng, ab.items.n_cat)  # (n, J_a)
     return codes
 
 

@@ -110,10 +110,26 @@ def next_cmd(
             except ValidationError as err:
                 raise InputError([Problem(e["msg"]) for e in err.errors()]) from err
         param_set = load_parameter_set(params)
+        _check_areas(param_set, items, area)
         result = next_step(param_set, items, codes, config=cfg, areas=area or None, seed=seed)
     except InputError as err:
         raise fail_on_bad_input(err) from err
     typer.echo(result.model_dump_json(indent=2))
+
+
+def _check_areas(param_set, administered: list[str], areas: list[str] | None) -> None:
+    """With ``--area``, every administered item must belong to one of those areas (else its answer would count
+    nowhere and the test would silently go on as if it had not been asked)."""
+    if not areas:
+        return
+    by_id = param_set.items_by_id()
+    problems = [
+        Problem(f"--administered position {pos}: the item is in area {by_id[i].area!r}, not in --area", item_id=i)
+        for pos, i in enumerate(administered, start=1)
+        if i in by_id and by_id[i].area not in areas
+    ]
+    if problems:
+        raise InputError([*problems, Problem(f"--area given: {', '.join(areas)}")])
 
 
 @cat_app.command("simulate")

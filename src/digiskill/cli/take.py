@@ -21,29 +21,28 @@ simulated person of ability X draws a score from the model and types options tha
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
 import tempfile
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from ..bank.content import Item, score_response
 from ..bank.default import Bank, load_default
 from ..cat import CatBank, CatConfig, Session, answer, next_item, start_session
 from ..cat.config import StoppingRules
-from ..cat.respond import answer_with_score, simulate_category
-from ..cat.sessionfile import SessionRefused, read_session_file, write_session_file
+from ..cat.respond import SimulatedPerson
+from ..cat.sessionfile import SessionRefused, open_session_file, read_session_file, write_session_file
 from ..errors import InputError, Problem
 from ..results.credential import IssuerProfile
 from .common import fail_on_bad_input, stderr
+from .take_text import WIDTH, say, t, wrap
 
-WIDTH = 79  # fits an 80-column terminal without the last column (some terminals wrap there)
 SESSION_FILE = "session.json"
 RESULT_FILES = ("result.json", "credential.json", "certificate.pdf", "cv-lines.txt")
 SECONDS_PER_ITEM = 45  # a rough reading-and-answering time, for the length announced at the start
@@ -55,141 +54,10 @@ DEMO_ISSUER = IssuerProfile(
     description="A key made on this computer for trying digiskill; certificates signed with it prove nothing.",
 )
 
-T = {
-    "intro": {
-        "da": "Velkommen. Testen har ca. {n} spørgsmål og tager omkring {minutes} minutter. Du får ét spørgsmål "
-        "ad gangen. Svar med tallet ud for dit svar og tryk Enter. Skriv p for at holde pause; du kan fortsætte "
-        "senere.",
-        "en": "Welcome. The test has about {n} questions and takes about {minutes} minutes. You get one question "
-        "at a time. Answer with the number of your choice and press Enter. Type p to pause; you can go on later.",
-    },
-    "resumed": {
-        "da": "Velkommen tilbage. Du har svaret på {done} spørgsmål; der er ca. {left} tilbage.",
-        "en": "Welcome back. You have answered {done} questions; about {left} are left.",
-    },
-    "progress": {"da": "Spørgsmål {k} af ca. {n}", "en": "Question {k} of about {n}"},
-    "single": {"da": "Dit svar (1-{n}): ", "en": "Your answer (1-{n}): "},
-    "multi": {"da": "Vælg alle rigtige, fx 1 3 (1-{n}): ", "en": "Choose all that apply, e.g. 1 3 (1-{n}): "},
-    "order": {"da": "Skriv rækkefølgen, fx {ex}: ", "en": "Type the order, e.g. {ex}: "},
-    "invalid_single": {
-        "da": "Det svar kan jeg ikke bruge. Skriv ét tal fra 1 til {n} og tryk Enter (eller p for pause).",
-        "en": "I cannot use that answer. Type one number from 1 to {n} and press Enter (or p to pause).",
-    },
-    "invalid_multi": {
-        "da": "Det svar kan jeg ikke bruge. Skriv et eller flere forskellige tal fra 1 til {n}, fx 1 3 eller 13 "
-        "(eller p for pause).",
-        "en": "I cannot use that answer. Type one or more different numbers from 1 to {n}, e.g. 1 3 or 13 "
-        "(or p to pause).",
-    },
-    "invalid_order": {
-        "da": "Det svar kan jeg ikke bruge. Skriv alle tallene fra 1 til {n} én gang hver, i den rækkefølge du "
-        "vælger, fx {ex} (eller p for pause).",
-        "en": "I cannot use that answer. Type every number from 1 to {n} once, in the order you choose, e.g. {ex} "
-        "(or p to pause).",
-    },
-    "bad_script": {
-        "da": "Svar nr. {k} i svarfilen kan ikke bruges: {text!r}.",
-        "en": "Answer {k} of the answer file cannot be used: {text!r}.",
-    },
-    "paused": {
-        "da": "Pause. Din test er gemt. Fortsæt senere med:\n  digiskill take --resume {path}",
-        "en": "Paused. Your test is saved. Go on later with:\n  digiskill take --resume {path}",
-    },
-    "done": {"da": "Testen er slut. Tak!", "en": "The test is finished. Thank you!"},
-    "result": {"da": "Dit resultat", "en": "Your result"},
-    "none": {"da": "intet niveau bekræftet endnu", "en": "no level confirmed yet"},
-    "level": {"da": "niveau", "en": "level"},
-    "answers": {"da": "Dine svar", "en": "Your answers"},
-    "right": {"da": "rigtigt", "en": "right"},
-    "partly": {"da": "delvist rigtigt", "en": "partly right"},
-    "wrong": {"da": "forkert", "en": "wrong"},
-    "files": {"da": "Filer", "en": "Files"},
-    "provisional": {
-        "da": "Bemærk: resultatet er FORELØBIGT (parametrene er ikke kalibreret på rigtige besvarelser).",
-        "en": "Note: the result is PROVISIONAL (the parameters are not calibrated on real responses).",
-    },
-    "demo_key": {
-        "da": "Ingen udstedernøgle angivet: beviset signeres med en demonøgle (ikke en rigtig udsteder).",
-        "en": "No issuer key given: the credential is signed with a demo key (not a real issuer).",
-    },
-    # refusals before the test starts or when a saved test cannot go on
-    "refused_changed": {
-        "da": "Den gemte test kan ikke fortsættes, fordi filen {path} er ændret, efter den blev gemt (eller er gemt "
-        "på en anden computer). Start en ny test med:\n  digiskill take --out {folder} --force",
-        "en": "The saved test cannot go on, because the file {path} was changed after it was saved (or was saved on "
-        "another computer). Start a new test with:\n  digiskill take --out {folder} --force",
-    },
-    "refused_replay": {
-        "da": "Den gemte test kan ikke fortsættes, fordi svarene i filen {path} ikke passer med testen (filen er "
-        "ændret eller beskadiget). Start en ny test med:\n  digiskill take --out {folder} --force",
-        "en": "The saved test cannot go on, because the answers in the file {path} do not match the test (the file "
-        "was changed or damaged). Start a new test with:\n  digiskill take --out {folder} --force",
-    },
-    "refused_not_a_session": {
-        "da": "Filen {path} er ikke en gemt digiskill-test. Tjek filnavnet; en gemt test hedder normalt session.json.",
-        "en": "The file {path} is not a saved digiskill test. Check the file name; a saved test is usually called "
-        "session.json.",
-    },
-    "refused_unreadable": {
-        "da": "Den gemte test {path} kan ikke åbnes. Tjek at filen findes, og at du må læse den.",
-        "en": "The saved test {path} cannot be opened. Check that the file exists and that you may read it.",
-    },
-    "unfinished_here": {
-        "da": "Mappen {folder} har en test, der ikke er gjort færdig. Fortsæt den med:\n"
-        "  digiskill take --resume {path}\neller start forfra (den gemte test slettes) med --force.",
-        "en": "The folder {folder} holds a test that is not finished. Go on with it:\n"
-        "  digiskill take --resume {path}\nor start over (the saved test is deleted) with --force.",
-    },
-    "out_not_folder": {
-        "da": "--out skal være en mappe, men {path} er en fil. Vælg en mappe (den oprettes, hvis den ikke findes).",
-        "en": "--out must be a folder, but {path} is a file. Choose a folder (it is made if it does not exist).",
-    },
-    "out_not_writable": {
-        "da": "Der kan ikke gemmes filer i mappen {path} ({why}). Vælg en anden mappe med --out.",
-        "en": "Files cannot be saved in the folder {path} ({why}). Choose another folder with --out.",
-    },
-    "key_problem": {
-        "da": "Udstedernøglen eller udstederprofilen kan ikke bruges; testen er ikke startet.",
-        "en": "The issuer key or issuer profile cannot be used; the test has not started.",
-    },
-    "bad_options": {
-        "da": "Testen kan ikke startes med disse valg.",
-        "en": "The test cannot start with these options.",
-    },
-}
-
-
-def _t(key: str, lang: str, **kw: object) -> str:
-    return T[key][lang].format(**kw)
-
-
-def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
-    """Wrap ``text`` by words at :data:`WIDTH` (paragraphs kept; the first line may have its own indent)."""
-    out = []
-    for para in text.splitlines() or [""]:
-        lead = first if first is not None and not out else indent
-        out.append(
-            textwrap.fill(
-                para,
-                WIDTH,
-                initial_indent=lead,
-                subsequent_indent=indent,
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-            if para.strip()
-            else ""
-        )
-    return "\n".join(out)
-
-
-def _say(text: str, indent: str = "", first: str | None = None) -> None:
-    typer.echo(_wrap(text, indent, first))
-
 
 def _refuse(lang: str, key: str, err: InputError | None = None, **kw: object) -> typer.Exit:
     """Print a refusal a person can act on (in their language), then the technical details; exit status 2."""
-    stderr.print(_wrap(_t(key, lang, **kw)), markup=False)
+    stderr.print(wrap(t(key, lang, **kw)), markup=False)
     if err is None:
         return typer.Exit(2)
     return fail_on_bad_input(err)
@@ -203,7 +71,7 @@ def take_command(
     profile: Annotated[
         str | None, typer.Option("--profile", help="test the essential areas of this job profile")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="seed of every random choice")] = 0,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="seed of every random choice (default 0)")] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -220,7 +88,9 @@ def take_command(
     simulate_theta: Annotated[
         float | None, typer.Option("--simulate-theta", help="a simulated person of this ability answers")
     ] = None,
-    max_items: Annotated[int, typer.Option("--max-items-per-area", min=1, help="most items per area")] = 10,
+    max_items: Annotated[
+        int | None, typer.Option("--max-items-per-area", min=1, help="most items per area (default 10)")
+    ] = None,
     key: Annotated[Path | None, typer.Option("--key", help="issuer private key (default: a demo key)")] = None,
     issuer: Annotated[Path | None, typer.Option("--issuer", help="issuer profile JSON (with --key)")] = None,
     name: Annotated[str | None, typer.Option("--name", help="your name on the certificate (optional)")] = None,
@@ -229,43 +99,48 @@ def take_command(
     if lang is not None and lang not in ("da", "en"):
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
     shown_lang = lang or "da"
-    bank = load_default()
     # --- everything that can fail is checked before the first item
     try:
         if answers is not None and simulate_theta is not None:
             raise InputError(Problem("give --answers or --simulate-theta, not both"))
-        if simulate_theta is not None and not np.isfinite(simulate_theta):
-            raise InputError(Problem(f"--simulate-theta must be a finite number, got {simulate_theta}"))
-        if resume is not None and (areas or profile):
-            raise InputError(Problem("--areas and --profile choose a new test; a resumed test keeps its areas"))
-        chosen = None if resume is not None else _areas(bank, areas, profile)
+        if resume is not None and (areas or profile or seed is not None or max_items is not None):
+            raise InputError(
+                Problem(
+                    "--areas, --profile, --seed and --max-items-per-area set up a new test; "
+                    "a resumed test keeps its own"
+                )
+            )
     except InputError as err:
         raise _refuse(shown_lang, "bad_options", err) from err
+    if resume is None:  # checks that need no bank come first: a refusal is quick
+        signer = _signer(key, issuer, shown_lang)
+        folder = out if out is not None else Path()
+        _check_no_unfinished(folder / SESSION_FILE, shown_lang, force)
+    bank = _default_bank()
     if resume is not None:
         try:
-            session, stored_lang = read_session_file(resume, bank.params)
+            envelope = read_session_file(resume, bank.params)
         except SessionRefused as err:
             shown_lang = lang or err.language or "da"
             raise _refuse(shown_lang, f"refused_{err.reason}", err, path=resume, folder=resume.parent) from err
-        lang = lang or stored_lang or "da"
+        session, choices = envelope.session, [list(c) for c in envelope.choices]
+        choices += [[] for _ in range(len(session.steps) - len(choices))]  # "not saved" in the review
+        lang = lang or envelope.language or "da"
         session_path = resume
         folder = out if out is not None else resume.parent
+        signer = _signer(key, issuer, lang)
     else:
-        lang = shown_lang
-        folder = out if out is not None else Path()
+        lang, choices = shown_lang, []
         session_path = folder / SESSION_FILE
+    try:
+        chosen = None if resume is not None else _areas(bank, areas, profile)
+    except InputError as err:
+        raise _refuse(lang, "bad_options", err) from err
     _check_folder(folder, lang)
-    if resume is None:
-        _check_no_unfinished(session_path, bank, lang, force)
-    signer = _signer(key, issuer, lang)
     try:
         if resume is None:
-            config = CatConfig(
-                stopping=StoppingRules(
-                    se_target=0.45, min_items_per_area=min(4, max_items), max_items_per_area=max_items
-                )
-            )
-            session = start_session(CatBank.from_parameters(bank.params, config), config, seed=seed, areas=chosen)
+            config = take_config(10 if max_items is None else max_items)
+            session = start_session(CatBank.from_parameters(bank.params, config), config, seed=seed or 0, areas=chosen)
         cat_bank = CatBank.from_parameters(bank.params, session.config)
         scripted = _answer_source(answers, simulate_theta, bank, session)
     except InputError as err:
@@ -274,33 +149,51 @@ def take_command(
     content = {it.id: it for it in bank.content.items}
     total = _expected_length(session)
     if session.steps:
-        _say(_t("resumed", lang, done=len(session.steps), left=max(total - len(session.steps), 0)))
+        say(t("resumed", lang, done=len(session.steps), left=max(total - len(session.steps), 0)))
     else:
         minutes = max(5, round(total * SECONDS_PER_ITEM / 60 / 5) * 5)
-        _say(_t("intro", lang, n=total, minutes=minutes))
+        say(t("intro", lang, n=total, minutes=minutes))
     try:
+        paging = scripted is None and sys.stdin.isatty()  # piped answers are not eaten by "press Enter"
+        if paging and not session.finished:
+            _pause_for(t("begin", lang))
         while (item_id := next_item(session, cat_bank)) is not None:
             item = content[item_id]
             _show(item, session, bank, lang)
             reply = _ask(item, lang, scripted, len(session.steps) + 1)
             if reply is None:  # pause
-                write_session_file(session_path, session, lang)
-                _say(_t("paused", lang, path=session_path))
+                write_session_file(session_path, session, lang, choices)
+                say(t("paused", lang, path=session_path))
                 raise typer.Exit(0)
-            session = answer(session, cat_bank, item_id, reply)
-            write_session_file(session_path, session, lang)
+            session = answer(session, cat_bank, item_id, score_response(item, reply))
+            choices.append([reply] if isinstance(reply, str) else list(reply))
+            write_session_file(session_path, session, lang, choices)
     except (KeyboardInterrupt, EOFError):
-        write_session_file(session_path, session, lang)
+        write_session_file(session_path, session, lang, choices)
         typer.echo("")
-        _say(_t("paused", lang, path=session_path))
+        say(t("paused", lang, path=session_path))
         raise typer.Exit(0) from None
     except InputError as err:  # a bad scripted answer: the session so far is saved
-        write_session_file(session_path, session, lang)
+        write_session_file(session_path, session, lang, choices)
         raise fail_on_bad_input(err) from err
-    _finish(session, bank, content, lang, folder, session_path, signer, name)
+    write_session_file(session_path, session, lang, choices)  # so the listed files are exactly the ones written
+    _finish(session, choices, bank, content, lang, folder, session_path, signer, name, interactive=paging)
 
 
 # ------------------------------------------------------------------------------------------------ checks up front
+@functools.cache
+def _default_bank() -> Bank:
+    """The bundled bank, read once per process (it is never changed)."""
+    return load_default()
+
+
+def take_config(max_items: int) -> CatConfig:
+    """The adaptive test of ``take``: stop an area at SE ≤ 0.45 after at least min(4, max) and at most ``max_items``."""
+    return CatConfig(
+        stopping=StoppingRules(se_target=0.45, min_items_per_area=min(4, max_items), max_items_per_area=max_items)
+    )
+
+
 def _areas(bank: Bank, areas: str | None, profile: str | None) -> list[str]:
     from ..results.screening import profile_by_id
 
@@ -336,13 +229,12 @@ def _check_folder(folder: Path, lang: str) -> None:
         ) from err
 
 
-def _check_no_unfinished(session_path: Path, bank: Bank, lang: str, force: bool) -> None:
+def _check_no_unfinished(session_path: Path, lang: str, force: bool) -> None:
     """Refuse to start over a paused test (unless ``--force``); a finished test's session may be replaced."""
     if force or not session_path.exists():
         return
     try:
-        stored, _ = read_session_file(session_path, bank.params)
-        if stored.finished:
+        if open_session_file(session_path).session.finished:  # sealed here; replayed only when resumed
             return
     except SessionRefused:
         pass  # a damaged or foreign file: still the person's, so not overwritten without --force
@@ -410,12 +302,10 @@ def _answer_source(
             raise InputError(Problem("the answer file is not UTF-8 text; save it as UTF-8", str(answers))) from err
         return lambda item: next(lines, "p")  # the file ran out: pause
     if theta is not None:
-        rng = np.random.default_rng([session.seed, 7919, len(session.steps)])
-        params = bank.params
+        person = SimulatedPerson(theta, bank.params, seed=(session.seed, 7919, len(session.steps)))
 
         def simulated(item: Item) -> str:
-            category = int(simulate_category(theta, params.to_arrays([item.id]), rng)[0])
-            chosen = answer_with_score(item, category, rng)
+            chosen = person.choose(item)
             picks = [chosen] if isinstance(chosen, str) else chosen
             return " ".join(str(item.option_ids.index(o) + 1) for o in picks)
 
@@ -434,12 +324,12 @@ def parse_answer(item: Item, text: str) -> str | list[str] | None:
     text = text.strip()
     if not text:
         return None
-    tokens = [t for t in re.split(r"[,;\s]+", text) if t]
+    tokens = [tok for tok in re.split(r"[,;\s]+", text) if tok]
     if len(tokens) == 1 and n <= 9 and item.format in ("multiple_response", "ordering"):
         tokens = list(tokens[0])
-    if not all(t.isascii() and t.isdigit() for t in tokens):
+    if not all(tok.isascii() and tok.isdigit() for tok in tokens):
         return None
-    picks = [int(t) for t in tokens]
+    picks = [int(tok) for tok in tokens]
     if any(not 1 <= v <= n for v in picks) or len(set(picks)) != len(picks):
         return None
     ids = [item.options[v - 1].id for v in picks]
@@ -450,17 +340,19 @@ def parse_answer(item: Item, text: str) -> str | list[str] | None:
     return ids
 
 
-def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: int) -> int | None:
-    """The score of the person's answer, or None for a pause."""
+def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: int) -> str | list[str] | None:
+    """The option id(s) the person chose, or None for a pause."""
     n = len(item.options)
     example = "".join(str(i) for i in range(n, 0, -1))
     kind = {"multiple_response": "multi", "ordering": "order"}.get(item.format, "single")
-    prompt = _t(kind, lang, n=n, ex=example)
+    prompt = t(kind, lang, n=n, ex=example)
     while True:
         if scripted is None:
             typer.echo(prompt, nl=False)
             sys.stdout.flush()
             text = input().strip()
+            if not sys.stdin.isatty():  # piped answers: show them, as a terminal would
+                typer.echo(text)
         else:
             text = scripted(item).strip()
             typer.echo(prompt + text)
@@ -468,11 +360,11 @@ def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: in
             return None
         reply = parse_answer(item, text)
         if reply is not None:
-            return score_response(item, reply)
-        refusal = _t(f"invalid_{kind}", lang, n=n, ex=example)
+            return reply
+        refusal = t(f"invalid_{kind}", lang, n=n, ex=example)
         if scripted is not None:
-            raise InputError(Problem(f"{_t('bad_script', lang, k=step, text=text)} {refusal}", item_id=item.id))
-        _say(refusal)
+            raise InputError(Problem(f"{t('bad_script', lang, k=step, text=text)} {refusal}", item_id=item.id))
+        say(refusal)
 
 
 # ------------------------------------------------------------------------------------------------- the screens
@@ -491,17 +383,25 @@ def _expected_length(session: Session) -> int:
 
 def _show(item: Item, session: Session, bank: Bank, lang: str) -> None:
     area = bank.content.framework.area(bank.params.items_by_id()[item.id].area)
-    progress = _t("progress", lang, k=len(session.steps) + 1, n=_expected_length(session))
+    progress = t("progress", lang, k=len(session.steps) + 1, n=_expected_length(session))
     typer.echo("")
     typer.echo(f"{progress} · {getattr(area.name, lang)}"[:WIDTH])
     typer.echo("")
-    _say(getattr(item.stem, lang))
+    say(getattr(item.stem, lang))
     for n, opt in enumerate(item.options, start=1):
-        _say(getattr(opt, lang), indent="     ", first=f"  {n}. ")
+        say(getattr(opt, lang), indent="     ", first=f"  {n}. ")
+
+
+def _pause_for(prompt: str) -> str:
+    """Show ``prompt`` and wait for Enter; returns what was typed (lower case)."""
+    typer.echo(wrap(prompt.rstrip()) + " ", nl=False)
+    sys.stdout.flush()
+    return input().strip().lower()
 
 
 def _finish(
     session: Session,
+    choices: list[list[str]],
     bank: Bank,
     items: dict[str, Item],
     lang: str,
@@ -509,7 +409,10 @@ def _finish(
     session_path: Path,
     signer: _Signer,
     name: str | None,
+    *,
+    interactive: bool,
 ) -> None:
+    """Certify a finished, replayed test; write the four files as one unit; show levels, files and answers."""
     from ..cat.replay import verify_session
     from ..results.issue import issue_certificate
     from ..results.models import result_from_session
@@ -518,12 +421,7 @@ def _finish(
         if not session.finished:
             raise InputError(Problem("the test has not ended; nothing to certify", str(session_path)))
         verify_session(session, bank.params)
-    except InputError as err:
-        raise fail_on_bad_input(err) from err
-    typer.echo("")
-    _say(_t("done", lang))
-    result = result_from_session(session, bank, person=f"session-{session.seed}-{len(session.steps)}")
-    try:
+        result = result_from_session(session, bank, person=f"session-{session.seed}-{len(session.steps)}")
         cert = issue_certificate(result, bank, signer.profile, signer.key, lang=lang, holder_name=name)
     except InputError as err:
         raise fail_on_bad_input(err) from err
@@ -534,37 +432,77 @@ def _finish(
         folder / "cv-lines.txt": "\n".join(cert.cv_lines) + ("\n" if cert.cv_lines else ""),
     }
     _write_all(files)
-    levels = {lv.level: lv for lv in bank.content.framework.levels}
     typer.echo("")
-    _say(f"{_t('result', lang)}:")
+    say(t("done", lang))
+    typer.echo("")
+    say(f"{t('result', lang)}:")
+    levels = {lv.level: lv for lv in bank.content.framework.levels}
     for a in result.areas:
-        area = bank.content.framework.area(a.area)
+        area_name = getattr(bank.content.framework.area(a.area).name, lang)
         if a.certified_level is None:
-            _say(f"{getattr(area.name, lang)}: {_t('none', lang)}", indent="    ", first="  ")
+            say(f"{area_name}: {t('none', lang)}", indent="    ", first="  ")
+            say(t("none_why", lang), indent="    ")
         else:
             lv = levels[a.certified_level]
-            _say(
-                f"{getattr(area.name, lang)}: {_t('level', lang)} {a.certified_level} ({getattr(lv.name, lang)})",
-                indent="    ",
-                first="  ",
-            )
-            _say(getattr(lv.descriptor, lang), indent="      ")
+            level = t("level_of", lang, name=getattr(lv.name, lang), k=a.certified_level)
+            say(f"{area_name}: {level}", indent="    ", first="  ")
+            say(getattr(lv.descriptor, lang), indent="    ")
     if result.provisional:
-        _say(_t("provisional", lang))
+        typer.echo("")
+        say(t("provisional", lang))
+    if signer.demo:
+        typer.echo("")
+        say(t("demo_key", lang))
     typer.echo("")
-    _say(f"{_t('answers', lang)}:")
-    for step in session.steps:
+    say(f"{t('files', lang)}:")
+    for path in [*files, session_path]:
+        typer.echo(f"  {path}")
+        say(t(f"file_{path.name}" if path in files else "file_session", lang), indent="      ")
+    try:
+        _review(session, choices, bank, items, lang, interactive)
+    except (KeyboardInterrupt, EOFError):
+        typer.echo("")
+
+
+def _review(
+    session: Session, choices: list[list[str]], bank: Bank, items: dict[str, Item], lang: str, interactive: bool
+) -> None:
+    """Every item with the person's answer, the right answer and the explanation; one screen at a time."""
+    if interactive:
+        typer.echo("")
+        if _pause_for(t("review_ask", lang)) == "q":
+            return
+    else:
+        typer.echo("")
+        say(f"{t('answers', lang)}:")
+    n = len(session.steps)
+    for k, step in enumerate(session.steps, start=1):
         item = items[step.item]
         max_score = len(item.key) if item.format == "multiple_response" else 1
         verdict = "right" if step.response == max_score else "partly" if step.response > 0 else "wrong"
-        _say(f"{getattr(item.stem, lang)} ({_t(verdict, lang)})", indent="    ", first="  - ")
-        _say(getattr(item.explanation, lang), indent="    ")
-    if signer.demo:
-        _say(_t("demo_key", lang))
-    typer.echo("")
-    _say(f"{_t('files', lang)}:")
-    for path in [*files, session_path]:
-        typer.echo(f"  {path}")
+        area = getattr(bank.content.framework.area(step.area).name, lang)
+        typer.echo("")
+        typer.echo(f"{t('review_head', lang, k=k, n=n)} · {area} · {t(verdict, lang)}"[:WIDTH])
+        typer.echo("")
+        say(getattr(item.stem, lang))
+        for i, opt in enumerate(item.options, start=1):
+            say(getattr(opt, lang), indent="     ", first=f"  {i}. ")
+        kind = {"multiple_response": "multi", "ordering": "order"}.get(item.format, "single")
+        numbers = {o: str(i) for i, o in enumerate(item.option_ids, start=1)}
+        chosen = choices[k - 1] if k <= len(choices) else None
+        key = list(item.key)
+        if kind == "multi":  # a set: shown in option order
+            key = [o for o in item.option_ids if o in key]
+            chosen = None if chosen is None else [o for o in item.option_ids if o in chosen]
+        yours = " ".join(numbers.get(o, "?") for o in chosen) if chosen else t("unknown_choice", lang)
+        typer.echo("")
+        say(t(f"yours_{kind}", lang, x=yours))
+        say(t(f"key_{kind}", lang, x=" ".join(numbers[o] for o in key)))
+        say(t("why", lang, x=getattr(item.explanation, lang)))
+        if interactive and k < n:
+            typer.echo("")
+            if _pause_for(t("review_next", lang)) == "q":
+                return
 
 
 def _write_all(files: dict[Path, str | bytes]) -> None:
