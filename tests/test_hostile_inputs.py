@@ -490,3 +490,13 @@ def test_load_model_file_reads_yaml_with_lines(tmp_path: Path) -> None:
     (problem,) = err.value.problems
     assert problem.item_id == "Item.4" and problem.line is not None
     assert path.read_text().splitlines()[problem.line - 1].strip() == "b: 99"
+
+
+def test_schema_refuses_an_out_dir_that_is_a_file_or_lies_under_one(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    assert_refused(run("schema", "--out-dir", plain), "--out-dir", "plain")
+    assert_refused(run("schema", "--out-dir", plain / "sub"), "--out-dir", "not a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
+    assert run("schema", "--out-dir", tmp_path / "schemas").exit_code == 0
+    assert len(list((tmp_path / "schemas").glob("*.schema.json"))) >= 10
