@@ -500,3 +500,23 @@ def test_schema_refuses_an_out_dir_that_is_a_file_or_lies_under_one(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
     assert run("schema", "--out-dir", tmp_path / "schemas").exit_code == 0
     assert len(list((tmp_path / "schemas").glob("*.schema.json"))) >= 10
+
+
+@pytest.mark.parametrize("kind", ["binary", "cp1252", "empty", "semicolons", "folder", "bad-model"])
+def test_calibrate_refuses_a_hostile_item_model_file(kind: str, tmp_path: Path, small_csv: Path) -> None:
+    models = tmp_path / "models.csv"
+    rows = "".join(f"Item.{j},2pl\n" for j in range(1, 6))
+    if kind == "folder":
+        models.mkdir()
+    else:
+        models.write_bytes(
+            {
+                "binary": b"\x00\xff\xfe" * 20,
+                "cp1252": ("item,model\n" + rows + "Æble,2pl\n").encode("cp1252"),
+                "empty": b"",
+                "semicolons": ("item;model\n" + rows.replace(",", ";")).encode(),
+                "bad-model": ("item,model\n" + rows.replace("Item.3,2pl", "Item.3,7pl")).encode(),
+            }[kind]
+        )
+    out = tmp_path / "p.json"
+    assert_refused(run("calibrate", small_csv, "--out", out, "--item-models", models), "models.csv", left=(out,))
