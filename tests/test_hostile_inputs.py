@@ -520,3 +520,27 @@ def test_calibrate_refuses_a_hostile_item_model_file(kind: str, tmp_path: Path, 
         )
     out = tmp_path / "p.json"
     assert_refused(run("calibrate", small_csv, "--out", out, "--item-models", models), "models.csv", left=(out,))
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("alias.yaml", ALIAS_BOMB),
+        ("broken.yaml", "selection: [\n"),
+        ("list.json", "[1, 2]"),
+        ("nan.json", '{"cut_score": NaN}'),
+        ("unknown-key.yaml", "selection:\n  rule: mfi\ncolour: red\n"),
+        ("deep.json", "[" * 10_000),
+    ],
+)
+def test_cat_next_refuses_a_hostile_configuration(name: str, text: str, tmp_path: Path) -> None:
+    config = tmp_path / name
+    config.write_text(text)
+    res = run("cat", "next", "--params", LSAT7 / "params-mirt.json", "--config", config)
+    assert_refused(res, name)
+
+
+def test_examples_cat_configurations_still_load() -> None:
+    for config in sorted((ROOT / "examples" / "cat").glob("*.yaml")):
+        res = run("cat", "next", "--params", LSAT7 / "params-mirt.json", "--config", config)
+        assert res.exit_code == 0, res.output
