@@ -1,15 +1,15 @@
 """MML-EM calibration: published values (R mirt, ltm), internal consistency, recovery, bad input.
 
-Golden values come from ../shared/reference/irt-datasets/REFERENCE_VALUES.md (sources and versions listed there).
+Golden values come from tests/data/irt-datasets/REFERENCE_VALUES.md (sources and versions listed there).
 """
 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import reference_data
 from numpy.testing import assert_allclose
 from scipy.special import logsumexp
 
@@ -29,10 +29,7 @@ from digiskill.irt import (
     probability,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "reference" / "irt-datasets"
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"reference datasets not found at {DATA} (shared/ lies beside the clone)"
-)
+DATA = reference_data("irt-datasets")
 
 
 def load_table(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +46,6 @@ def simulate(rng: np.random.Generator, bank: ItemArrays, theta: np.ndarray) -> n
 
 
 # ---------------------------------------------------------------------------------------------------- LSAT7 (mirt)
-@needs_data
 def test_lsat7_2pl_matches_mirt() -> None:
     x, freq = load_table("LSAT7.csv")
     r = calibrate(x, "2pl", weights=freq)
@@ -69,7 +65,6 @@ def test_lsat7_2pl_matches_mirt() -> None:
     assert_allclose(r.se_intercepts[0, 0], (2.1139 - 1.5978) / 3.92, rtol=0.03)
 
 
-@needs_data
 def test_lsat7_expanded_persons_equal_weighted_patterns() -> None:
     x, freq = load_table("LSAT7.csv")
     persons = np.repeat(x, freq.astype(int), axis=0)
@@ -81,7 +76,6 @@ def test_lsat7_expanded_persons_equal_weighted_patterns() -> None:
     assert patterns.shape[0] == int((freq > 0).sum()) and counts.sum() == 1000
 
 
-@needs_data
 def test_lsat7_crossprod_standard_errors_close_to_oakes() -> None:
     x, freq = load_table("LSAT7.csv")
     oakes = calibrate(x, "2pl", weights=freq)
@@ -92,7 +86,6 @@ def test_lsat7_crossprod_standard_errors_close_to_oakes() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- LSAT6
-@needs_data
 def test_lsat6_rasch_matches_mirt() -> None:
     x, freq = load_table("LSAT6.csv")
     r = calibrate(x, "rasch", weights=freq)
@@ -110,7 +103,6 @@ def test_lsat6_rasch_matches_mirt() -> None:
     assert_allclose(r.se_latent_var, (0.77 - 0.371) / 3.92, rtol=0.05)
 
 
-@needs_data
 def test_lsat6_1pl_common_slope_matches_ltm_and_mirt() -> None:
     x, freq = load_table("LSAT6.csv")
     r = calibrate(x, "1pl", weights=freq)
@@ -122,7 +114,6 @@ def test_lsat6_1pl_common_slope_matches_ltm_and_mirt() -> None:
     assert_allclose(r.se.a, 0.0694, rtol=0.02)
 
 
-@needs_data
 def test_lsat6_rasch_standard_normal_latent() -> None:
     x, freq = load_table("LSAT6.csv")
     r = calibrate(x, "rasch", weights=freq, latent_sd="fixed")
@@ -131,7 +122,6 @@ def test_lsat6_rasch_standard_normal_latent() -> None:
     assert_allclose(r.params.b[:, 0], [-2.8719, -1.0630, -0.2576, -1.3880, -2.2188], atol=1e-3)
 
 
-@needs_data
 def test_lsat6_2pl_matches_mirt_and_ltm() -> None:
     x, freq = load_table("LSAT6.csv")
     r = calibrate(x, "2pl", weights=freq)
@@ -163,7 +153,6 @@ SCIENCE_LOUIS_SE = np.array(
 )
 
 
-@needs_data
 def test_science_grm_matches_mirt() -> None:
     raw = np.loadtxt(DATA / "Science.csv", delimiter=",", skiprows=1).astype(int)
     r = calibrate(raw - 1, "grm")  # mirt codes the categories 1..4 as 0..3

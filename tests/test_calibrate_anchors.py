@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import reference_data
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
@@ -16,7 +17,7 @@ from digiskill.cli.main import app
 from digiskill.errors import InputError
 from digiskill.irt import GRADED, ItemArrays, probability
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "reference" / "irt-datasets"
+DATA = reference_data("irt-datasets")
 N_PERSONS = 8000  # the new group in the recovery tests
 
 
@@ -119,7 +120,6 @@ def test_fipc_bad_anchors() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- sandwich SEs
-@pytest.mark.skipif(not DATA.is_dir(), reason="reference datasets not found")
 def test_science_grm_sandwich_se_matches_mirt() -> None:
     raw = np.loadtxt(DATA / "Science.csv", delimiter=",", skiprows=1).astype(int)
     r = calibrate(raw - 1, "grm", se="sandwich")

@@ -1,6 +1,6 @@
 """Item, person and model fit: published R mirt values, invariants, and behaviour under the model.
 
-Golden values: ../shared/reference/irt-datasets/REFERENCE_VALUES.md and mirt's tests/testthat/test-01-mirtOne.R
+Golden values: tests/data/irt-datasets/REFERENCE_VALUES.md and mirt's tests/testthat/test-01-mirtOne.R
 (mirt 1.45–1.47, 61 rectangular points on [-6, 6]). mirt's own EM stops at TOL 1e-4, so its estimates differ from
 the exact ML estimates (which digiskill.calibrate reaches) in the third decimal; statistics computed from our
 estimates are compared at a tolerance that allows for that, and the algorithms themselves are checked more tightly
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import reference_data
 from numpy.testing import assert_allclose, assert_array_equal
 
 from digiskill.calibrate import calibrate
@@ -31,8 +32,7 @@ from digiskill.irt import ItemArrays, Quadrature, eap, probability
 from digiskill.scoring import read_responses
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "reference" / "irt-datasets"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"reference datasets not found at {DATA}")
+DATA = reference_data("irt-datasets")
 
 # R mirt, LSAT7 2PL (test-01-mirtOne.R; REFERENCE_VALUES.md)
 LSAT7_SX2 = [4.749440, 14.451071, 1.270381, 5.237400, 0.941125]
@@ -102,7 +102,6 @@ def test_lsat7_m2(lsat7, lsat7_fit):
     assert_allclose(res.rmsea, np.sqrt((res.statistic / 5 - 1) / 999))
 
 
-@needs_data
 @pytest.mark.parametrize("model", ["rasch", "1pl"])
 def test_lsat6_rasch_m2_and_s_x2(lsat6, model):
     fit = calibrate(lsat6, model)
@@ -115,7 +114,6 @@ def test_lsat6_rasch_m2_and_s_x2(lsat6, model):
     assert_allclose(report.s_x2.statistic, LSAT6_SX2, atol=1.5e-3)  # published to 3 dp
 
 
-@needs_data
 def test_s_x2_one_missing_response_drops_the_person(lsat7):
     """mirt: data[1,1] <- NA, mirt(data, 1), itemfit(na.rm = TRUE)$S_X2[1] = 4.8448539."""
     x = lsat7.astype(float)
@@ -135,7 +133,6 @@ def test_m2_refuses_missing_data_naming_the_items(lsat7, lsat7_fit):
     assert "Item.2" not in str(err.value)
 
 
-@needs_data
 def test_m2_refuses_polytomous_items(science):
     fit = calibrate(science, "grm")
     with pytest.raises(InputError, match="dichotomous"):
@@ -143,7 +140,6 @@ def test_m2_refuses_polytomous_items(science):
 
 
 # ---------------------------------------------------------------------------------------------- invariants
-@needs_data
 @pytest.mark.parametrize("model", ["grm", "gpcm"])
 def test_polytomous_s_x2_tables_keep_every_person(science, model):
     fit = calibrate(science, model)

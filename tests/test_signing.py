@@ -1,8 +1,8 @@
 """eddsa-rdfc-2022 Data Integrity proofs: the official Open Badges 3.0 test vector byte for byte, and every failure.
 
-The vector (../shared/reference/ob3-vectors/README.md) is published by 1EdTech in the Open Badges 3.0 specification.
-Its expected hashes, key, proofValue and Multikey are copied below; the canonical N-Quads files are compared byte for
-byte when the shared folder is beside the repository (their SHA-256 is asserted in any case).
+The vector (tests/data/ob3-vectors/README.md) is published by 1EdTech in the Open Badges 3.0 specification.
+Its expected hashes, key, proofValue and Multikey are copied below; the canonical N-Quads files (vendored in
+tests/data/ob3-vectors) are compared byte for byte.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from typing import Any
 
 import base58
 import pytest
+from conftest import reference_data
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from digiskill.results import signing
 from digiskill.results.signing import ProblemCode as P
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "ob3-vectors"
+VECTORS = reference_data("ob3-vectors")
 CONTEXTS = Path(signing.__file__).resolve().parents[1] / "data" / "contexts"
 
 PRIVATE_KEY_HEX = "6241a409e6707bb640a0140a8a32bc3d193c33a661747284d6adfa4ed4180be4"
@@ -92,9 +93,8 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _vector_file(name: str) -> str | None:
-    path = VECTORS / name
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+def _vector_file(name: str) -> str:
+    return (VECTORS / name).read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------------ the official vector
@@ -103,25 +103,18 @@ def _vector_file(name: str) -> str | None:
 def test_document_canonical_nquads_match_the_vector_byte_for_byte() -> None:
     canon = signing.canonicalize(teamwork_badge())
     assert _sha256(canon) == DOCUMENT_HASH
-    expected = _vector_file("document-canon.txt")
-    if expected is not None:
-        assert canon == expected
+    assert canon == _vector_file("document-canon.txt")
 
 
 def test_proof_config_canonical_nquads_match_the_vector_byte_for_byte() -> None:
     canon = signing.canonicalize_proof_config(proof_options(), teamwork_badge()["@context"])
     assert _sha256(canon) == PROOF_HASH
-    expected = _vector_file("proof-canon.txt")
-    if expected is not None:
-        assert canon == expected
+    assert canon == _vector_file("proof-canon.txt")
 
 
 def test_vector_files_agree_with_the_readme_hashes() -> None:
     for name, digest in (("document-canon.txt", DOCUMENT_HASH), ("proof-canon.txt", PROOF_HASH)):
-        text = _vector_file(name)
-        if text is None:
-            pytest.skip(f"{VECTORS} is not beside the repository")
-        assert _sha256(text) == digest
+        assert _sha256(_vector_file(name)) == digest
 
 
 def test_signed_message_is_proof_hash_then_document_hash() -> None:
@@ -394,10 +387,7 @@ def test_signing_and_verifying_never_open_a_socket(monkeypatch: pytest.MonkeyPat
 
 def test_shipped_contexts_are_the_pinned_reference_copies() -> None:
     for name in ("credentials-v2.jsonld", "ob-context-3.0.3.json"):
-        reference = VECTORS / name
-        if not reference.is_file():
-            pytest.skip(f"{VECTORS} is not beside the repository")
-        assert (CONTEXTS / name).read_bytes() == reference.read_bytes()
+        assert (CONTEXTS / name).read_bytes() == (VECTORS / name).read_bytes()
 
 
 # ------------------------------------------------------------------------------------------ key files

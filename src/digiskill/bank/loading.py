@@ -38,13 +38,15 @@ _M = TypeVar("_M", bound=BaseModel)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_text_file(path: str | Path, what: str = "file", *, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """The text of a UTF-8 file (a leading byte-order mark is dropped).
+def read_text_file(path: str | Path, what: str = "file", *, max_bytes: int | None = None) -> str:
+    """The text of a UTF-8 file (a leading byte-order mark is dropped); at most ``max_bytes`` (default
+    :data:`MAX_FILE_BYTES`).
 
     Raises:
         InputError: the file cannot be read, is a folder, is larger than ``max_bytes``, or is not UTF-8.
     """
     path = Path(path)
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
     try:
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
@@ -53,7 +55,7 @@ def read_text_file(path: str | Path, what: str = "file", *, max_bytes: int = MAX
     except OSError as err:
         raise InputError(Problem(f"cannot read {what}: {err.strerror or err}", str(path))) from err
     if len(data) > max_bytes:
-        raise InputError(Problem(f"{what} is larger than {max_bytes // 2**20} MiB; refused", str(path)))
+        raise InputError(Problem(f"{what} is larger than {max_bytes:,} bytes; refused", str(path)))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -262,12 +264,15 @@ def _short(value: Any) -> str:
 
 
 def _line(lines: dict[tuple[str | int, ...], int] | None, loc: tuple) -> int | None:
+    """The line of ``loc`` or of its deepest enclosing element in the file; parts of ``loc`` that are not in the
+    file (union tags that pydantic adds) are skipped."""
     if not lines:
         return None
-    for n in range(len(loc), -1, -1):
-        if (found := lines.get(tuple(loc[:n]))) is not None:
-            return found
-    return None
+    found: tuple[str | int, ...] = ()
+    for part in loc:
+        if (*found, part) in lines:
+            found = (*found, part)
+    return lines.get(found)
 
 
 def _json_lines(text: str) -> dict[tuple[str | int, ...], int] | None:

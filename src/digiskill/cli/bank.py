@@ -35,9 +35,9 @@ def check(
         ),
     ] = Path("items"),
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON instead of tables")] = False,
-    min_items_per_area: Annotated[int, typer.Option(help="fewest items an area may have")] = 40,
-    min_items_per_level: Annotated[int, typer.Option(help="fewest items per area at each of levels 1-4")] = 3,
-    max_stem_chars_low: Annotated[int, typer.Option(help="longest stem (characters) at levels 1-2")] = 200,
+    min_items_per_area: Annotated[int, typer.Option(help="fewest items an area may have", min=0)] = 40,
+    min_items_per_level: Annotated[int, typer.Option(help="fewest items per area at each of levels 1-4", min=0)] = 3,
+    max_stem_chars_low: Annotated[int, typer.Option(help="longest stem (characters) at levels 1-2", min=1)] = 200,
 ) -> None:
     """Validate the bank in FOLDER: every file against its schema, then the bank as a whole.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 import warnings
 from enum import StrEnum
@@ -14,6 +15,7 @@ import numpy as np
 import typer
 from pydantic import ValidationError
 
+from ..bank.loading import read_text_file
 from ..bank.parameters import PARAMETER_BOUND, ItemFit, ModelFit, ParameterSet, load_parameter_set
 from ..calibrate import MODELS, Priors, calibrate
 from ..calibrate.fit import FitReport, fit_report
@@ -36,28 +38,28 @@ def read_item_models(path: Path, item_ids: list[str], optional: frozenset[str] =
     the ``optional`` ones, the anchors, which take their model from the anchor set)."""
     problems: list[Problem] = []
     models: dict[str, str] = {}
+    text = read_text_file(path, "item-model file")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames is None or not {"item", "model"} <= {f.strip() for f in reader.fieldnames}:
-                raise InputError(Problem("expected a header with columns 'item' and 'model'", path=str(path), line=1))
-            for row in reader:
-                item, model = (row.get("item") or "").strip(), (row.get("model") or "").strip().lower()
-                line = reader.line_num
-                if model not in MODELS:
-                    problems.append(
-                        Problem(
-                            f"unknown model {model!r}; expected one of {', '.join(MODELS)}",
-                            str(path),
-                            line,
-                            item_id=item,
-                        )
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None or not {"item", "model"} <= {f.strip() for f in reader.fieldnames}:
+            raise InputError(Problem("expected a header with columns 'item' and 'model'", path=str(path), line=1))
+        for row in reader:
+            item, model = (row.get("item") or "").strip(), (row.get("model") or "").strip().lower()
+            line = reader.line_num
+            if model not in MODELS:
+                problems.append(
+                    Problem(
+                        f"unknown model {model!r}; expected one of {', '.join(MODELS)}",
+                        str(path),
+                        line,
+                        item_id=item,
                     )
-                elif item in models:
-                    problems.append(Problem("item listed twice", str(path), line, item_id=item))
-                models[item] = model
-    except OSError as err:
-        raise InputError(Problem(f"cannot read item-model file: {err.strerror}", path=str(path))) from err
+                )
+            elif item in models:
+                problems.append(Problem("item listed twice", str(path), line, item_id=item))
+            models[item] = model
+    except csv.Error as err:
+        raise InputError(Problem(f"not a valid CSV file: {err}", path=str(path), line=reader.line_num)) from err
     missing = [i for i in item_ids if i not in models and i not in optional]
     problems += [Problem("no model given for this response column", str(path), item_id=i) for i in missing]
     known = set(item_ids)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,7 @@ import numpy as np
 import typer
 from pydantic import ValidationError
 
+from ..bank.loading import load_model_file
 from ..bank.parameters import load_parameter_set
 from ..cat.config import CatConfig, SelectionRule, StoppingRules
 from ..cat.stateless import next_step
@@ -46,25 +46,8 @@ def _split(text: str) -> list[str]:
 
 
 def _read_config(path: Path) -> CatConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(Problem(f"cannot read configuration: {err.strerror}", path=str(path))) from err
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml  # optional: only needed for YAML configurations
-
-            raw = yaml.safe_load(text)
-        else:
-            raw = json.loads(text)
-        return CatConfig.model_validate(raw)
-    except ImportError as err:
-        raise InputError(Problem("YAML configuration needs PyYAML; use JSON", path=str(path))) from err
-    except ValidationError as err:
-        problems = [Problem(f"{'.'.join(map(str, e['loc']))}: {e['msg']}", path=str(path)) for e in err.errors()]
-        raise InputError(problems) from err
-    except ValueError as err:  # JSON / YAML syntax
-        raise InputError(Problem(f"not a valid configuration file: {err}", path=str(path))) from err
+    """A CAT configuration (YAML for ``.yaml``/``.yml``, else JSON) through the one model-file loader."""
+    return load_model_file(path, CatConfig, what="configuration")
 
 
 @cat_app.command("next")

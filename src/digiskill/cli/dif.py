@@ -19,7 +19,7 @@ import typer
 from ..bank.parameters import load_parameter_set
 from ..calibrate.dif import DEFAULT_MIN_GROUP, DIFResult, LRDIFResult, lr_dif, mantel_haenszel_dif
 from ..errors import InputError
-from ..fileio import atomic_writer
+from ..fileio import check_output_paths, write_all
 from ..scoring import read_responses
 from .common import fail_on_bad_input, stderr
 
@@ -109,7 +109,7 @@ def dif_command(
         float, typer.Option(help="significance level of the ETS rules (lr: Benjamini-Hochberg false-discovery rate)")
     ] = 0.05,
     min_group: Annotated[
-        int, typer.Option("--min-group", help="fewest persons with complete responses per group")
+        int, typer.Option("--min-group", help="fewest persons with complete responses per group", min=1)
     ] = DEFAULT_MIN_GROUP,
     out: Annotated[Path | None, typer.Option("--out", help="CSV to write (default: standard output)")] = None,
 ) -> None:
@@ -124,6 +124,9 @@ def dif_command(
     not in the parameter set, a malformed CSV), with every problem listed; nothing is written then.
     """
     try:
+        check_output_paths({"--out": out})
+        if not 0 < alpha < 1:
+            raise InputError(f"--alpha: the significance level must lie between 0 and 1, got {alpha!r}")
         ps = load_parameter_set(params)
         table = read_responses(responses, ps, id_col=id_col, extra_cols=[group_col])
         item_ids, groups, codes = table.item_ids, table.extra[group_col], table.codes
@@ -157,11 +160,12 @@ def dif_command(
         raise fail_on_bad_input(err) from err
     except ValueError as err:  # a bad option value (alpha outside (0, 1))
         raise fail_on_bad_input(InputError(str(err))) from err
+    buf = io.StringIO()
+    write_dif_csv(result, buf)
     if out is None:
-        write_dif_csv(result, sys.stdout)
+        sys.stdout.write(buf.getvalue())
     else:
-        with atomic_writer(out, newline="") as fh:
-            write_dif_csv(result, fh)
+        write_all({out: buf.getvalue()})
     stderr.print(result.summary().splitlines()[0], markup=False)
     stderr.print(result.summary().splitlines()[1], markup=False)
     if isinstance(result, LRDIFResult):

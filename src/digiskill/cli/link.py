@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
-from ..bank.parameters import load_parameter_set
+from ..bank.parameters import MODELS, ParameterSet, load_parameter_set
 from ..calibrate.linking import DEFAULT_GRID_POINTS, link
-from ..errors import InputError
+from ..errors import InputError, Problem
+from ..fileio import check_output_paths, write_all
 from .common import fail_on_bad_input, stderr
 
 
@@ -47,16 +50,36 @@ def link_command(
     every problem listed; nothing is written then.
     """
     try:
+        check_output_paths({"--out": out})
         x = load_parameter_set(from_params)
         y = load_parameter_set(to_params)
         result = link(x, y, method.value, area=area, grid_points=grid_points, grid_weights=grid_weights.value)
-        linked = result.transform(x, set_id=set_id)
+        linked = _transformed(result, x, set_id)
     except InputError as err:
         raise fail_on_bad_input(err) from err
     if not result.converged:
         stderr.print("[yellow]warning:[/] the linking criterion did not converge", markup=True)
-    linked.save(out)
+    write_all({out: linked.dump_json() + "\n"})
     for line in result.summary().splitlines():
         stderr.print(line, markup=False)
     stderr.print(f"common items: {', '.join(result.common_items)}", markup=False)
     stderr.print(f"wrote {out}", markup=False)
+
+
+def _transformed(result, x: ParameterSet, set_id: str | None) -> ParameterSet:
+    """X on Y's scale; a transformation that takes a parameter beyond the file's bounds is bad input, not a crash."""
+    if not (math.isfinite(result.A) and math.isfinite(result.B) and result.A > 0):
+        raise InputError(f"the linking constants A = {result.A!r}, B = {result.B!r} are not usable (need A > 0)")
+    try:
+        return result.transform(x, set_id=set_id)
+    except ValidationError as err:
+        raise InputError(
+            [
+                Problem(
+                    f"on the new scale (A = {result.A:.4g}, B = {result.B:.4g}) "
+                    + ".".join(str(p) for p in e["loc"] if p not in MODELS)
+                    + f" = {e.get('input')!r}: {e['msg']}"
+                )
+                for e in err.errors()
+            ]
+        ) from err

@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
-from ..fileio import atomic_write_text
+from ..errors import InputError, Problem
+from ..fileio import check_output_paths, write_all
 from ..schemas import PUBLIC_MODELS, json_schema
+from .common import fail_on_bad_input
 
 
 def schema(
@@ -21,9 +23,16 @@ def schema(
     unknown = [n for n in names if n not in PUBLIC_MODELS]
     if unknown:
         raise typer.BadParameter(f"unknown schema {unknown[0]!r}; choose one of {', '.join(PUBLIC_MODELS)}")
-    for n in names:
-        text = json.dumps(json_schema(n), indent=2, ensure_ascii=False) + "\n"
-        if out_dir is None:
+    texts = {n: json.dumps(json_schema(n), indent=2, ensure_ascii=False) + "\n" for n in names}
+    if out_dir is None:
+        for text in texts.values():
             typer.echo(text, nl=False)
-        else:
-            atomic_write_text(out_dir / f"{n}.schema.json", text)
+        return
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InputError(Problem("--out-dir: is a file, not a folder", str(out_dir)))
+        files = {out_dir / f"{n}.schema.json": text for n, text in texts.items()}
+        check_output_paths({"--out-dir": next(iter(files))})  # one folder for all of them
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    write_all(files)

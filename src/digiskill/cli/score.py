@@ -11,7 +11,7 @@ import typer
 from ..bank.default import load_default
 from ..bank.parameters import load_parameter_set
 from ..errors import InputError, Problem
-from ..fileio import atomic_writer
+from ..fileio import check_output_paths, write_all
 from ..results.batch import batch_results
 from ..scoring import read_responses, score_table, write_scores
 from .common import fail_on_bad_input, progress_bar, stderr
@@ -62,6 +62,7 @@ def score(
         jsonl = out is not None and out.suffix.lower() in (".jsonl", ".ndjson")
         fmt = FormatChoice.jsonl if jsonl else FormatChoice.csv
     try:
+        check_output_paths({"--out": out, "--results": results})
         bank = load_default() if params is None or results is not None else None
         param_set = bank.params if params is None else load_parameter_set(params)
         if results is not None and param_set.id != bank.params.id:
@@ -86,11 +87,12 @@ def score(
             "every score is marked provisional",
             markup=False,
         )
-    text = write_scores(scores, out, fmt.value, with_area=areas != {None})
+    text = write_scores(scores, None, fmt.value, with_area=areas != {None})
+    files: dict[Path, str] = {} if out is None else {out: text}
     if results is not None:
-        with atomic_writer(results) as fh:
-            for r in batch_results(table, bank, method.value):
-                fh.write(r.dump_json() + "\n")
+        files[results] = "".join(r.dump_json() + "\n" for r in batch_results(table, bank, method.value))
+    write_all(files)  # scores and results: both or neither
+    if results is not None:
         stderr.print(f"wrote {table.n_persons} results to {results}", markup=False)
-    if text is not None:
+    if out is None:
         typer.echo(text, nl=False)

@@ -4,58 +4,76 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from pydantic import ValidationError
 
 from ..bank.content import ProfilesFile
 from ..bank.default import load_default
+from ..bank.loading import load_model_file, parse_json, read_text_file
 from ..errors import InputError, Problem
-from ..fileio import atomic_writer
+from ..fileio import check_output_paths, write_all
 from ..results.models import AssessmentResult
 from ..results.screening import ScreeningResult, profile_by_id, rank
 from .common import fail_on_bad_input, stderr
 
 
 def read_results(path: Path) -> list[AssessmentResult]:
-    """Assessment results from a JSON Lines file; every bad line is reported with its line number."""
+    """Assessment results from a JSON Lines file; every bad line is reported with its line number.
+
+    Refused: a line that is not JSON or not an assessment result, a probability outside [0, 1], a non-finite θ or
+    SE, and a result id or a person that occurs twice (a candidate must not be ranked twice).
+    """
     problems: list[Problem] = []
     out: list[AssessmentResult] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise InputError(Problem(f"cannot read results: {err.strerror}", path=str(path))) from err
-    for n, line in enumerate(lines, start=1):
+    where = str(path)
+    first_line: dict[tuple[str, str], int] = {}
+    for n, line in enumerate(read_text_file(path, "results file").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            out.append(AssessmentResult.model_validate_json(line))
+            result = AssessmentResult.model_validate(parse_json(line, where))
+        except InputError as err:
+            problems += [Problem(p.message, where, n) for p in err.problems]
+            continue
         except ValidationError as err:
             first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            problems.append(Problem(f"not an assessment result: {where}: {first['msg']}", path=str(path), line=n))
+            loc = ".".join(str(p) for p in first["loc"])
+            problems.append(Problem(f"not an assessment result: {loc}: {first['msg']}", where, n))
+            continue
+        problems += [Problem(m, where, n) for m in _implausible(result)]
+        for kind, key in (("result id", result.result_id), ("person", result.person)):
+            if (kind, key) in first_line:
+                problems.append(
+                    Problem(f"{kind} {key!r} occurs twice (first at line {first_line[kind, key]})", where, n)
+                )
+            first_line.setdefault((kind, key), n)
+        out.append(result)
     if not out and not problems:
-        problems.append(Problem("no results in the file", path=str(path)))
+        problems.append(Problem("no results in the file", where))
     if problems:
         raise InputError(problems)
     return out
 
 
+def _implausible(result: AssessmentResult) -> list[str]:
+    """What no result of digiskill can contain: probabilities outside [0, 1], non-finite θ or SE."""
+    messages = []
+    for a in result.areas:
+        if not all(0.0 <= p <= 1.0 for p in a.level_probabilities.values()):  # NaN fails too
+            messages.append(f"area {a.area!r}: a level probability outside [0, 1]")
+        if any(v is not None and not math.isfinite(v) for v in (a.theta, a.se)):
+            messages.append(f"area {a.area!r}: theta or se is not a finite number")
+    return messages
+
+
 def read_profiles(path: Path) -> ProfilesFile:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return ProfilesFile.model_validate(raw)
-    except OSError as err:
-        raise InputError(Problem(f"cannot read profiles: {err.strerror}", path=str(path))) from err
-    except yaml.YAMLError as err:
-        raise InputError(Problem(f"not valid YAML/JSON: {err}", path=str(path))) from err
-    except ValidationError as err:
-        raise InputError(
-            [Problem(".".join(map(str, e["loc"])) + ": " + e["msg"], path=str(path)) for e in err.errors()]
-        ) from err
+    """Job profiles from a YAML (or, for ``.json``, JSON) file, through the one model-file loader."""
+    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+    return load_model_file(path, ProfilesFile, what="profiles file", fmt=fmt)
 
 
 def screen_command(
@@ -69,6 +87,7 @@ def screen_command(
     """Rank candidates for a job profile: per-area probability of meeting the required level, the profile score S,
     its band and a plain-language reason. Every row says that a caseworker makes the decision."""
     try:
+        check_output_paths({"--out": out})
         bank = load_default()
         pool = read_profiles(profiles).profiles if profiles is not None else None
         prof = profile_by_id(bank, profile, pool)
@@ -76,16 +95,13 @@ def screen_command(
     except InputError as err:
         raise fail_on_bad_input(err) from err
     if out is not None and out.suffix.lower() in (".jsonl", ".ndjson"):
-        with atomic_writer(out) as fh:
-            for r in ranked:
-                fh.write(r.model_dump_json() + "\n")
+        write_all({out: "".join(r.model_dump_json() + "\n" for r in ranked)})
     else:
         text = _csv(ranked, [req.area for req in prof.requirements])
         if out is None:
             typer.echo(text, nl=False)
         else:
-            with atomic_writer(out, newline="") as fh:
-                fh.write(text)
+            write_all({out: text})
     if any(r.provisional for r in ranked):
         stderr.print(
             "note: results from a PROVISIONAL parameter set; the screening is marked provisional", markup=False
