@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ..bank.default import load_default
 from ..errors import InputError, Problem
-from ..fileio import atomic_write_bytes, atomic_write_text
+from ..fileio import atomic_write_text
 from ..results.credential import IssuerProfile
 from ..results.issue import issue_certificate
 from ..results.models import AssessmentResult
@@ -22,9 +22,10 @@ from ..results.signing import (
     load_public_key,
     public_key_to_multikey,
     save_private_key,
-    verify_credential,
 )
+from ..results.verification import TrustStore, read_json_object, verify_document
 from .common import fail_on_bad_input, stderr
+from .outputs import check_output_paths, write_together
 
 keys_app = typer.Typer(help="Issuer signing keys (Ed25519).", no_args_is_help=True)
 
@@ -60,11 +61,28 @@ def keys_new(
     stderr.print(f"wrote private key {out} (mode 600)", markup=False)
 
 
-def _read_result(path: Path) -> AssessmentResult:
+MAX_RESULT_BYTES = 5_000_000
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of ``path`` (at most 5 MB), or InputError saying why not."""
     try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        with path.open("rb") as fh:
+            data = fh.read(MAX_RESULT_BYTES + 1)
     except OSError as err:
-        raise InputError(Problem(f"cannot read result: {err.strerror}", str(path))) from err
+        raise InputError(Problem(f"cannot read the {what}: {err.strerror or err}", str(path))) from err
+    if len(data) > MAX_RESULT_BYTES:
+        raise InputError(Problem(f"the {what} is larger than {MAX_RESULT_BYTES:,} bytes; refused", str(path)))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            Problem(f"the {what} is not UTF-8 text (byte {err.start}); save it as UTF-8", str(path))
+        ) from err
+
+
+def _read_result(path: Path) -> AssessmentResult:
+    lines = [line for line in _read_text(path, "result").splitlines() if line.strip()]
     text = "\n".join(lines)
     if len(lines) > 1 and lines[0].lstrip().startswith("{") and lines[0].rstrip().endswith("}"):
         try:
@@ -81,10 +99,9 @@ def _read_result(path: Path) -> AssessmentResult:
 
 
 def _read_issuer(path: Path) -> IssuerProfile:
+    text = _read_text(path, "issuer profile")
     try:
-        return IssuerProfile.model_validate_json(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(Problem(f"cannot read issuer profile: {err.strerror}", str(path))) from err
+        return IssuerProfile.model_validate_json(text)
     except ValidationError as err:
         raise InputError(
             [Problem(".".join(map(str, e["loc"])) + ": " + e["msg"], str(path)) for e in err.errors()]
@@ -106,18 +123,21 @@ def certify_command(
     if lang not in ("da", "en"):
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
     language: Literal["da", "en"] = "da" if lang == "da" else "en"
-    try:
-        bank = load_default()
-        res = _read_result(result)
+    try:  # everything is checked before any work: outputs, key, issuer, result
+        outputs = [(out, "--out")] + ([(pdf, "--pdf")] if pdf is not None else [])
+        check_output_paths(outputs)
+        private_key = load_private_key(key)
         profile = _read_issuer(issuer)
-        cert = issue_certificate(
-            res, bank, profile, load_private_key(key), lang=language, holder_name=name, source=str(result)
-        )
+        profile.check_key_valid()
+        res = _read_result(result)
+        bank = load_default()
+        cert = issue_certificate(res, bank, profile, private_key, lang=language, holder_name=name, source=str(result))
+        files: list[tuple[Path, bytes]] = [(out, cert.credential_json.encode("utf-8"))]
+        if pdf is not None:
+            files.append((pdf, cert.pdf))
+        write_together(files)
     except InputError as err:
         raise fail_on_bad_input(err) from err
-    atomic_write_text(out, cert.credential_json)
-    if pdf is not None:
-        atomic_write_bytes(pdf, cert.pdf)
     for line in cert.cv_lines:
         typer.echo(line)
     stderr.print(f"wrote {out}" + (f" and {pdf}" if pdf else "") + f"; verification code {cert.code}", markup=False)
@@ -131,24 +151,26 @@ def verify_command(
         str | None,
         typer.Option("--key", help="the issuer's public key you trust: a Multikey (z6Mk…) or a PEM file"),
     ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust",
+            help="a trust file: {'issuers': {issuer id: [Multikey, …]}}, or an issuer's published controller "
+            "document (did.json)",
+        ),
+    ] = None,
 ) -> None:
-    """Check the signature of a credential and say exactly what is wrong with it. Exit 0 valid, 1 invalid, 2 bad
-    input (unreadable file, not JSON, unusable key)."""
+    """Check a credential and say whether it can be trusted. Exit 0 valid and signed by a key established as the
+    issuer's (--key, --trust or a did:key issuer); 1 invalid (each problem named); 2 bad input (unreadable, not JSON,
+    unusable key); 3 signature intact but the issuer's key is not established; 4 revoked."""
     try:
-        try:
-            doc = json.loads(credential.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise InputError(Problem(f"cannot read credential: {err.strerror}", str(credential))) from err
-        except json.JSONDecodeError as err:
-            raise InputError(Problem(f"not JSON: {err.msg}", str(credential), err.lineno)) from err
+        doc = read_json_object(credential, "credential")
         public = load_public_key(key) if key is not None else None
+        store = None
+        if trust is not None:
+            store = TrustStore.from_document(read_json_object(trust, "trust file"), str(trust))
     except InputError as err:
         raise fail_on_bad_input(err) from err
-    outcome = verify_credential(doc, public)
-    typer.echo(str(outcome))
-    if outcome.ok and outcome.key_source != "given":
-        typer.echo(
-            "note: checked with the key named in the credential itself; pass --key with the issuer's "
-            "published key to also check who signed it"
-        )
-    raise typer.Exit(0 if outcome.ok else 1)
+    verdict = verify_document(doc, key=public, trust=store)
+    typer.echo(str(verdict))
+    raise typer.Exit(verdict.exit_code)

@@ -80,6 +80,7 @@ CRYPTOSUITE = "eddsa-rdfc-2022"
 PROOF_TYPE = "DataIntegrityProof"
 PROOF_PURPOSE = "assertionMethod"
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+DID_KEY_PREFIX = "did:key:"
 OB_V3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 
 #: multicodec prefix of an Ed25519 public key (varint of 0xed), used in Multikey
@@ -490,7 +491,8 @@ class VerificationProblem:
 class VerificationResult:
     """The outcome of :func:`verify_credential`: ``ok`` only if there is no problem at all.
 
-    ``key_source`` is ``"given"`` when the signature was checked with a key the caller trusts, and
+    ``key_source`` is ``"given"`` when the signature was checked with a key the caller trusts, ``"did:key"`` when the
+    issuer is a ``did:key`` DID and the proof was made with the DID's own key (the DID establishes the key), and
     ``"verificationMethod"`` when the key was read from the credential itself: then a valid signature proves that the
     credential was not changed, but not who made it.
     """
@@ -605,6 +607,18 @@ def _check_proof(
                     f"the proof was made with key {multikey} but the expected key is "
                     f"{public_key_to_multikey(public_key)}",
                 )
+        elif isinstance(issuer_id, str) and issuer_id.startswith(DID_KEY_PREFIX):
+            # a did:key issuer *is* its key: the verification method must be did:key:z6Mk…#z6Mk…, the DID's own key
+            did_key = issuer_id[len(DID_KEY_PREFIX) :]
+            if multikey != did_key:
+                add(
+                    ProblemCode.KEY_MISMATCH,
+                    f"a did:key issuer signs with the key of its DID: expected verification method "
+                    f"'{issuer_id}#{did_key}', got {vm!r}",
+                )
+            elif named_key is not None:
+                key = named_key
+                info["key_source"] = "did:key"
         elif named_key is not None:
             key = named_key
             info["key_source"] = "verificationMethod"

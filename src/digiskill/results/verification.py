@@ -1,0 +1,326 @@
+"""Verifying a credential and stating whom it is trusted to come from.
+
+A valid signature only shows that the credential was not changed since someone signed it. Whether that someone is
+the issuer the credential names is a separate question, answered by where the verifier got the key:
+
+* ``--key``: the caller gives the issuer's public key (a Multikey or a PEM file);
+* ``--trust FILE``: a trust list (issuer ids with their Multikeys) or an issuer's published controller document
+  (``verificationMethod`` entries of type Multikey, referenced from ``assertionMethod``);
+* a ``did:key`` issuer: the DID *is* the key, so the proof must be made with that very key.
+
+Without any of these the key can only be read from the credential itself: the signature may be intact, but anyone can
+sign with their own key under any issuer id, so the outcome is "signature intact, issuer not established", never
+"valid".
+
+Outcomes and exit codes of ``digiskill verify`` (:class:`Verdict`):
+
+=====  ===============  =================================================================================
+code   status           meaning
+=====  ===============  =================================================================================
+0      ``valid``        data model and signature valid, and the key is established as the issuer's
+1      ``invalid``      something is wrong; every problem has a code (``signature-invalid``, …)
+2      (bad input)      the file is unreadable, not UTF-8, not JSON, too large or too deeply nested; bad key
+3      ``untrusted``    signature intact, signed by the key named in the credential, issuer not established
+4      ``revoked``      valid, but the issuer has revoked it (status list)
+=====  ===============  =================================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import InputError, Problem
+from .signing import (
+    BASE58BTC_PREFIX,
+    ProblemCode,
+    SigningKeyError,
+    VerificationProblem,
+    VerificationResult,
+    public_key_from_multikey,
+    public_key_to_multikey,
+    verify_credential,
+)
+
+MAX_INPUT_BYTES = 2_000_000
+MAX_DEPTH = 64
+
+Status = Literal["valid", "invalid", "untrusted", "revoked"]
+EXIT_CODES: dict[Status, int] = {"valid": 0, "invalid": 1, "untrusted": 3, "revoked": 4}
+ESTABLISHED_BY = {"given": "the key given with --key", "did:key": "the issuer's did:key", "trust": "the trust file"}
+
+
+# ------------------------------------------------------------------------------------------------------ reading JSON
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """True when ``value`` nests more than ``limit`` arrays/objects deep (iterative: no recursion on hostile input)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def read_json_object(path: str | Path, what: str, *, max_bytes: int = MAX_INPUT_BYTES) -> dict[str, Any]:
+    """A JSON object from ``path``, or :class:`InputError`: unreadable, too large, not UTF-8, not JSON, nested more
+    than :data:`MAX_DEPTH` levels, or not an object."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as err:
+        raise InputError(Problem(f"cannot read the {what}: {err.strerror or err}", str(path))) from err
+    if len(data) > max_bytes:
+        raise InputError(Problem(f"the {what} is larger than {max_bytes:,} bytes; this is not a {what}", str(path)))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            Problem(f"the {what} is not UTF-8 text (byte {err.start}); it is not a JSON {what}", str(path))
+        ) from err
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    # nesting is checked on the raw text first: json.loads recurses once per level
+    depth = max_seen = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            max_seen = max(max_seen, depth)
+            if max_seen > MAX_DEPTH:
+                break
+        elif ch in "]}":
+            depth -= 1
+    if max_seen > MAX_DEPTH:
+        raise InputError(Problem(f"the {what} nests more than {MAX_DEPTH} levels deep; refused", str(path)))
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(Problem(f"not JSON: {err.msg} (column {err.colno})", str(path), err.lineno)) from err
+    except (RecursionError, ValueError) as err:
+        raise InputError(Problem(f"not a usable JSON {what}: {err}", str(path))) from err
+    if not isinstance(value, dict):
+        raise InputError(Problem(f"a {what} is a JSON object; the file holds a {type(value).__name__}", str(path)))
+    if _depth_exceeds(value, MAX_DEPTH):  # pragma: no cover - the text scan above already refuses this
+        raise InputError(Problem(f"the {what} nests more than {MAX_DEPTH} levels deep; refused", str(path)))
+    return value
+
+
+# ------------------------------------------------------------------------------------------------------- trust file
+
+
+class TrustList(BaseModel):
+    """A trust file: the issuers a verifier trusts, each with its public key(s) as Multikeys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuers: dict[str, list[str]] = Field(description="issuer id -> its Multikey public keys (z6Mk…)")
+
+    @field_validator("issuers", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """Established keys: issuer id -> verification method id -> Multikey."""
+
+    keys: Mapping[str, Mapping[str, str]]
+
+    @classmethod
+    def from_keys(cls, issuers: Mapping[str, list[str]]) -> TrustStore:
+        for keys in issuers.values():
+            for k in keys:
+                public_key_from_multikey(k)  # SigningKeyError says what is wrong
+        return cls({i: {f"{i}#{k}": k for k in keys} for i, keys in issuers.items()})
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], source: str | None = None) -> TrustStore:
+        """A trust list (``{"issuers": {...}}``) or a controller document (``id``, ``verificationMethod``,
+        ``assertionMethod``) as published by ``digiskill keys publish`` (also a did:web ``did.json``)."""
+        if "issuers" in doc:
+            try:
+                return cls.from_keys(TrustList.model_validate(doc).issuers)
+            except ValidationError as err:
+                raise InputError(
+                    [Problem(".".join(map(str, e["loc"])) + ": " + e["msg"], source) for e in err.errors()]
+                ) from err
+        if "verificationMethod" in doc:
+            return cls(_controller_keys(doc, source))
+        raise InputError(
+            Problem(
+                "not a trust file: expected {'issuers': {issuer id: [Multikey, …]}} or a controller document", source
+            )
+        )
+
+    def resolve(self, issuer_id: str | None, verification_method: str | None) -> tuple[str | None, str | None]:
+        """``(multikey, problem)``: the trusted key for the proof's verification method; ``(None, None)`` when this
+        store knows nothing about the issuer; ``(None, message)`` when it names other keys for the issuer."""
+        if not isinstance(issuer_id, str) or issuer_id not in self.keys:
+            return None, None
+        known = self.keys[issuer_id]
+        if isinstance(verification_method, str):
+            if verification_method in known:
+                return known[verification_method], None
+            _, _, fragment = verification_method.partition("#")
+            if fragment.startswith(BASE58BTC_PREFIX) and fragment in known.values():
+                return fragment, None
+        return None, (
+            f"the trust file gives key(s) {', '.join(sorted(set(known.values())))} for issuer {issuer_id!r}, "
+            f"but the proof names {verification_method!r}"
+        )
+
+
+def _controller_keys(doc: Mapping[str, Any], source: str | None) -> dict[str, dict[str, str]]:
+    controller = doc.get("id")
+    if not isinstance(controller, str) or not controller:
+        raise InputError(Problem("the controller document has no 'id'", source))
+    methods = doc.get("verificationMethod")
+    methods = methods if isinstance(methods, list) else [methods]
+    by_id: dict[str, str] = {}
+    problems = []
+    for n, vm in enumerate(methods):
+        if not isinstance(vm, Mapping) or not isinstance(vm.get("id"), str):
+            problems.append(Problem(f"verificationMethod[{n}] must be an object with an 'id'", source))
+            continue
+        vm_id = vm["id"] if not vm["id"].startswith("#") else controller + vm["id"]
+        if vm.get("type") != "Multikey" or vm.get("controller") != controller:
+            problems.append(Problem(f"verificationMethod[{n}] must be a Multikey controlled by {controller!r}", source))
+            continue
+        try:
+            public_key_from_multikey(vm.get("publicKeyMultibase"))  # type: ignore[arg-type]
+        except SigningKeyError as err:
+            problems.append(Problem(f"verificationMethod[{n}]: {err}", source))
+            continue
+        by_id[vm_id] = vm["publicKeyMultibase"]
+    assertion = doc.get("assertionMethod", [])
+    assertion = assertion if isinstance(assertion, list) else [assertion]
+    allowed = {}
+    for ref in assertion:
+        ref_id = ref.get("id") if isinstance(ref, Mapping) else ref
+        if isinstance(ref_id, str):
+            ref_id = controller + ref_id if ref_id.startswith("#") else ref_id
+            if ref_id in by_id:
+                allowed[ref_id] = by_id[ref_id]
+    if problems:
+        raise InputError(problems)
+    if not allowed:
+        raise InputError(Problem("the controller document lists no Multikey under 'assertionMethod'", source))
+    return {controller: allowed}
+
+
+# ---------------------------------------------------------------------------------------------------------- verdict
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of :func:`verify_document`: ``status`` and its ``exit_code``, the problems, how the key was
+    established (``established_by``), and the signing key (``signer``, a Multikey) when the signature is intact."""
+
+    status: Status
+    problems: tuple[VerificationProblem, ...]
+    proof: VerificationResult | None
+    signer: str | None = None
+    established_by: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    @property
+    def codes(self) -> list[str]:
+        return [str(p.code) for p in self.problems]
+
+    def __str__(self) -> str:
+        if self.status == "invalid":
+            return "invalid credential:\n" + "\n".join(f"- {p}" for p in self.problems)
+        assert self.proof is not None
+        head = {
+            "valid": f"valid {self.proof.cryptosuite} proof by {self.proof.verification_method} "
+            f"(created {self.proof.created}); key established by {ESTABLISHED_BY.get(self.established_by or '', '')}",
+            "untrusted": f"signature intact, signed by key {self.signer}, issuer not established: pass --key with "
+            "the issuer's published key or --trust with its controller document / a trust list",
+            "revoked": f"revoked: the signature is valid (key {self.signer}), but the issuer has revoked it",
+        }[self.status]
+        return "\n".join([head, *self.notes])
+
+
+def _issuer_id(doc: Mapping[str, Any]) -> str | None:
+    issuer = doc.get("issuer")
+    value = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    return value if isinstance(value, str) else None
+
+
+def _first_vm(doc: Mapping[str, Any]) -> str | None:
+    proof = doc.get("proof")
+    proof = proof[0] if isinstance(proof, list) and proof else proof
+    vm = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
+    return vm if isinstance(vm, str) else None
+
+
+def verify_document(
+    doc: Any,
+    *,
+    key: Ed25519PublicKey | str | None = None,
+    trust: TrustStore | None = None,
+) -> Verdict:
+    """Verify ``doc`` (a parsed credential) and state trust; never raises for a bad credential.
+
+    Args:
+        doc: the credential as parsed JSON.
+        key: the issuer's public key the caller trusts (Ed25519 key or Multikey).
+        trust: keys established from a trust file or a published controller document.
+    """
+    established_by = "given" if key is not None else None
+    extra: list[VerificationProblem] = []
+    if key is None and trust is not None and isinstance(doc, Mapping):
+        multikey, problem = trust.resolve(_issuer_id(doc), _first_vm(doc))
+        if problem is not None:
+            extra.append(VerificationProblem(ProblemCode.KEY_MISMATCH, problem))
+        elif multikey is not None:
+            key, established_by = multikey, "trust"
+    outcome = verify_credential(doc, key)
+    problems = tuple(extra) + outcome.problems
+    if problems:
+        return Verdict("invalid", problems, outcome)
+    if outcome.key_source == "did:key":
+        established_by = "did:key"
+    signer = None
+    vm = outcome.verification_method or ""
+    fragment = vm.partition("#")[2]
+    if isinstance(key, Ed25519PublicKey):
+        signer = public_key_to_multikey(key)
+    elif isinstance(key, str):
+        signer = key
+    elif fragment.startswith(BASE58BTC_PREFIX):
+        signer = fragment
+    if established_by is None:
+        return Verdict("untrusted", (), outcome, signer)
+    return Verdict("valid", (), outcome, signer, established_by)
+
+
+__all__ = ["EXIT_CODES", "TrustList", "TrustStore", "Verdict", "read_json_object", "verify_document"]
