@@ -12,12 +12,17 @@ Shape (every term is defined by the two pinned contexts, so JSON-LD canonicaliza
 * ``issuer`` (a ``Profile``), ``validFrom``, and an ``eddsa-rdfc-2022`` Data Integrity proof (see
   :mod:`digiskill.results.signing`).
 
-Data minimisation: the subject carries no identifier unless the person chose to put their name on it
-(``holder_name``); the pseudonymous person reference of the result is never included.
+Data minimisation: the subject is identified by a salted SHA-256 ``IdentityObject`` (``hashed: true``) of the
+result's pseudonymous person reference, never the reference itself; the name appears only if the person chose to put
+it on the certificate (``holder_name``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +35,10 @@ from .models import AssessmentResult
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 DIGCOMP_URL = "https://publications.jrc.ec.europa.eu/repository/handle/JRC128415"
 URN = "urn:digiskill"
+#: alignment target types: DigComp is neither CASE nor CTDL, so OB 3.0 wants an ``ext:``-prefixed value
+DIGCOMP_COMPETENCE_TYPE = "ext:DigCompCompetence"
+DIGCOMP_FRAMEWORK_TYPE = "ext:DigCompFramework"
+IDENTITY_HASH_ALGORITHM = "sha256"
 
 
 class IssuerProfile(BaseModel):
@@ -88,7 +97,7 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
                         "targetName": c.name.en,
                         "targetCode": c.id,
                         "targetFramework": "DigComp 2.2",
-                        "targetType": "ceterms:Competency",
+                        "targetType": DIGCOMP_COMPETENCE_TYPE,
                         "targetUrl": DIGCOMP_URL,
                     }
                     for c in area.competences
@@ -120,7 +129,7 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
                 "type": ["Alignment"],
                 "targetName": "DigComp 2.2: The Digital Competence Framework for Citizens",
                 "targetFramework": "DigComp 2.2",
-                "targetType": "ceterms:Framework",
+                "targetType": DIGCOMP_FRAMEWORK_TYPE,
                 "targetUrl": DIGCOMP_URL,
             }
         ],
@@ -129,10 +138,50 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
     }
 
 
+def hashed_identity(reference: str, salt: str) -> dict[str, Any]:
+    """The OB 3.0 ``IdentityObject`` of a pseudonymous person reference: ``identityHash`` is
+    ``'sha256$' + hex(SHA-256(UTF-8(reference + salt)))``, ``hashed: true``, with the salt beside it.
+
+    Whoever knows the reference (the person, their caseworker) recomputes the hash with the credential's salt and so
+    proves that the credential is theirs (:func:`identity_matches`); the reference itself is never in the credential.
+    """
+    digest = hashlib.sha256((reference + salt).encode("utf-8")).hexdigest()
+    return {
+        "type": "IdentityObject",
+        "identityHash": f"{IDENTITY_HASH_ALGORITHM}${digest}",
+        "identityType": "identifier",
+        "hashed": True,
+        "salt": salt,
+    }
+
+
+def identity_matches(credential: Mapping[str, Any], reference: str) -> bool:
+    """True when one hashed identifier of the credential's subject is the hash of ``reference`` with its salt."""
+    subject = credential.get("credentialSubject")
+    idents = subject.get("identifier", []) if isinstance(subject, Mapping) else []
+    for ident in idents if isinstance(idents, list) else [idents]:
+        if isinstance(ident, Mapping) and ident.get("hashed") is True and isinstance(ident.get("salt"), str):
+            if hmac.compare_digest(
+                hashed_identity(reference, ident["salt"])["identityHash"], str(ident.get("identityHash"))
+            ):
+                return True
+    return False
+
+
 def open_badge_credential(
-    result: AssessmentResult, bank: Bank, issuer: IssuerProfile, *, holder_name: str | None = None
+    result: AssessmentResult,
+    bank: Bank,
+    issuer: IssuerProfile,
+    *,
+    holder_name: str | None = None,
+    salt: str | None = None,
 ) -> dict[str, Any]:
-    """The unsigned OpenBadgeCredential for ``result`` (sign it with ``signing.sign_credential``)."""
+    """The unsigned OpenBadgeCredential for ``result`` (sign it with ``signing.sign_credential``).
+
+    The subject is identified by a salted SHA-256 of the result's pseudonymous person reference
+    (:func:`hashed_identity`; ``salt`` defaults to 16 random bytes, hex) and, only if the person chose it, by their
+    name in plain text.
+    """
     areas = [a.area for a in result.areas]
     provisional = (
         " PROVISIONAL (provisional parameters, not calibrated on real responses)." if result.provisional else ""
@@ -164,10 +213,12 @@ def open_badge_credential(
             }
         )
     subject: dict[str, Any] = {"type": ["AchievementSubject"], "achievement": _achievement(bank, areas)}
+    identifiers = [hashed_identity(result.person, salt if salt is not None else secrets.token_hex(16))]
     if holder_name:
-        subject["identifier"] = [
-            {"type": ["IdentityObject"], "identityHash": holder_name, "identityType": "name", "hashed": False}
-        ]
+        identifiers.append(
+            {"type": "IdentityObject", "identityHash": holder_name, "identityType": "name", "hashed": False}
+        )
+    subject["identifier"] = identifiers
     subject["result"] = results
     return {
         "@context": list(CONTEXTS),

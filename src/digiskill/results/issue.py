@@ -48,7 +48,8 @@ def issue_certificate(
     """
     issuer.check_key_valid()
     result = recompute_result(result, bank, source=source)
-    signed = sign_credential(open_badge_credential(result, bank, issuer, holder_name=holder_name), private_key)
+    unsigned = open_badge_credential(result, bank, issuer, holder_name=holder_name)
+    signed = sign_credential(unsigned, private_key, proof_set=True)
     text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
     code = verification_code(text)
     qr = f"{issuer.url.rstrip('/')}/verify/{code}" if issuer.url else f"{signed['id']} {code}"

@@ -414,8 +414,12 @@ def sign_credential(
     verification_method: str | None = None,
     created: datetime | str | None = None,
     proof_purpose: str = PROOF_PURPOSE,
+    proof_set: bool = False,
 ) -> dict[str, Any]:
     """Sign an unsigned JSON-LD credential; returns a copy with a ``DataIntegrityProof`` (``eddsa-rdfc-2022``).
+
+    ``proof_set=True`` writes ``proof`` as an array of one proof (what 1EdTech's OB 3.0 JSON Schema requires); the
+    signature is the same either way, since the proof is not part of what is signed.
 
     ``verification_method`` defaults to ``issuer id + '#' + Multikey`` of the key; if given and it ends in a Multikey,
     that must be the key's own. ``created`` defaults to now (UTC, whole seconds); a string is used verbatim.
@@ -449,7 +453,7 @@ def sign_credential(
     proof_canon = canonicalize_proof_config(proof, unsigned["@context"])
     signature = private_key.sign(hash_data(proof_canon, document_canon))
     proof["proofValue"] = BASE58BTC_PREFIX + base58.b58encode(signature).decode("ascii")
-    unsigned["proof"] = proof
+    unsigned["proof"] = [proof] if proof_set else proof
     return unsigned
 
 
