@@ -159,3 +159,30 @@ def test_arbitrary_bytes_never_raise(tmp_path: Path, data: bytes) -> None:
     r = runner.invoke(app, ["verify", str(path)])
     assert r.exit_code in (1, 2), r.output
     assert isinstance(r.exception, SystemExit), repr(r.exception)
+
+
+def test_data_model_is_checked_before_the_proof(tmp_path: Path, unsigned: dict, keys) -> None:
+    jobcenter, _ = keys
+    jc = public_key_to_multikey(jobcenter)
+    signed = sign_credential(unsigned, jobcenter, proof_set=True)
+    reversed_ctx = dict(signed, **{"@context": list(reversed(signed["@context"]))})
+    r = _verify(tmp_path, reversed_ctx, "--key", jc)
+    assert r.exit_code == 1 and "context-order" in r.stdout
+
+    # validity period: signed with validUntil, checked at different times with --at
+    dated = sign_credential(dict(unsigned, validUntil="2030-01-01T00:00:00Z"), jobcenter, proof_set=True)
+    assert _verify(tmp_path, dated, "--key", jc, "--at", "2029-12-31T23:59:59Z").exit_code == 0
+    r = _verify(tmp_path, dated, "--key", jc, "--at", "2030-01-02T00:00:00Z")
+    assert r.exit_code == 1 and "expired" in r.stdout
+    r = _verify(tmp_path, dated, "--key", jc, "--at", "2001-01-01T00:00:00+01:00")
+    assert r.exit_code == 1 and "not-yet-valid" in r.stdout
+    assert _verify(tmp_path, dated, "--key", jc, "--at", "2030-01-01").exit_code == 2  # no time zone
+
+    for change, code in (
+        ({"type": ["VerifiableCredential"]}, "wrong-type"),
+        ({"validFrom": "yesterday"}, "malformed-date"),
+        ({"issuer": {"name": "nobody"}}, "malformed-issuer"),
+        ({"credentialSubject": {"type": ["AchievementSubject"]}}, "missing-subject"),
+    ):
+        verdict = verify_document(dict(signed, **change), key=jc)
+        assert verdict.exit_code == 1 and verdict.codes[0] == code, verdict.codes

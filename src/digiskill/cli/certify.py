@@ -159,6 +159,10 @@ def verify_command(
             "document (did.json)",
         ),
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="check validity at this time (ISO 8601 with a time zone, e.g. 2027-01-01T00:00:00Z)"),
+    ] = None,
 ) -> None:
     """Check a credential and say whether it can be trusted. Exit 0 valid and signed by a key established as the
     issuer's (--key, --trust or a did:key issuer); 1 invalid (each problem named); 2 bad input (unreadable, not JSON,
@@ -166,11 +170,19 @@ def verify_command(
     try:
         doc = read_json_object(credential, "credential")
         public = load_public_key(key) if key is not None else None
+        when = None
+        if at is not None:
+            try:
+                when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+            except ValueError as err:
+                raise InputError(Problem(f"--at {at!r} is not an ISO 8601 time")) from err
+            if when.tzinfo is None:
+                raise InputError(Problem(f"--at {at!r} needs a time zone (e.g. Z or +01:00)"))
         store = None
         if trust is not None:
             store = TrustStore.from_document(read_json_object(trust, "trust file"), str(trust))
     except InputError as err:
         raise fail_on_bad_input(err) from err
-    verdict = verify_document(doc, key=public, trust=store)
+    verdict = verify_document(doc, key=public, trust=store, at=when)
     typer.echo(str(verdict))
     raise typer.Exit(verdict.exit_code)

@@ -478,6 +478,16 @@ class ProblemCode(StrEnum):
     UNKNOWN_CONTEXT = "unknown-context"
     CANONICALIZATION_FAILED = "canonicalization-failed"
     SIGNATURE_INVALID = "signature-invalid"
+    # the data model (checked by digiskill.results.verification before the proof)
+    CONTEXT_ORDER = "context-order"
+    WRONG_TYPE = "wrong-type"
+    MALFORMED_DATE = "malformed-date"
+    NOT_YET_VALID = "not-yet-valid"
+    EXPIRED = "expired"
+    MALFORMED_ISSUER = "malformed-issuer"
+    MISSING_SUBJECT = "missing-subject"
+    MALFORMED_STATUS = "malformed-status"
+    STATUS_LIST_MISMATCH = "status-list-mismatch"
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,10 @@ code   status           meaning
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InputError, Problem
 from .signing import (
+    _DATETIME_STAMP,
     BASE58BTC_PREFIX,
+    OB_V3_CONTEXT,
+    VC_V2_CONTEXT,
     ProblemCode,
     SigningKeyError,
     VerificationProblem,
@@ -50,6 +55,7 @@ from .signing import (
 
 MAX_INPUT_BYTES = 2_000_000
 MAX_DEPTH = 64
+_ISSUER_ID = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^#\s]+$")
 
 Status = Literal["valid", "invalid", "untrusted", "revoked"]
 EXIT_CODES: dict[Status, int] = {"valid": 0, "invalid": 1, "untrusted": 3, "revoked": 4}
@@ -282,21 +288,92 @@ def _first_vm(doc: Mapping[str, Any]) -> str | None:
     return vm if isinstance(vm, str) else None
 
 
+CREDENTIAL_TYPES = ("OpenBadgeCredential", "AchievementCredential")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not _DATETIME_STAMP.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def data_model_problems(doc: Mapping[str, Any], at: datetime) -> list[VerificationProblem]:
+    """What makes ``doc`` not a VC 2.0 / OB 3.0 credential valid at time ``at``, before any proof is looked at."""
+    out: list[VerificationProblem] = []
+
+    def add(code: ProblemCode, message: str) -> None:
+        out.append(VerificationProblem(code, message))
+
+    ctx = doc.get("@context")
+    ctx_list = ctx if isinstance(ctx, list) else [ctx]
+    if not ctx_list or ctx_list[0] != VC_V2_CONTEXT:
+        add(
+            ProblemCode.CONTEXT_ORDER,
+            f"the first @context must be {VC_V2_CONTEXT!r} (VC Data Model 2.0), got {ctx_list[0]!r}",
+        )
+    elif OB_V3_CONTEXT not in ctx_list:
+        add(ProblemCode.CONTEXT_ORDER, f"the @context lacks the Open Badges 3.0 context {OB_V3_CONTEXT!r}")
+    types = doc.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "VerifiableCredential" not in types or not any(t in types for t in CREDENTIAL_TYPES):
+        add(
+            ProblemCode.WRONG_TYPE,
+            "type must include 'VerifiableCredential' and 'OpenBadgeCredential' (or 'AchievementCredential'), "
+            f"got {types}",
+        )
+    valid_from = _parse_time(doc.get("validFrom"))
+    if valid_from is None:
+        add(ProblemCode.MALFORMED_DATE, f"validFrom {doc.get('validFrom')!r} is not a dateTime with a time zone")
+    elif at < valid_from:
+        add(ProblemCode.NOT_YET_VALID, f"valid from {doc['validFrom']}, checked at {at.isoformat()}")
+    if "validUntil" in doc:
+        valid_until = _parse_time(doc["validUntil"])
+        if valid_until is None:
+            add(ProblemCode.MALFORMED_DATE, f"validUntil {doc['validUntil']!r} is not a dateTime with a time zone")
+        elif valid_from is not None and valid_until < valid_from:
+            add(ProblemCode.MALFORMED_DATE, f"validUntil {doc['validUntil']} is before validFrom {doc['validFrom']}")
+        elif at > valid_until:
+            add(ProblemCode.EXPIRED, f"valid until {doc['validUntil']}, checked at {at.isoformat()}")
+    issuer = doc.get("issuer")
+    issuer_id = _issuer_id(doc)
+    if issuer_id is None or not _ISSUER_ID.match(issuer_id):
+        add(ProblemCode.MALFORMED_ISSUER, f"the issuer must have an id (a URL or DID), got {issuer!r:.100}")
+    elif isinstance(issuer, Mapping) and "Profile" not in (
+        issuer.get("type") if isinstance(issuer.get("type"), list) else [issuer.get("type")]
+    ):
+        add(ProblemCode.MALFORMED_ISSUER, "the issuer object must have type 'Profile'")
+    subject = doc.get("credentialSubject")
+    if not isinstance(subject, Mapping) or not (subject.get("id") or subject.get("identifier")):
+        add(ProblemCode.MISSING_SUBJECT, "credentialSubject must be an object with an 'id' or an 'identifier'")
+    return out
+
+
 def verify_document(
     doc: Any,
     *,
     key: Ed25519PublicKey | str | None = None,
     trust: TrustStore | None = None,
+    at: datetime | None = None,
 ) -> Verdict:
     """Verify ``doc`` (a parsed credential) and state trust; never raises for a bad credential.
+
+    The data model is checked first (:func:`data_model_problems`: context order, types, validity period at ``at``,
+    default now; issuer; subject), then the proof; every problem found is reported.
 
     Args:
         doc: the credential as parsed JSON.
         key: the issuer's public key the caller trusts (Ed25519 key or Multikey).
         trust: keys established from a trust file or a published controller document.
+        at: the time to check validity at (default: now).
     """
+    at = at or datetime.now(UTC)
     established_by = "given" if key is not None else None
     extra: list[VerificationProblem] = []
+    if isinstance(doc, Mapping):
+        extra += data_model_problems(doc, at)
     if key is None and trust is not None and isinstance(doc, Mapping):
         multikey, problem = trust.resolve(_issuer_id(doc), _first_vm(doc))
         if problem is not None:
