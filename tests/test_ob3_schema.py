@@ -17,6 +17,7 @@ from digiskill.results.credential import IssuerProfile, hashed_identity, identit
 from digiskill.results.issue import issue_certificate
 from digiskill.results.models import result_from_session
 from digiskill.results.signing import generate_key_pair
+from digiskill.results.status import new_register
 from digiskill.scoring import ResponseTable, read_responses
 
 ROOT = Path(__file__).resolve().parent
@@ -59,10 +60,16 @@ def test_the_schema_finds_the_violations_it_is_meant_to_find(validator) -> None:
 
 
 @pytest.mark.parametrize("holder_name", [None, "Mette Hansen"])
-def test_certify_and_batch_credentials_are_schema_valid(validator, bank, holder_name) -> None:
+def test_certify_and_batch_credentials_are_schema_valid(validator, bank, holder_name, tmp_path: Path) -> None:
     key, _ = generate_key_pair()
     res = next(batch_results(read_responses(ROOT.parent / "examples/jobcenter/responses.csv", bank.params), bank))
-    doc = json.loads(issue_certificate(res, bank, ISSUER, key, holder_name=holder_name).credential_json)
+    register = None
+    if holder_name:  # and revocable: with a BitstringStatusListEntry
+        register = tmp_path / "register.json"
+        new_register(register, "https://jc.example.dk/status/1")
+    cert = issue_certificate(res, bank, ISSUER, key, holder_name=holder_name, status_register=register)
+    doc = json.loads(cert.credential_json)
+    assert ("credentialStatus" in doc) == bool(holder_name)
     assert _errors(validator, doc) == []
     assert isinstance(doc["proof"], list) and doc["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
     types = {

@@ -23,6 +23,7 @@ from ..results.signing import (
     public_key_to_multikey,
     save_private_key,
 )
+from ..results.status import load_register
 from ..results.verification import TrustStore, read_json_object, verify_document
 from .common import fail_on_bad_input, stderr
 from .outputs import check_output_paths, write_together
@@ -118,6 +119,10 @@ def certify_command(
     name: Annotated[
         str | None, typer.Option("--name", help="the person's name, only if they want it on the certificate")
     ] = None,
+    status_register: Annotated[
+        Path | None,
+        typer.Option("--status", help="status list register ('digiskill status new'): makes the credential revocable"),
+    ] = None,
 ) -> None:
     """Sign an Open Badges 3.0 credential for RESULT (eddsa-rdfc-2022) and, with --pdf, print the certificate."""
     if lang not in ("da", "en"):
@@ -130,8 +135,19 @@ def certify_command(
         profile = _read_issuer(issuer)
         profile.check_key_valid()
         res = _read_result(result)
+        if status_register is not None:
+            load_register(status_register)  # checked before the work
         bank = load_default()
-        cert = issue_certificate(res, bank, profile, private_key, lang=language, holder_name=name, source=str(result))
+        cert = issue_certificate(
+            res,
+            bank,
+            profile,
+            private_key,
+            lang=language,
+            holder_name=name,
+            source=str(result),
+            status_register=status_register,
+        )
         files: list[tuple[Path, bytes]] = [(out, cert.credential_json.encode("utf-8"))]
         if pdf is not None:
             files.append((pdf, cert.pdf))
@@ -150,6 +166,10 @@ def verify_command(
     key: Annotated[
         str | None,
         typer.Option("--key", help="the issuer's public key you trust: a Multikey (z6Mk…) or a PEM file"),
+    ] = None,
+    status_list: Annotated[
+        Path | None,
+        typer.Option("--status-list", help="the issuer's signed status list (BitstringStatusListCredential)"),
     ] = None,
     trust: Annotated[
         Path | None,
@@ -178,11 +198,12 @@ def verify_command(
                 raise InputError(Problem(f"--at {at!r} is not an ISO 8601 time")) from err
             if when.tzinfo is None:
                 raise InputError(Problem(f"--at {at!r} needs a time zone (e.g. Z or +01:00)"))
+        listed = read_json_object(status_list, "status list", max_bytes=20_000_000) if status_list else None
         store = None
         if trust is not None:
             store = TrustStore.from_document(read_json_object(trust, "trust file"), str(trust))
     except InputError as err:
         raise fail_on_bad_input(err) from err
-    verdict = verify_document(doc, key=public, trust=store, at=when)
+    verdict = verify_document(doc, key=public, trust=store, at=when, status_list=listed)
     typer.echo(str(verdict))
     raise typer.Exit(verdict.exit_code)

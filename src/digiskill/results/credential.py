@@ -175,12 +175,13 @@ def open_badge_credential(
     *,
     holder_name: str | None = None,
     salt: str | None = None,
+    credential_status: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The unsigned OpenBadgeCredential for ``result`` (sign it with ``signing.sign_credential``).
 
     The subject is identified by a salted SHA-256 of the result's pseudonymous person reference
     (:func:`hashed_identity`; ``salt`` defaults to 16 random bytes, hex) and, only if the person chose it, by their
-    name in plain text.
+    name in plain text. ``credential_status`` (a ``BitstringStatusListEntry``) makes the credential revocable.
     """
     areas = [a.area for a in result.areas]
     provisional = (
@@ -230,4 +231,4 @@ def open_badge_credential(
         "description": "Certified DigComp 2.2 levels per competence area." + provisional,
         "credentialSubject": subject,
         "evidence": evidence,
-    }
+    } | ({"credentialStatus": dict(credential_status)} if credential_status is not None else {})

@@ -357,6 +357,7 @@ def verify_document(
     key: Ed25519PublicKey | str | None = None,
     trust: TrustStore | None = None,
     at: datetime | None = None,
+    status_list: Mapping[str, Any] | None = None,
 ) -> Verdict:
     """Verify ``doc`` (a parsed credential) and state trust; never raises for a bad credential.
 
@@ -368,6 +369,8 @@ def verify_document(
         key: the issuer's public key the caller trusts (Ed25519 key or Multikey).
         trust: keys established from a trust file or a published controller document.
         at: the time to check validity at (default: now).
+        status_list: the issuer's signed ``BitstringStatusListCredential``: checked (same issuer, same established
+            key, the list the credential names) and a set bit at the credential's index gives status ``revoked``.
     """
     at = at or datetime.now(UTC)
     established_by = "given" if key is not None else None
@@ -395,9 +398,63 @@ def verify_document(
         signer = key
     elif fragment.startswith(BASE58BTC_PREFIX):
         signer = fragment
+    notes: list[str] = []
+    revoked = False
+    if status_list is not None:
+        status_problems, revoked = _check_status(doc, status_list, key if key is not None else signer, at)
+        if status_problems:
+            return Verdict("invalid", tuple(status_problems), outcome, signer)
+    elif isinstance(doc, Mapping) and "credentialStatus" in doc:
+        notes.append(
+            "note: the credential has a revocation entry; pass --status-list with the issuer's list to check it"
+        )
     if established_by is None:
-        return Verdict("untrusted", (), outcome, signer)
-    return Verdict("valid", (), outcome, signer, established_by)
+        if revoked:
+            notes.append("note: the status list (signed by the same key) marks the credential as revoked")
+        return Verdict("untrusted", (), outcome, signer, notes=tuple(notes))
+    if revoked:
+        return Verdict("revoked", (), outcome, signer, established_by)
+    return Verdict("valid", (), outcome, signer, established_by, tuple(notes))
+
+
+def _check_status(
+    doc: Mapping[str, Any], status_list: Mapping[str, Any], key: Ed25519PublicKey | str | None, at: datetime
+) -> tuple[list[VerificationProblem], bool]:
+    """Problems with the status list, and whether the credential's bit is set."""
+    from .status import LIST_TYPE, decode_bits, entry_index
+
+    def problem(message: str) -> tuple[list[VerificationProblem], bool]:
+        return [VerificationProblem(ProblemCode.STATUS_LIST_MISMATCH, message)], False
+
+    try:
+        url, index = entry_index(doc)
+    except ValueError as exc:
+        return [VerificationProblem(ProblemCode.MALFORMED_STATUS, str(exc))], False
+    if status_list.get("id") != url:
+        return problem(f"the credential's status list is {url!r}, the list given is {status_list.get('id')!r}")
+    types = status_list.get("type")
+    if not isinstance(types, list) or LIST_TYPE not in types:
+        return problem(f"the status list must have type {LIST_TYPE!r}")
+    if _issuer_id(status_list) != _issuer_id(doc):
+        return problem(f"the status list is issued by {_issuer_id(status_list)!r}, not by {_issuer_id(doc)!r}")
+    proof = verify_credential(status_list, key)
+    if not proof.ok:
+        return [VerificationProblem(p.code, f"status list: {p.message}") for p in proof.problems], False
+    subject = status_list.get("credentialSubject")
+    if not isinstance(subject, Mapping) or subject.get("statusPurpose") != "revocation":
+        return problem("the status list's credentialSubject must be a BitstringStatusList for 'revocation'")
+    valid_until = _parse_time(status_list.get("validUntil")) if "validUntil" in status_list else None
+    if valid_until is not None and at > valid_until:
+        return problem(f"the status list expired on {status_list['validUntil']}; fetch the current one")
+    try:
+        bits = decode_bits(subject.get("encodedList"))  # type: ignore[arg-type]
+    except ValueError as exc:
+        return [VerificationProblem(ProblemCode.MALFORMED_STATUS, f"status list: {exc}")], False
+    if index >= bits.size:
+        return [
+            VerificationProblem(ProblemCode.MALFORMED_STATUS, f"index {index} beyond the list ({bits.size})")
+        ], False
+    return [], bool(bits[index])
 
 
 __all__ = ["EXIT_CODES", "TrustList", "TrustStore", "Verdict", "read_json_object", "verify_document"]
