@@ -24,7 +24,13 @@ from ..results.signing import (
     save_private_key,
 )
 from ..results.status import load_register
-from ..results.verification import TrustStore, read_json_object, verify_document
+from ..results.verification import (
+    TrustStore,
+    controller_document,
+    did_web_url,
+    read_json_object,
+    verify_document,
+)
 from .common import fail_on_bad_input, stderr
 from .outputs import check_output_paths, write_together
 
@@ -42,17 +48,28 @@ def keys_new(
     valid_days: Annotated[
         int | None, typer.Option("--valid-days", min=1, help="the key may sign for this many days (in the profile)")
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", help="the issuer's https web site: sets the profile's url and the verification URL <url>/verify/"
+        ),
+    ] = None,
 ) -> None:
     """Make an issuer key pair: the private key file is created with mode 0600; the public key is printed as a
     Multikey (publish it so that anyone can check your certificates)."""
     try:
-        key, public = generate_key_pair()
-        save_private_key(key, out)
-        if issuer_id is not None:
+        profile = None
+        if issuer_id is not None:  # the profile is checked before the key file is made
             expires = (
                 None if valid_days is None else datetime.now(UTC).replace(microsecond=0) + timedelta(days=valid_days)
             )
-            profile = IssuerProfile(id=issuer_id, name=issuer_name or issuer_id, key_expires=expires)
+            verify_url = url.rstrip("/") + "/verify/" if url else None
+            profile = IssuerProfile(
+                id=issuer_id, name=issuer_name or issuer_id, key_expires=expires, url=url, verify_url=verify_url
+            )
+        key, public = generate_key_pair()
+        save_private_key(key, out)
+        if profile is not None:
             atomic_write_text(issuer_out or out.with_name("issuer.json"), profile.model_dump_json(indent=2) + "\n")
     except (InputError, ValidationError) as err:
         raise fail_on_bad_input(err if isinstance(err, InputError) else InputError(str(err))) from err
@@ -80,6 +97,27 @@ def _read_text(path: Path, what: str) -> str:
         raise InputError(
             Problem(f"the {what} is not UTF-8 text (byte {err.start}); save it as UTF-8", str(path))
         ) from err
+
+
+@keys_app.command("publish")
+def keys_publish(
+    key: Annotated[Path, typer.Option("--key", help="the issuer's private key (only its public half is published)")],
+    issuer: Annotated[Path, typer.Option("--issuer", help="the issuer profile")],
+    out: Annotated[Path, typer.Option("--out", help="the controller document to write (did.json for did:web)")],
+) -> None:
+    """Write the controller document verifiers fetch at the issuer id: the public key as a Multikey verification
+    method under assertionMethod. For a did:web issuer it is the DID document (did.json). 'verify --trust' accepts
+    it."""
+    try:
+        check_output_paths([(out, "--out")])
+        profile = _read_issuer(issuer)
+        multikey = public_key_to_multikey(load_private_key(key))
+        doc = controller_document(profile.id, multikey)
+        atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    where = did_web_url(profile.id) if profile.id.startswith("did:web:") else profile.id
+    stderr.print(f"wrote {out}: publish it at {where}", markup=False)
 
 
 def _read_result(path: Path) -> AssessmentResult:

@@ -48,7 +48,13 @@ class IssuerProfile(BaseModel):
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:[^#\s]+$", description="URL or DID, no '#'")
     name: str = Field(min_length=1)
-    url: str | None = None
+    url: str | None = Field(None, pattern=r"^https?://\S+$", description="the issuer's web site")
+    verify_url: str | None = Field(
+        None,
+        pattern=r"^https://\S+$",
+        description="base URL of the issuer's verification page; a credential's id (and the PDF's QR code) is this "
+        "URL followed by the credential's UUID",
+    )
     email: str | None = None
     description: str | None = None
     key_expires: datetime | None = Field(
@@ -62,6 +68,10 @@ class IssuerProfile(BaseModel):
             raise InputError(
                 Problem(f"the issuer key of {self.id!r} expired on {self.key_expires.isoformat()}; make a new key")
             )
+
+    def credential_id(self, uuid: str) -> str:
+        """The credential's id: its verification URL when the issuer has one, else ``urn:uuid:…``."""
+        return f"{self.verify_url}{uuid}" if self.verify_url else f"urn:uuid:{uuid}"
 
     def as_profile(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": ["Profile"], "name": self.name}
@@ -223,7 +233,7 @@ def open_badge_credential(
     subject["result"] = results
     return {
         "@context": list(CONTEXTS),
-        "id": f"urn:uuid:{result.result_id}",
+        "id": issuer.credential_id(result.result_id),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": issuer.as_profile(),
         "validFrom": result.created.strftime("%Y-%m-%dT%H:%M:%SZ"),

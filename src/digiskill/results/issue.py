@@ -62,8 +62,15 @@ def issue_certificate(
     signed = sign_credential(unsigned, private_key, proof_set=True)
     text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
     code = verification_code(text)
-    qr = f"{issuer.url.rstrip('/')}/verify/{code}" if issuer.url else f"{signed['id']} {code}"
+    qr = signed["id"] if issuer.verify_url else f"{signed['id']} {code}"
     pdf = certificate_pdf(
-        result, bank, lang=lang, issuer_name=issuer.name, code=code, qr_payload=qr, holder_name=holder_name
+        result,
+        bank,
+        lang=lang,
+        issuer_name=issuer.name,
+        code=code,
+        qr_payload=qr,
+        holder_name=holder_name,
+        verification_url=signed["id"] if issuer.verify_url else None,
     )
     return Certificate(text, code, pdf, cv_lines(result, bank, lang), result)

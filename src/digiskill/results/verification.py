@@ -238,6 +238,35 @@ def _controller_keys(doc: Mapping[str, Any], source: str | None) -> dict[str, di
     return {controller: allowed}
 
 
+CID_CONTEXT = "https://www.w3.org/ns/cid/v1"
+DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+
+
+def controller_document(issuer_id: str, multikey: str) -> dict[str, Any]:
+    """The document an issuer publishes at its id so that verifiers can establish its key: one ``Multikey``
+    verification method (``issuer id#Multikey``), listed under ``assertionMethod`` (W3C Controlled Identifiers 1.0;
+    for a ``did:web`` issuer the same content is its DID document, ``did.json``, with the DID contexts)."""
+    public_key_from_multikey(multikey)
+    vm_id = f"{issuer_id}#{multikey}"
+    return {
+        "@context": DID_CONTEXTS if issuer_id.startswith("did:") else [CID_CONTEXT],
+        "id": issuer_id,
+        "verificationMethod": [
+            {"id": vm_id, "type": "Multikey", "controller": issuer_id, "publicKeyMultibase": multikey}
+        ],
+        "assertionMethod": [vm_id],
+    }
+
+
+def did_web_url(did: str) -> str:
+    """Where a ``did:web`` DID document is served: ``did:web:example.com:issuers:x`` ->
+    ``https://example.com/issuers/x/did.json`` (``https://example.com/.well-known/did.json`` without a path)."""
+    parts = did.removeprefix("did:web:").split(":")
+    host = parts[0].replace("%3A", ":")
+    path = "/".join(parts[1:])
+    return f"https://{host}/{path}/did.json" if path else f"https://{host}/.well-known/did.json"
+
+
 # ---------------------------------------------------------------------------------------------------------- verdict
 
 
@@ -457,4 +486,13 @@ def _check_status(
     return [], bool(bits[index])
 
 
-__all__ = ["EXIT_CODES", "TrustList", "TrustStore", "Verdict", "read_json_object", "verify_document"]
+__all__ = [
+    "EXIT_CODES",
+    "TrustList",
+    "TrustStore",
+    "Verdict",
+    "controller_document",
+    "did_web_url",
+    "read_json_object",
+    "verify_document",
+]
