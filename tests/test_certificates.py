@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from digiskill.bank.default import load_default
 from digiskill.cli.main import app
 from digiskill.results.batch import batch_results
-from digiskill.results.credential import IssuerProfile, open_badge_credential
+from digiskill.results.credential import IssuerProfile, identity_matches, open_badge_credential
 from digiskill.results.signing import canonicalize
 from digiskill.scoring import read_responses
 
@@ -83,10 +83,13 @@ def test_certify_then_verify_and_every_kind_of_tampering(tmp_path: Path, result_
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 2000
     doc = json.loads(cert.read_text())
     assert doc["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
-    assert doc["proof"]["cryptosuite"] == "eddsa-rdfc-2022" and doc["proof"]["verificationMethod"].endswith(multikey)
+    proof = doc["proof"][0]  # a proof set: an array, as the OB 3.0 JSON Schema requires
+    assert proof["cryptosuite"] == "eddsa-rdfc-2022" and proof["verificationMethod"].endswith(multikey)
     assert "PROVISIONAL" in doc["name"]
-    # data minimisation: no name unless asked, never the pseudonymous person reference
-    assert "identifier" not in doc["credentialSubject"] and "JC001" not in cert.read_text()
+    # data minimisation: no name unless asked, never the pseudonymous person reference, only its salted hash
+    (ident,) = doc["credentialSubject"]["identifier"]
+    assert ident["hashed"] is True and ident["identityHash"].startswith("sha256$") and "JC001" not in cert.read_text()
+    assert identity_matches(doc, "JC001") and not identity_matches(doc, "JC002")
 
     ok = runner.invoke(app, ["verify", str(cert), "--key", multikey])
     assert ok.exit_code == 0 and ok.stdout.startswith("valid eddsa-rdfc-2022 proof")
@@ -103,7 +106,7 @@ def test_certify_then_verify_and_every_kind_of_tampering(tmp_path: Path, result_
     assert bad.exit_code == 1 and "key-mismatch" in bad.stdout
 
     suite = json.loads(cert.read_text())
-    suite["proof"]["cryptosuite"] = "eddsa-rdf-2022"
+    suite["proof"][0]["cryptosuite"] = "eddsa-rdf-2022"
     (tmp_path / "suite.json").write_text(json.dumps(suite))
     bad = runner.invoke(app, ["verify", str(tmp_path / "suite.json")])
     assert bad.exit_code == 1 and "unknown-cryptosuite" in bad.stdout
@@ -134,8 +137,8 @@ def test_name_only_when_chosen_and_bad_inputs_write_nothing(tmp_path: Path, resu
         ],
     )
     assert r.exit_code == 0, r.output
-    ident = json.loads(cert.read_text())["credentialSubject"]["identifier"][0]
-    assert ident["identityHash"] == "Mette Hansen" and ident["identityType"] == "name"
+    ident = json.loads(cert.read_text())["credentialSubject"]["identifier"][1]
+    assert ident["identityHash"] == "Mette Hansen" and ident["identityType"] == "name" and ident["hashed"] is False
 
     broken_key = tmp_path / "broken.pem"
     broken_key.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")

@@ -169,3 +169,37 @@ def test_certify_cli_refuses_forgeries_with_exit_2_and_no_output(tmp_path: Path,
         assert r.exit_code == 2, r.output
         assert r.exception is None or isinstance(r.exception, SystemExit)
         assert "f.json" in r.stderr and not out.exists() and not pdf.exists()
+
+
+def test_certify_checks_outputs_first_and_writes_both_files_or_none(tmp_path: Path, batch_result) -> None:
+    key, prof = tmp_path / "k.pem", tmp_path / "issuer.json"
+    runner.invoke(
+        app, ["keys", "new", "--out", str(key), "--issuer-id", "https://j.example/i", "--issuer-out", str(prof)]
+    )
+    res = _write(tmp_path, batch_result)
+    out = tmp_path / "c.json"
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    for pdf, needle in ((folder, "--pdf is a folder"), (out, "same file as --out")):
+        r = runner.invoke(
+            app, ["certify", str(res), "--key", str(key), "--issuer", str(prof), "--out", str(out), "--pdf", str(pdf)]
+        )
+        assert r.exit_code == 2 and needle in r.stderr and not out.exists()
+    # the PDF cannot be renamed into place (its target turns into a folder after the check): no credential is left
+    from digiskill.cli.outputs import write_together
+
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "x").write_text("occupied")
+    with pytest.raises(InputError, match="cannot write the output"):
+        write_together([(out, b"credential"), (blocked, b"%PDF")])
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    r = runner.invoke(
+        app, ["certify", str(tmp_path / "nope.json"), "--key", str(key), "--issuer", str(prof), "--out", str(out)]
+    )
+    assert r.exit_code == 2 and "cannot read the result" in r.stderr
+    (tmp_path / "latin.json").write_bytes(b'{"person": "S\xf8ren"}')
+    r = runner.invoke(
+        app, ["certify", str(tmp_path / "latin.json"), "--key", str(key), "--issuer", str(prof), "--out", str(out)]
+    )
+    assert r.exit_code == 2 and "not UTF-8" in r.stderr

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ..bank.default import load_default
 from ..errors import InputError, Problem
-from ..fileio import atomic_write_bytes, atomic_write_text
+from ..fileio import atomic_write_text
 from ..results.credential import IssuerProfile
 from ..results.issue import issue_certificate
 from ..results.models import AssessmentResult
@@ -22,9 +22,17 @@ from ..results.signing import (
     load_public_key,
     public_key_to_multikey,
     save_private_key,
-    verify_credential,
+)
+from ..results.status import load_register
+from ..results.verification import (
+    TrustStore,
+    controller_document,
+    did_web_url,
+    read_json_object,
+    verify_document,
 )
 from .common import fail_on_bad_input, stderr
+from .outputs import check_output_paths, write_together
 
 keys_app = typer.Typer(help="Issuer signing keys (Ed25519).", no_args_is_help=True)
 
@@ -40,17 +48,28 @@ def keys_new(
     valid_days: Annotated[
         int | None, typer.Option("--valid-days", min=1, help="the key may sign for this many days (in the profile)")
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", help="the issuer's https web site: sets the profile's url and the verification URL <url>/verify/"
+        ),
+    ] = None,
 ) -> None:
     """Make an issuer key pair: the private key file is created with mode 0600; the public key is printed as a
     Multikey (publish it so that anyone can check your certificates)."""
     try:
-        key, public = generate_key_pair()
-        save_private_key(key, out)
-        if issuer_id is not None:
+        profile = None
+        if issuer_id is not None:  # the profile is checked before the key file is made
             expires = (
                 None if valid_days is None else datetime.now(UTC).replace(microsecond=0) + timedelta(days=valid_days)
             )
-            profile = IssuerProfile(id=issuer_id, name=issuer_name or issuer_id, key_expires=expires)
+            verify_url = url.rstrip("/") + "/verify/" if url else None
+            profile = IssuerProfile(
+                id=issuer_id, name=issuer_name or issuer_id, key_expires=expires, url=url, verify_url=verify_url
+            )
+        key, public = generate_key_pair()
+        save_private_key(key, out)
+        if profile is not None:
             atomic_write_text(issuer_out or out.with_name("issuer.json"), profile.model_dump_json(indent=2) + "\n")
     except (InputError, ValidationError) as err:
         raise fail_on_bad_input(err if isinstance(err, InputError) else InputError(str(err))) from err
@@ -60,11 +79,49 @@ def keys_new(
     stderr.print(f"wrote private key {out} (mode 600)", markup=False)
 
 
-def _read_result(path: Path) -> AssessmentResult:
+MAX_RESULT_BYTES = 5_000_000
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of ``path`` (at most 5 MB), or InputError saying why not."""
     try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        with path.open("rb") as fh:
+            data = fh.read(MAX_RESULT_BYTES + 1)
     except OSError as err:
-        raise InputError(Problem(f"cannot read result: {err.strerror}", str(path))) from err
+        raise InputError(Problem(f"cannot read the {what}: {err.strerror or err}", str(path))) from err
+    if len(data) > MAX_RESULT_BYTES:
+        raise InputError(Problem(f"the {what} is larger than {MAX_RESULT_BYTES:,} bytes; refused", str(path)))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            Problem(f"the {what} is not UTF-8 text (byte {err.start}); save it as UTF-8", str(path))
+        ) from err
+
+
+@keys_app.command("publish")
+def keys_publish(
+    key: Annotated[Path, typer.Option("--key", help="the issuer's private key (only its public half is published)")],
+    issuer: Annotated[Path, typer.Option("--issuer", help="the issuer profile")],
+    out: Annotated[Path, typer.Option("--out", help="the controller document to write (did.json for did:web)")],
+) -> None:
+    """Write the controller document verifiers fetch at the issuer id: the public key as a Multikey verification
+    method under assertionMethod. For a did:web issuer it is the DID document (did.json). 'verify --trust' accepts
+    it."""
+    try:
+        check_output_paths([(out, "--out")])
+        profile = _read_issuer(issuer)
+        multikey = public_key_to_multikey(load_private_key(key))
+        doc = controller_document(profile.id, multikey)
+        atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    where = did_web_url(profile.id) if profile.id.startswith("did:web:") else profile.id
+    stderr.print(f"wrote {out}: publish it at {where}", markup=False)
+
+
+def _read_result(path: Path) -> AssessmentResult:
+    lines = [line for line in _read_text(path, "result").splitlines() if line.strip()]
     text = "\n".join(lines)
     if len(lines) > 1 and lines[0].lstrip().startswith("{") and lines[0].rstrip().endswith("}"):
         try:
@@ -81,10 +138,9 @@ def _read_result(path: Path) -> AssessmentResult:
 
 
 def _read_issuer(path: Path) -> IssuerProfile:
+    text = _read_text(path, "issuer profile")
     try:
-        return IssuerProfile.model_validate_json(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InputError(Problem(f"cannot read issuer profile: {err.strerror}", str(path))) from err
+        return IssuerProfile.model_validate_json(text)
     except ValidationError as err:
         raise InputError(
             [Problem(".".join(map(str, e["loc"])) + ": " + e["msg"], str(path)) for e in err.errors()]
@@ -101,23 +157,41 @@ def certify_command(
     name: Annotated[
         str | None, typer.Option("--name", help="the person's name, only if they want it on the certificate")
     ] = None,
+    status_register: Annotated[
+        Path | None,
+        typer.Option("--status", help="status list register ('digiskill status new'): makes the credential revocable"),
+    ] = None,
 ) -> None:
     """Sign an Open Badges 3.0 credential for RESULT (eddsa-rdfc-2022) and, with --pdf, print the certificate."""
     if lang not in ("da", "en"):
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
     language: Literal["da", "en"] = "da" if lang == "da" else "en"
-    try:
-        bank = load_default()
-        res = _read_result(result)
+    try:  # everything is checked before any work: outputs, key, issuer, result
+        outputs = [(out, "--out")] + ([(pdf, "--pdf")] if pdf is not None else [])
+        check_output_paths(outputs)
+        private_key = load_private_key(key)
         profile = _read_issuer(issuer)
+        profile.check_key_valid()
+        res = _read_result(result)
+        if status_register is not None:
+            load_register(status_register)  # checked before the work
+        bank = load_default()
         cert = issue_certificate(
-            res, bank, profile, load_private_key(key), lang=language, holder_name=name, source=str(result)
+            res,
+            bank,
+            profile,
+            private_key,
+            lang=language,
+            holder_name=name,
+            source=str(result),
+            status_register=status_register,
         )
+        files: list[tuple[Path, bytes]] = [(out, cert.credential_json.encode("utf-8"))]
+        if pdf is not None:
+            files.append((pdf, cert.pdf))
+        write_together(files)
     except InputError as err:
         raise fail_on_bad_input(err) from err
-    atomic_write_text(out, cert.credential_json)
-    if pdf is not None:
-        atomic_write_bytes(pdf, cert.pdf)
     for line in cert.cv_lines:
         typer.echo(line)
     stderr.print(f"wrote {out}" + (f" and {pdf}" if pdf else "") + f"; verification code {cert.code}", markup=False)
@@ -131,24 +205,43 @@ def verify_command(
         str | None,
         typer.Option("--key", help="the issuer's public key you trust: a Multikey (z6Mk…) or a PEM file"),
     ] = None,
+    status_list: Annotated[
+        Path | None,
+        typer.Option("--status-list", help="the issuer's signed status list (BitstringStatusListCredential)"),
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust",
+            help="a trust file: {'issuers': {issuer id: [Multikey, …]}}, or an issuer's published controller "
+            "document (did.json)",
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="check validity at this time (ISO 8601 with a time zone, e.g. 2027-01-01T00:00:00Z)"),
+    ] = None,
 ) -> None:
-    """Check the signature of a credential and say exactly what is wrong with it. Exit 0 valid, 1 invalid, 2 bad
-    input (unreadable file, not JSON, unusable key)."""
+    """Check a credential and say whether it can be trusted. Exit 0 valid and signed by a key established as the
+    issuer's (--key, --trust or a did:key issuer); 1 invalid (each problem named); 2 bad input (unreadable, not JSON,
+    unusable key); 3 signature intact but the issuer's key is not established; 4 revoked."""
     try:
-        try:
-            doc = json.loads(credential.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise InputError(Problem(f"cannot read credential: {err.strerror}", str(credential))) from err
-        except json.JSONDecodeError as err:
-            raise InputError(Problem(f"not JSON: {err.msg}", str(credential), err.lineno)) from err
+        doc = read_json_object(credential, "credential")
         public = load_public_key(key) if key is not None else None
+        when = None
+        if at is not None:
+            try:
+                when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+            except ValueError as err:
+                raise InputError(Problem(f"--at {at!r} is not an ISO 8601 time")) from err
+            if when.tzinfo is None:
+                raise InputError(Problem(f"--at {at!r} needs a time zone (e.g. Z or +01:00)"))
+        listed = read_json_object(status_list, "status list", max_bytes=20_000_000) if status_list else None
+        store = None
+        if trust is not None:
+            store = TrustStore.from_document(read_json_object(trust, "trust file"), str(trust))
     except InputError as err:
         raise fail_on_bad_input(err) from err
-    outcome = verify_credential(doc, public)
-    typer.echo(str(outcome))
-    if outcome.ok and outcome.key_source != "given":
-        typer.echo(
-            "note: checked with the key named in the credential itself; pass --key with the issuer's "
-            "published key to also check who signed it"
-        )
-    raise typer.Exit(0 if outcome.ok else 1)
+    verdict = verify_document(doc, key=public, trust=store, at=when, status_list=listed)
+    typer.echo(str(verdict))
+    raise typer.Exit(verdict.exit_code)

@@ -14,6 +14,7 @@ from .link import link_command
 from .schema import schema
 from .score import score
 from .screen import screen_command
+from .status import status_app
 from .take import take_command
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.command("certify")(certify_command)
 app.command("verify")(verify_command)
 app.command("take")(take_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(status_app, name="status")
 app.add_typer(bank_app, name="bank")
 app.add_typer(cat_app, name="cat")
 app.command("simulate")(simulate_cmd)  # also `digiskill cat simulate`

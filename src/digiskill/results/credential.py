@@ -12,12 +12,17 @@ Shape (every term is defined by the two pinned contexts, so JSON-LD canonicaliza
 * ``issuer`` (a ``Profile``), ``validFrom``, and an ``eddsa-rdfc-2022`` Data Integrity proof (see
   :mod:`digiskill.results.signing`).
 
-Data minimisation: the subject carries no identifier unless the person chose to put their name on it
-(``holder_name``); the pseudonymous person reference of the result is never included.
+Data minimisation: the subject is identified by a salted SHA-256 ``IdentityObject`` (``hashed: true``) of the
+result's pseudonymous person reference, never the reference itself; the name appears only if the person chose to put
+it on the certificate (``holder_name``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +35,10 @@ from .models import AssessmentResult
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 DIGCOMP_URL = "https://publications.jrc.ec.europa.eu/repository/handle/JRC128415"
 URN = "urn:digiskill"
+#: alignment target types: DigComp is neither CASE nor CTDL, so OB 3.0 wants an ``ext:``-prefixed value
+DIGCOMP_COMPETENCE_TYPE = "ext:DigCompCompetence"
+DIGCOMP_FRAMEWORK_TYPE = "ext:DigCompFramework"
+IDENTITY_HASH_ALGORITHM = "sha256"
 
 
 class IssuerProfile(BaseModel):
@@ -39,7 +48,13 @@ class IssuerProfile(BaseModel):
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:[^#\s]+$", description="URL or DID, no '#'")
     name: str = Field(min_length=1)
-    url: str | None = None
+    url: str | None = Field(None, pattern=r"^https?://\S+$", description="the issuer's web site")
+    verify_url: str | None = Field(
+        None,
+        pattern=r"^https://\S+$",
+        description="base URL of the issuer's verification page; a credential's id (and the PDF's QR code) is this "
+        "URL followed by the credential's UUID",
+    )
     email: str | None = None
     description: str | None = None
     key_expires: datetime | None = Field(
@@ -53,6 +68,10 @@ class IssuerProfile(BaseModel):
             raise InputError(
                 Problem(f"the issuer key of {self.id!r} expired on {self.key_expires.isoformat()}; make a new key")
             )
+
+    def credential_id(self, uuid: str) -> str:
+        """The credential's id: its verification URL when the issuer has one, else ``urn:uuid:…``."""
+        return f"{self.verify_url}{uuid}" if self.verify_url else f"urn:uuid:{uuid}"
 
     def as_profile(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": ["Profile"], "name": self.name}
@@ -88,7 +107,7 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
                         "targetName": c.name.en,
                         "targetCode": c.id,
                         "targetFramework": "DigComp 2.2",
-                        "targetType": "ceterms:Competency",
+                        "targetType": DIGCOMP_COMPETENCE_TYPE,
                         "targetUrl": DIGCOMP_URL,
                     }
                     for c in area.competences
@@ -120,7 +139,7 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
                 "type": ["Alignment"],
                 "targetName": "DigComp 2.2: The Digital Competence Framework for Citizens",
                 "targetFramework": "DigComp 2.2",
-                "targetType": "ceterms:Framework",
+                "targetType": DIGCOMP_FRAMEWORK_TYPE,
                 "targetUrl": DIGCOMP_URL,
             }
         ],
@@ -129,10 +148,51 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
     }
 
 
+def hashed_identity(reference: str, salt: str) -> dict[str, Any]:
+    """The OB 3.0 ``IdentityObject`` of a pseudonymous person reference: ``identityHash`` is
+    ``'sha256$' + hex(SHA-256(UTF-8(reference + salt)))``, ``hashed: true``, with the salt beside it.
+
+    Whoever knows the reference (the person, their caseworker) recomputes the hash with the credential's salt and so
+    proves that the credential is theirs (:func:`identity_matches`); the reference itself is never in the credential.
+    """
+    digest = hashlib.sha256((reference + salt).encode("utf-8")).hexdigest()
+    return {
+        "type": "IdentityObject",
+        "identityHash": f"{IDENTITY_HASH_ALGORITHM}${digest}",
+        "identityType": "identifier",
+        "hashed": True,
+        "salt": salt,
+    }
+
+
+def identity_matches(credential: Mapping[str, Any], reference: str) -> bool:
+    """True when one hashed identifier of the credential's subject is the hash of ``reference`` with its salt."""
+    subject = credential.get("credentialSubject")
+    idents = subject.get("identifier", []) if isinstance(subject, Mapping) else []
+    for ident in idents if isinstance(idents, list) else [idents]:
+        if isinstance(ident, Mapping) and ident.get("hashed") is True and isinstance(ident.get("salt"), str):
+            if hmac.compare_digest(
+                hashed_identity(reference, ident["salt"])["identityHash"], str(ident.get("identityHash"))
+            ):
+                return True
+    return False
+
+
 def open_badge_credential(
-    result: AssessmentResult, bank: Bank, issuer: IssuerProfile, *, holder_name: str | None = None
+    result: AssessmentResult,
+    bank: Bank,
+    issuer: IssuerProfile,
+    *,
+    holder_name: str | None = None,
+    salt: str | None = None,
+    credential_status: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The unsigned OpenBadgeCredential for ``result`` (sign it with ``signing.sign_credential``)."""
+    """The unsigned OpenBadgeCredential for ``result`` (sign it with ``signing.sign_credential``).
+
+    The subject is identified by a salted SHA-256 of the result's pseudonymous person reference
+    (:func:`hashed_identity`; ``salt`` defaults to 16 random bytes, hex) and, only if the person chose it, by their
+    name in plain text. ``credential_status`` (a ``BitstringStatusListEntry``) makes the credential revocable.
+    """
     areas = [a.area for a in result.areas]
     provisional = (
         " PROVISIONAL (provisional parameters, not calibrated on real responses)." if result.provisional else ""
@@ -164,14 +224,16 @@ def open_badge_credential(
             }
         )
     subject: dict[str, Any] = {"type": ["AchievementSubject"], "achievement": _achievement(bank, areas)}
+    identifiers = [hashed_identity(result.person, salt if salt is not None else secrets.token_hex(16))]
     if holder_name:
-        subject["identifier"] = [
-            {"type": ["IdentityObject"], "identityHash": holder_name, "identityType": "name", "hashed": False}
-        ]
+        identifiers.append(
+            {"type": "IdentityObject", "identityHash": holder_name, "identityType": "name", "hashed": False}
+        )
+    subject["identifier"] = identifiers
     subject["result"] = results
     return {
         "@context": list(CONTEXTS),
-        "id": f"urn:uuid:{result.result_id}",
+        "id": issuer.credential_id(result.result_id),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": issuer.as_profile(),
         "validFrom": result.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -179,4 +241,4 @@ def open_badge_credential(
         "description": "Certified DigComp 2.2 levels per competence area." + provisional,
         "credentialSubject": subject,
         "evidence": evidence,
-    }
+    } | ({"credentialStatus": dict(credential_status)} if credential_status is not None else {})

@@ -37,10 +37,18 @@ TEXT = {
         "probability that the person is at that level or above is at least 80%.",
     },
     "verify": {
-        "da": "Verifikationskode. QR-koden peger på det signerede digitale bevis (Open Badges 3.0), som kan "
-        "kontrolleres med 'digiskill verify'.",
-        "en": "Verification code. The QR code refers to the signed digital credential (Open Badges 3.0), which "
-        "can be checked with 'digiskill verify'.",
+        "da": "Verifikationskode. QR-koden indeholder bevisets id; udstederen har ingen verifikationsside. Det "
+        "signerede digitale bevis (Open Badges 3.0, credential.json) kontrolleres med 'digiskill verify "
+        "credential.json --key <udstederens offentlige nøgle>' eller en anden Open Badges 3.0-verifikator.",
+        "en": "Verification code. The QR code holds the credential's id; the issuer has no verification page. "
+        "Check the signed digital credential (Open Badges 3.0, credential.json) with 'digiskill verify "
+        "credential.json --key <the issuer's public key>' or any other Open Badges 3.0 verifier.",
+    },
+    "verify_url": {
+        "da": "Verifikationskode. Scan QR-koden eller åbn {url} for at kontrollere det signerede digitale bevis "
+        "(Open Badges 3.0).",
+        "en": "Verification code. Scan the QR code or open {url} to check the signed digital credential "
+        "(Open Badges 3.0).",
     },
     "cv": {"da": "Til dit CV", "en": "For your CV"},
     "provisional": {
@@ -89,6 +97,7 @@ def certificate_pdf(
     code: str,
     qr_payload: str,
     holder_name: str | None = None,
+    verification_url: str | None = None,
 ) -> bytes:
     """The certificate as PDF bytes (A4, one page)."""
     t = {k: v[lang] for k, v in TEXT.items()}
@@ -165,7 +174,8 @@ def certificate_pdf(
     pdf.ln(3)
     pdf.set_font("Helvetica", "", 7.5)
     pdf.set_text_color(90, 90, 90)
-    pdf.multi_cell(0, 3.8, f"{code}: {t['verify']}", new_x="LMARGIN", new_y="NEXT")
+    how = t["verify_url"].format(url=verification_url) if verification_url else t["verify"]
+    pdf.multi_cell(0, 3.8, f"{code}: {how}", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 3.8, f"{result.bank.parameter_set} / framework {result.bank.framework_version} / {result.engine}")
     pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())

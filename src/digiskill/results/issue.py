@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -14,6 +15,7 @@ from .document import certificate_pdf, cv_lines, verification_code
 from .models import AssessmentResult
 from .recompute import recompute_result
 from .signing import sign_credential
+from .status import allocate_index, status_entry
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ def issue_certificate(
     lang: Literal["da", "en"] = "da",
     holder_name: str | None = None,
     source: str | None = None,
+    status_register: str | Path | None = None,
 ) -> Certificate:
     """Recompute ``result`` from its responses, sign the Open Badges credential of the recomputed result and render
     its PDF (the QR code refers to the credential). The one function every path that issues a certificate uses.
@@ -44,15 +47,30 @@ def issue_certificate(
     Raises:
         InputError: the issuer's key has expired (``IssuerProfile.key_expires``); the result names another bank;
             or it does not follow from its own responses (see :func:`~digiskill.results.recompute.recompute_result`;
-            ``source`` names the result's file in the messages).
+            ``source`` names the result's file in the messages); the status register cannot be used.
+
+    With ``status_register`` (a register made by ``digiskill status new``) the credential gets a fresh index of that
+    status list (:mod:`digiskill.results.status`), so that the issuer can revoke it.
     """
     issuer.check_key_valid()
     result = recompute_result(result, bank, source=source)
-    signed = sign_credential(open_badge_credential(result, bank, issuer, holder_name=holder_name), private_key)
+    entry = None
+    if status_register is not None:
+        register, index = allocate_index(Path(status_register))
+        entry = status_entry(register, index)
+    unsigned = open_badge_credential(result, bank, issuer, holder_name=holder_name, credential_status=entry)
+    signed = sign_credential(unsigned, private_key, proof_set=True)
     text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
     code = verification_code(text)
-    qr = f"{issuer.url.rstrip('/')}/verify/{code}" if issuer.url else f"{signed['id']} {code}"
+    qr = signed["id"] if issuer.verify_url else f"{signed['id']} {code}"
     pdf = certificate_pdf(
-        result, bank, lang=lang, issuer_name=issuer.name, code=code, qr_payload=qr, holder_name=holder_name
+        result,
+        bank,
+        lang=lang,
+        issuer_name=issuer.name,
+        code=code,
+        qr_payload=qr,
+        holder_name=holder_name,
+        verification_url=signed["id"] if issuer.verify_url else None,
     )
     return Certificate(text, code, pdf, cv_lines(result, bank, lang), result)

@@ -80,6 +80,7 @@ CRYPTOSUITE = "eddsa-rdfc-2022"
 PROOF_TYPE = "DataIntegrityProof"
 PROOF_PURPOSE = "assertionMethod"
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+DID_KEY_PREFIX = "did:key:"
 OB_V3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 
 #: multicodec prefix of an Ed25519 public key (varint of 0xed), used in Multikey
@@ -413,8 +414,12 @@ def sign_credential(
     verification_method: str | None = None,
     created: datetime | str | None = None,
     proof_purpose: str = PROOF_PURPOSE,
+    proof_set: bool = False,
 ) -> dict[str, Any]:
     """Sign an unsigned JSON-LD credential; returns a copy with a ``DataIntegrityProof`` (``eddsa-rdfc-2022``).
+
+    ``proof_set=True`` writes ``proof`` as an array of one proof (what 1EdTech's OB 3.0 JSON Schema requires); the
+    signature is the same either way, since the proof is not part of what is signed.
 
     ``verification_method`` defaults to ``issuer id + '#' + Multikey`` of the key; if given and it ends in a Multikey,
     that must be the key's own. ``created`` defaults to now (UTC, whole seconds); a string is used verbatim.
@@ -448,7 +453,7 @@ def sign_credential(
     proof_canon = canonicalize_proof_config(proof, unsigned["@context"])
     signature = private_key.sign(hash_data(proof_canon, document_canon))
     proof["proofValue"] = BASE58BTC_PREFIX + base58.b58encode(signature).decode("ascii")
-    unsigned["proof"] = proof
+    unsigned["proof"] = [proof] if proof_set else proof
     return unsigned
 
 
@@ -473,6 +478,16 @@ class ProblemCode(StrEnum):
     UNKNOWN_CONTEXT = "unknown-context"
     CANONICALIZATION_FAILED = "canonicalization-failed"
     SIGNATURE_INVALID = "signature-invalid"
+    # the data model (checked by digiskill.results.verification before the proof)
+    CONTEXT_ORDER = "context-order"
+    WRONG_TYPE = "wrong-type"
+    MALFORMED_DATE = "malformed-date"
+    NOT_YET_VALID = "not-yet-valid"
+    EXPIRED = "expired"
+    MALFORMED_ISSUER = "malformed-issuer"
+    MISSING_SUBJECT = "missing-subject"
+    MALFORMED_STATUS = "malformed-status"
+    STATUS_LIST_MISMATCH = "status-list-mismatch"
 
 
 @dataclass(frozen=True)
@@ -490,7 +505,8 @@ class VerificationProblem:
 class VerificationResult:
     """The outcome of :func:`verify_credential`: ``ok`` only if there is no problem at all.
 
-    ``key_source`` is ``"given"`` when the signature was checked with a key the caller trusts, and
+    ``key_source`` is ``"given"`` when the signature was checked with a key the caller trusts, ``"did:key"`` when the
+    issuer is a ``did:key`` DID and the proof was made with the DID's own key (the DID establishes the key), and
     ``"verificationMethod"`` when the key was read from the credential itself: then a valid signature proves that the
     credential was not changed, but not who made it.
     """
@@ -605,6 +621,18 @@ def _check_proof(
                     f"the proof was made with key {multikey} but the expected key is "
                     f"{public_key_to_multikey(public_key)}",
                 )
+        elif isinstance(issuer_id, str) and issuer_id.startswith(DID_KEY_PREFIX):
+            # a did:key issuer *is* its key: the verification method must be did:key:z6Mk…#z6Mk…, the DID's own key
+            did_key = issuer_id[len(DID_KEY_PREFIX) :]
+            if multikey != did_key:
+                add(
+                    ProblemCode.KEY_MISMATCH,
+                    f"a did:key issuer signs with the key of its DID: expected verification method "
+                    f"'{issuer_id}#{did_key}', got {vm!r}",
+                )
+            elif named_key is not None:
+                key = named_key
+                info["key_source"] = "did:key"
         elif named_key is not None:
             key = named_key
             info["key_source"] = "verificationMethod"
