@@ -11,8 +11,12 @@ from digiskill.bank.content import CHECKLIST, STAGES, Status, unreviewed_items
 from digiskill.bank.default import load_default
 
 WRITTEN = {"date": "2026-11-28", "role": "item writer", "decision": "written"}
-APPROVED = {"date": "2026-12-10", "role": "content expert + jobcenter practitioner", "decision": "approved",
-            "checks": list(CHECKLIST)}
+APPROVED = {
+    "date": "2026-12-10",
+    "role": "content expert + jobcenter practitioner",
+    "decision": "approved",
+    "checks": list(CHECKLIST),
+}
 PILOTED = {"date": "2027-03-01", "role": "psychometrician", "decision": "piloted", "note": "pilot 2027-1, N = 812"}
 RELEASED = {"date": "2027-03-15", "role": "bank owner", "decision": "released"}
 
