@@ -121,6 +121,8 @@ def test_each_cue_flags_its_pattern_and_not_a_clean_item() -> None:
     assert cue_lix(item(["a", "b", "c"], stem="Hvad er en fil?", level=1)) is None
     assert "numbers differ" in cue_translation(item(["a", "b", "c"], stem=("Kl. 10 og 12?", "At 10:00 and 13:00?")))
     assert cue_translation(item(["a", "b", "c"], stem=("Kl. 10 og 1.200 kr.?", "At 10:00 and DKK 1,200?"))) is None
+    assert cue_translation(item(["a", "b", "c"], stem=("Kl. 10.00 til 11.30", "From 10:00 to 11:30"))) is None
+    assert "numbers differ" in cue_translation(item(["a", "b", "c"], stem=("1.000 kr.", "DKK 1")))
     long_en = (
         "Du skal gemme filen på computeren nu.",
         "You need to save the file now, before the computer is switched off tonight.",

@@ -158,8 +158,8 @@ def _stems(text: str) -> set[str]:
 
 
 def _numbers(text: str) -> Counter[str]:
-    """The numbers of a text, without thousands separators; a whole hour ``10:00`` counts as ``10``."""
-    return Counter(re.sub(r"[.,:]", "", re.sub(r":00$", "", n)) for n in NUMBER.findall(text))
+    """The numbers of a text, without separators; a whole hour (``10:00``, Danish ``10.00``) counts as ``10``."""
+    return Counter(re.sub(r"[.,:]", "", re.sub(r"^(\d{1,2})[.:]00$", r"\1", n)) for n in NUMBER.findall(text))
 
 
 # ------------------------------------------------------------------------------------------------ per-item cues
