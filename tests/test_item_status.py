@@ -11,8 +11,12 @@ from digiskill.bank.content import CHECKLIST, STAGES, Status, unreviewed_items
 from digiskill.bank.default import load_default
 
 WRITTEN = {"date": "2026-11-28", "role": "item writer", "decision": "written"}
-APPROVED = {"date": "2026-12-10", "role": "content expert + jobcenter practitioner", "decision": "approved",
-            "checks": list(CHECKLIST)}
+APPROVED = {
+    "date": "2026-12-10",
+    "role": "content expert + jobcenter practitioner",
+    "decision": "approved",
+    "checks": list(CHECKLIST),
+}
 PILOTED = {"date": "2027-03-01", "role": "psychometrician", "decision": "piloted", "note": "pilot 2027-1, N = 812"}
 RELEASED = {"date": "2027-03-15", "role": "bank owner", "decision": "released"}
 
@@ -100,3 +104,23 @@ def test_results_and_certificates_say_they_rest_on_unreviewed_items() -> None:
     for a in old["areas"]:
         del a["unreviewed_items"]
     assert all(a.unreviewed_items == 0 for a in AssessmentResult.model_validate(old).areas)
+
+
+def test_an_impossible_status_in_a_bank_file_is_reported_with_file_line_and_item(tmp_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    from digiskill.bank.content import load_bank_content
+    from digiskill.errors import InputError
+
+    bank = tmp_path / "bank"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "items", bank)
+    path = bank / "areas" / "security_gdpr.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("stage: draft", "stage: operational", 1), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_bank_content(bank)
+    [problem] = info.value.problems
+    assert problem.item_id == "SEC-001" and problem.path == str(path)
+    assert "stage is 'operational' but the history leads to 'draft'" in problem.message
+    assert text.splitlines()[problem.line - 1].strip() == "status:"

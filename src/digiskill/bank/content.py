@@ -269,7 +269,12 @@ CHECKLIST = (
     "translation",
 )
 Check = Literal[
-    "content_accuracy", "one_key", "plausible_distractors", "job_nearness", "plain_language", "bias_sensitivity",
+    "content_accuracy",
+    "one_key",
+    "plausible_distractors",
+    "job_nearness",
+    "plain_language",
+    "bias_sensitivity",
     "translation",
 ]
 Decision = Literal["written", "revised", "approved", "piloted", "released", "returned"]

@@ -18,7 +18,9 @@ a rate above the cue's threshold fails. The cues:
   Words of 4+ letters that are not function words, compared on their first 6 letters (a crude Danish/English
   stem). A cue only when it singles out the key more often than a distractor: the share of keys that alone repeat
   a stem word may exceed the share of distractors that alone do by at most 10 percentage points.
-* ``near_duplicate``: two options of one item are the same or almost the same (difflib ratio ≥ 0.85). None allowed.
+* ``near_duplicate``: two options of one item are the same text, or have (almost) the same content words (Jaccard
+  ≥ 0.8 over 3+ content words, so in other words or order the same thing). Minimal pairs such as two formulas
+  that differ in one sign are not duplicates. None allowed.
 * ``ordering_in_order``: an ordering item shows its steps already in the right order. None allowed.
 * ``lix``: the Danish stem's readability index LIX = words / sentences + 100 × long words / words (long: more than
   six letters; Björnsson 1968) is above the limit of the item's level: 40 at levels 1–2 (plain language), 50 at
@@ -31,7 +33,6 @@ Exit status of ``digiskill bank lint``: 0 when every rate is within its threshol
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -54,8 +55,8 @@ SENTENCE_END = re.compile(r"[.!?:;]+(?=\s|$|['\"’”)])")
 #: LIX limit of a stem by item level: plain language at levels 1-2
 LIX_LIMITS = {1: 40.0, 2: 40.0, 3: 50.0, 4: 50.0, 5: 55.0, 6: 55.0}
 MAX_OPTION_RATIO = 3.0
-NEAR_DUPLICATE = 0.85
-NEAR_DUPLICATE_MIN_WORDS = 4
+NEAR_DUPLICATE = 0.8
+NEAR_DUPLICATE_MIN_WORDS = 3
 PARITY_RATIO = (0.6, 1 / 0.6)
 PARITY_MIN_CHARS = 25
 KEY_POSITION_RATIO = (0.5, 1.5)
@@ -157,8 +158,8 @@ def _stems(text: str) -> set[str]:
 
 
 def _numbers(text: str) -> Counter[str]:
-    """The numbers of a text, without thousands separators; a whole hour ``10:00`` counts as ``10``."""
-    return Counter(re.sub(r"[.,:]", "", re.sub(r":00$", "", n)) for n in NUMBER.findall(text))
+    """The numbers of a text, without separators; a whole hour (``10:00``, Danish ``10.00``) counts as ``10``."""
+    return Counter(re.sub(r"[.,:]", "", re.sub(r"^(\d{1,2})[.:]00$", r"\1", n)) for n in NUMBER.findall(text))
 
 
 # ------------------------------------------------------------------------------------------------ per-item cues
@@ -246,15 +247,18 @@ def stem_echo_excess(items: Sequence[Item]) -> tuple[float, str]:
 
 def cue_near_duplicate(item: Item) -> str | None:
     for lang in LANGUAGES:
-        texts = [(o.id, [w.lower() for w in words(getattr(o, lang))]) for o in item.options]
-        for n, (a, wa) in enumerate(texts):
-            for b, wb in texts[n + 1 :]:
-                if wa == wb:
-                    return f"options {a} and {b} have the same words ({lang})"
-                if min(len(wa), len(wb)) >= NEAR_DUPLICATE_MIN_WORDS:
-                    ratio = difflib.SequenceMatcher(None, wa, wb).ratio()
-                    if ratio >= NEAR_DUPLICATE:
-                        return f"options {a} and {b} share {ratio:.0%} of their words in order ({lang})"
+        texts = [
+            (o.id, " ".join(getattr(o, lang).lower().split()).rstrip("."), _stems(getattr(o, lang)))
+            for o in item.options
+        ]
+        for n, (a, ta, sa) in enumerate(texts):
+            for b, tb, sb in texts[n + 1 :]:
+                if ta == tb:
+                    return f"options {a} and {b} are the same ({lang})"
+                if min(len(sa), len(sb)) >= NEAR_DUPLICATE_MIN_WORDS:
+                    overlap = len(sa & sb) / len(sa | sb)
+                    if overlap >= NEAR_DUPLICATE:
+                        return f"options {a} and {b} share {overlap:.0%} of their content words ({lang})"
     return None
 
 
@@ -365,8 +369,14 @@ def lint_items(items: Sequence[tuple[str, Item]], folder: str = "") -> LintRepor
                     ok, limit = value <= cue.max_rate + 1e-12, f"<= {cue.max_rate:.0%}"
                 rates.append(
                     CueRate(
-                        cue=name, area=area, format=fmt, n_items=len(group), n_flagged=n, value=round(value, 4),
-                        limit=limit, ok=ok,
+                        cue=name,
+                        area=area,
+                        format=fmt,
+                        n_items=len(group),
+                        n_flagged=n,
+                        value=round(value, 4),
+                        limit=limit,
+                        ok=ok,
                     )
                 )
     lix_rows = []
@@ -374,8 +384,11 @@ def lint_items(items: Sequence[tuple[str, Item]], folder: str = "") -> LintRepor
         values = [lix(it.stem.da) for _, it in items if it.level == level]
         lix_rows.append(
             LixStats(
-                level=level, n_items=len(values), mean=round(sum(values) / len(values), 1),
-                max=round(max(values), 1), limit=LIX_LIMITS[level],
+                level=level,
+                n_items=len(values),
+                mean=round(sum(values) / len(values), 1),
+                max=round(max(values), 1),
+                limit=LIX_LIMITS[level],
             )
         )
     return LintReport(folder=folder, n_items=len(items), rates=rates, flags=flags, lix=lix_rows)
@@ -385,5 +398,3 @@ def lint_bank(content: BankContent) -> LintReport:
     """Lint every item of a loaded bank (see the module docstring for the cues and thresholds)."""
     pairs = [(af.content.area, item) for af in content.area_files for item in af.content.items]
     return lint_items(pairs, str(content.folder))
-
-

@@ -23,6 +23,13 @@ from ..calibration_report import calibration_report
 from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
 from ..fileio import check_output_paths, write_all
 from ..scoring import read_responses
+from .calibrate_groups import (
+    LANGUAGE_COL,
+    extra_columns,
+    group_arguments,
+    group_summary,
+    translation_dif_section,
+)
 from .common import fail_on_bad_input, stderr
 
 
@@ -143,6 +150,17 @@ def calibrate_command(
     ] = None,
     se: Annotated[SEChoice, typer.Option("--se", help="standard errors")] = SEChoice.oakes,
     id_col: Annotated[str, typer.Option("--id-col", help="person-id column (if present)")] = "person",
+    group_col: Annotated[
+        str | None,
+        typer.Option(
+            "--group-col",
+            help="multiple-group calibration by this column: items common to all groups, the reference group "
+            "N(0, 1), each other group's latent mean and SD estimated (no item fit then)",
+        ),
+    ] = None,
+    reference_group: Annotated[
+        str | None, typer.Option("--reference-group", help="reference group value (default: the first in order)")
+    ] = None,
     area: Annotated[str | None, typer.Option("--area", help="competence area of every item")] = None,
     set_id: Annotated[str | None, typer.Option("--id", help="id of the parameter set (default: from --out)")] = None,
     provenance: Annotated[str | None, typer.Option(help="where the data come from, in plain words")] = None,
@@ -228,7 +246,8 @@ def calibrate_command(
                 "--prior-slipping": prior_slipping,
             }
         )
-        table = read_responses(responses, None, id_col=id_col)
+        table = read_responses(responses, None, id_col=id_col, extra_cols=extra_columns(responses, group_col))
+        by_group = group_arguments(table, group_col, reference_group)
         anchor_set = load_parameter_set(anchors) if anchors is not None else None
         if anchor_set is not None and not set(anchor_set.item_ids) & set(table.item_ids):
             raise InputError(
@@ -254,8 +273,9 @@ def calibrate_command(
                     tol=tol,
                     anchors=anchor_set,
                     priors=priors,
+                    **by_group,
                 )
-            fit = fit_report(result, table.codes) if with_fit else None
+            fit = fit_report(result, table.codes) if with_fit and not by_group else None
         sid = set_id or re.sub(r"[^A-Za-z0-9._-]+", "-", out.stem)
         params = parameter_set_of(result, sid, provenance, area, responses, provisional)
         if fit is not None:
@@ -276,10 +296,12 @@ def calibrate_command(
             fit=fit,
             priors=priors,
             figures=figures,
-        )
+        ) + (translation_dif_section(table, models) if LANGUAGE_COL in table.extra else "")
         files |= figures
     write_all(files)  # the parameter file, the report and its plots: all or none
     stderr.print(result.summary().splitlines()[1], markup=False)
+    if by_group:
+        stderr.print(group_summary(result), markup=False)
     stderr.print(f"wrote {out}" + (f" and {report}" if report else ""), markup=False)
 
 
