@@ -95,14 +95,14 @@ def test_loadtest_survives_a_kill_9_with_no_answer_lost_or_recorded_twice(tmp_pa
     reports = []
     runner = threading.Thread(
         target=lambda: reports.append(
-            run_loadtest(server.url, token, 6, concurrency=6, seed=3, areas=["basic_it", "communication"],
+            run_loadtest(server.url, token, 4, concurrency=4, seed=3, areas=["basic_it"],
                          retry_seconds=90)
         )
     )
     runner.start()
     try:
         deadline = time.monotonic() + 120
-        while _answers(url) < 15 and time.monotonic() < deadline:
+        while _answers(url) < 8 and time.monotonic() < deadline:
             time.sleep(0.1)
         before = _answers(url)
         server.kill()  # kill -9 in the middle of the run
@@ -112,9 +112,9 @@ def test_loadtest_survives_a_kill_9_with_no_answer_lost_or_recorded_twice(tmp_pa
     finally:
         server.stop()
     (report,) = reports
-    assert before >= 15 and report.retries > 0
-    assert report.completed == 6 and report.errors == 0, report.error_samples
-    assert report.credentials_verified == 6 and report.credentials_invalid == 0 and report.key_leaks == 0
+    assert before >= 8 and report.retries > 0
+    assert report.completed == 4 and report.errors == 0, report.error_samples
+    assert report.credentials_verified == 4 and report.credentials_invalid == 0 and report.key_leaks == 0
     counts = _db_counts(url)
     for s in report.sessions:
         n_steps, n_rows, n_distinct, n_state = counts[s["session"]]
@@ -136,7 +136,9 @@ def _post_many(urls: list[str], code: str, body: dict, n: int) -> list[httpx.Res
 
 def _first_answer(view: dict):
     ids = [o["id"] for o in view["options"]]
-    return ids[0] if view["format"] in ("single_choice", "true_false") else ids[:2]
+    if view["format"] in ("single_choice", "true_false"):
+        return ids[0]
+    return ids[:2] if view["format"] == "multiple_response" else ids
 
 
 def _invite(url: str, token: str, person: str, areas: list[str]) -> dict:
@@ -157,7 +159,7 @@ def test_same_step_twenty_times_at_once_and_two_servers_alternating(backend, tmp
     servers = [LiveServer(url, tmp_path) for _ in range(1 if backend == "sqlite" else 2)]
     urls = [s.url for s in servers]
     try:
-        inv = _invite(urls[0], token, f"person-{backend}", ["basic_it", "security_gdpr"])
+        inv = _invite(urls[0], token, f"person-{backend}", ["basic_it"])
         shown = httpx.get(f"{urls[-1]}/v1/citizen/{inv['code']}", timeout=60).json()["item"]
         body = {"step": 1, "item": shown["item"], "answer": _first_answer(shown)}
         replies = _post_many(urls, inv["code"], body, 20)
