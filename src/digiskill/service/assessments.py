@@ -121,7 +121,7 @@ def item_view(svc: Service, row: SessionRow, item_id: str | None, step: int, lan
     if item_id is None:
         return None
     item = svc.items[item_id]
-    area = svc.bank.params.items_by_id()[item_id].area
+    area = svc.item_area[item_id]
     return {
         "step": step,
         "item": item_id,

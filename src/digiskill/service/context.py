@@ -54,6 +54,10 @@ class Service:
     def items(self) -> dict:
         return {it.id: it for it in self.bank.content.items}
 
+    @cached_property
+    def item_area(self) -> dict[str, str]:
+        return {it.id: it.area for it in self.bank.params.items}
+
     def close(self) -> None:
         self.engine.dispose()
 
