@@ -22,7 +22,7 @@ from digiskill.service.ratelimit import RateLimiter
 from digiskill.service.settings import Settings
 from digiskill.service.tokens import create_token
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`:DeprecationWarning", "ignore::DeprecationWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`:UserWarning")
 
 ROOT = Path(__file__).resolve().parents[1]
 
