@@ -69,18 +69,22 @@ def main() -> None:
         url, stop_pg, _ = start_postgres(tmp)
     token = create_token(url, "system")
     port = free_port()
+    log = open(tmp / "server.log", "w")
     server = subprocess.Popen(
         [str(DIGISKILL), "serve", "--database-url", url, "--port", str(port), "--workers", str(args.workers)],
-        cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
+        deadline = time.monotonic() + 300
+        while True:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the server did not start:\n{(tmp / 'server.log').read_text()}")
             try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/health", timeout=10).status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.2)
+                time.sleep(0.5)
         load = os.getloadavg()
         report = run_loadtest(base, token, args.n, concurrency=args.concurrency, seed=args.seed)
     finally:
