@@ -256,6 +256,8 @@ def set_paused(svc: Service, session_id: str, paused: bool) -> SessionRow:
     for _ in range(MAX_ATTEMPTS):
         with svc.read() as db:
             row = db.get(SessionRow, session_id)
+        if row is None:
+            raise ProblemError(404, "the test no longer exists", code="unknown-session")
         if row.status in ("finished", "purged"):
             raise ProblemError(409, "the test has ended", code="finished")
         status = "paused" if paused else ("active" if row.n_steps else "invited")
