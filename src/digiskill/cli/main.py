@@ -14,6 +14,7 @@ from .link import link_command
 from .schema import schema
 from .score import score
 from .screen import screen_command
+from .serve import register_service_commands
 from .status import status_app
 from .take import take_command
 
@@ -38,6 +39,7 @@ app.add_typer(status_app, name="status")
 app.add_typer(bank_app, name="bank")
 app.add_typer(cat_app, name="cat")
 app.command("simulate")(simulate_cmd)  # also `digiskill cat simulate`
+register_service_commands(app)  # serve (+ migrate, token) and loadtest
 
 
 def _version(value: bool) -> None:

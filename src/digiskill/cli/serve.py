@@ -1,0 +1,159 @@
+"""``digiskill serve``: run the service; ``serve migrate`` brings the database up to date; ``serve token`` makes a
+bearer token.
+
+With no options: SQLite in ``./digiskill.db`` (WAL), the demo issuer (said at start), http://127.0.0.1:8000.
+FastAPI, SQLAlchemy and uvicorn are imported only inside the commands.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InputError, Problem
+from .common import fail_on_bad_input, stderr
+
+serve_app = typer.Typer(
+    help="The HTTP service: sessions in a database, tests over HTTP, certificates issued by the server.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+DEFAULT_DB = "sqlite:///digiskill.db"
+DbOpt = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="DIGISKILL_DATABASE_URL",
+        help="sqlite:///FILE (default ./digiskill.db) or postgresql+psycopg://USER@HOST/DB",
+    ),
+]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@serve_app.callback()
+def serve(
+    ctx: typer.Context,
+    database_url: DbOpt = DEFAULT_DB,
+    host: Annotated[str, typer.Option("--host", help="address to listen on (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="worker processes (PostgreSQL: any)")] = 1,
+    key: Annotated[Path | None, typer.Option("--key", help="issuer private key (PEM); default: demo issuer")] = None,
+    issuer: Annotated[Path | None, typer.Option("--issuer", help="issuer profile JSON (with --key)")] = None,
+    public_url: Annotated[
+        str | None, typer.Option("--public-url", help="base URL of invitation links (default http://HOST:PORT)")
+    ] = None,
+    retention_days: Annotated[
+        int | None, typer.Option("--retention-days", min=1, help="delete response logs after N days of inactivity")
+    ] = None,
+    code_failures_per_minute: Annotated[
+        int, typer.Option("--code-failures-per-minute", min=1, help="unknown codes per address per minute")
+    ] = 10,
+    public_per_minute: Annotated[
+        int, typer.Option("--public-per-minute", min=1, help="public verifications per address per minute")
+    ] = 120,
+) -> None:
+    """Start the service (``digiskill serve``), or run one of the sub-commands."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..service.settings import Limits, Settings
+
+    if (key is None) != (issuer is None):
+        raise fail_on_bad_input(InputError(Problem("give --key and --issuer together (or neither: demo issuer)")))
+    if workers > 1 and database_url.startswith("sqlite"):
+        stderr.print("note: several workers on SQLite share one write lock; use PostgreSQL to scale out")
+    if not _is_loopback(host):
+        stderr.print(f"warning: listening on {host}, not only on this computer; put TLS (a proxy) in front")
+    settings = Settings(
+        database_url=database_url,
+        issuer_key=key,
+        issuer_profile=issuer,
+        public_url=public_url or f"http://{host}:{port}",
+        retention_days=retention_days,
+        migrate=False,
+        limits=Limits(code_failures_per_minute=code_failures_per_minute, public_per_minute=public_per_minute),
+    )
+    try:
+        run_server(settings, host, port, workers)
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+
+
+def run_server(settings, host: str, port: int, workers: int) -> None:
+    """Migrate once, check the issuer, then run uvicorn (workers get the settings through the environment)."""
+    import os
+
+    import uvicorn
+
+    from ..service.context import load_issuer
+    from ..service.db import make_engine, session_factories
+    from ..service.migrate import upgrade_database
+
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        issuer = load_issuer(settings, session_factories(engine)[1])
+    finally:
+        engine.dispose()
+    if issuer.demo:
+        stderr.print("demo issuer: certificates are signed with a demo key made by this service (not a real issuer)")
+    stderr.print(f"digiskill service on http://{host}:{port} (database {_redact(settings.database_url)})")
+    os.environ.update(settings.to_env())
+    uvicorn.run(
+        "digiskill.service.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # invitation codes are in citizen URLs: keep them out of logs
+        log_level="warning",
+    )
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@serve_app.command("migrate")
+def migrate(database_url: DbOpt = DEFAULT_DB) -> None:
+    """Bring the database to the newest schema (the service also does this when it starts)."""
+    from ..service.migrate import current_revision, upgrade_database
+
+    upgrade_database(database_url)
+    typer.echo(f"database at revision {current_revision(database_url)}")
+
+
+@serve_app.command("token")
+def token(
+    role: Annotated[str, typer.Option("--role", help="system, caseworker or admin")],
+    database_url: DbOpt = DEFAULT_DB,
+    label: Annotated[str, typer.Option("--label", help="who or what the token is for")] = "",
+) -> None:
+    """Make a bearer token with a role; it is printed once, the database keeps only its hash."""
+    from ..service.tokens import create_token
+
+    try:
+        typer.echo(create_token(database_url, role, label))
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+
+
+def register_service_commands(app: typer.Typer) -> None:
+    """Add ``serve`` and ``loadtest`` to the ``digiskill`` command."""
+    from .loadtest import loadtest_command
+
+    app.add_typer(serve_app, name="serve")
+    app.command("loadtest")(loadtest_command)

@@ -1,0 +1,83 @@
+"""The FastAPI app factory: ``create_app(settings)``; ``create_app_from_env()`` for uvicorn workers.
+
+Layers: routes (HTTP) -> assessments (the rules) -> db (tables) and the engine below (cat, results). A ``web`` layer
+with server-rendered pages can be mounted on the same app later (``app.include_router``).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from .. import __version__
+from .context import Service, build_service
+from .settings import Settings
+
+DESCRIPTION = """Adaptive tests of digital skills held by the server.
+
+* **Citizens** open their test with the invitation code (no account): `GET /v1/citizen/{code}` shows the item on
+  screen, `POST /v1/citizen/{code}/answers` answers it by naming its step (a repeat returns the same outcome; a stale
+  step is 409), then the result, the signed credential and the PDF.
+* **Systems, caseworkers, admins** use bearer tokens (`digiskill serve token --role ROLE`); the role each endpoint
+  needs is in its `x-roles`.
+* Every error is `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None):
+    """The app for ``settings`` (connects, migrates when ``settings.migrate``, loads the bank and the issuer)."""
+    from fastapi import FastAPI
+
+    from .assessments import apply_retention
+    from .problems import BodySizeLimit, install_handlers
+    from .routes import citizen, public, staff
+
+    settings = settings or Settings()
+    svc = service or build_service(settings)
+    apply_retention(svc)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        svc.close()
+
+    app = FastAPI(
+        title="digiskill service",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,  # the interactive docs would load scripts from a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.service = svc
+    install_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
+    app.include_router(public.router)
+    app.include_router(citizen.router)
+    app.include_router(staff.router)
+    return app
+
+
+def create_app_from_env():
+    """For ``uvicorn --factory``: settings from ``DIGISKILL_SERVICE_SETTINGS`` (migrations already applied)."""
+    return create_app(Settings.from_env())
+
+
+def openapi_document() -> dict:
+    """The OpenAPI 3.1 document of the API (no database needed)."""
+    from fastapi import FastAPI
+    from fastapi.openapi.utils import get_openapi
+
+    from .routes import citizen, public, staff
+
+    app = FastAPI(title="digiskill service", version=__version__, description=DESCRIPTION)
+    app.include_router(public.router)
+    app.include_router(citizen.router)
+    app.include_router(staff.router)
+    return get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        openapi_version=app.openapi_version,
+    )

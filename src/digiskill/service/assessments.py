@@ -1,0 +1,527 @@
+"""Test sessions held by the server: invitations, the current item, answers recorded exactly once, results and
+certificates, audit, GDPR export/erase and retention.
+
+Exactly once: an answer names its step. The answer to the current step is scored from the item content, applied to the
+CAT session read from the database, and written with ``UPDATE … WHERE version = v`` plus an ``answers`` row that is
+unique per (session, step), in one transaction. A writer that lost the race (version changed, or the row exists)
+re-reads and then sees the step as answered: the same answer returns the stored outcome and records nothing; another
+answer to an answered step, or an answer to a future step, is a 409.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import InputError, Problem
+from .auth import code_digest, new_code
+from .context import Service
+from .db import Answer, AuditEntry, Certificate, SessionRow, utcnow
+from .problems import ProblemError
+
+MAX_ATTEMPTS = 20
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def audit(db, actor: str, role: str, action: str, target: str, **detail: Any) -> None:
+    db.add(AuditEntry(at=utcnow(), actor=actor, role=role, action=action, target=target, detail=json.dumps(detail)))
+
+
+# ------------------------------------------------------------------------------------------------- invitations
+def create_invitation(
+    svc: Service, actor: str, role: str, person: str, areas: list[str] | None, profile: str | None, lang: str
+) -> tuple[SessionRow, str]:
+    """A new session for ``person`` over ``areas`` (or the essential areas of ``profile``); returns it and its code."""
+    from ..cat import start_session
+    from ..results.screening import profile_by_id
+
+    bank = svc.bank
+    if areas and profile:
+        raise InputError(Problem("give areas or a job profile, not both"))
+    if profile:
+        chosen = [r.area for r in profile_by_id(bank, profile).requirements if r.essential]
+    elif areas:
+        unknown = [a for a in areas if a not in bank.areas]
+        if unknown:
+            raise InputError(Problem(f"unknown area(s) {', '.join(unknown)}; known: {', '.join(bank.areas)}"))
+        chosen = list(dict.fromkeys(areas))
+    else:
+        chosen = list(bank.areas)
+    seed = uuid.uuid4().int % (2**31)
+    session = start_session(svc.cat_bank, svc.config, seed=seed, areas=chosen)
+    from ..cat import next_item
+
+    first = next_item(session, svc.cat_bank)
+    for _ in range(5):
+        code = new_code()
+        row = SessionRow(
+            id=str(uuid.uuid4()),
+            code_hash=code_digest(code),
+            person_ref=person,
+            areas=json.dumps(chosen),
+            profile=profile,
+            lang=lang,
+            seed=seed,
+            status="invited",
+            state=session.model_dump_json(),
+            n_steps=0,
+            current_item=first,
+            version=1,
+            created_by=None,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        with svc.write() as db:
+            db.add(row)
+            audit(db, actor, role, "create_invitation", person, session=row.id, areas=chosen, profile=profile)
+            try:
+                db.commit()
+            except IntegrityError:  # a code collision (2^-100): draw again
+                db.rollback()
+                continue
+        return row, code
+    raise RuntimeError("could not store a new invitation")
+
+
+def by_code(svc: Service, code: str, client: str) -> SessionRow:
+    """The session of an invitation code; unknown codes count towards the client's guessing limit (429)."""
+    limit = svc.settings.limits.code_failures_per_minute
+    if svc.limiter.exceeded("code", client, limit):
+        raise ProblemError(429, "too many unknown codes from this address; wait a minute", code="rate-limited")
+    digest = code_digest(code)
+    row = None
+    if digest is not None:
+        with svc.read() as db:
+            row = db.scalar(select(SessionRow).where(SessionRow.code_hash == digest))
+    if row is None:
+        svc.limiter.hit("code", client, limit)
+        raise ProblemError(404, "no test has this code; check the code on your invitation", code="unknown-code")
+    if row.status == "purged":
+        raise ProblemError(410, "this test's answers have been deleted (retention period)", code="purged")
+    return row
+
+
+# ------------------------------------------------------------------------------------------------ the citizen
+def _area_name(svc: Service, area: str | None, lang: str) -> str:
+    if area is None:
+        return ""
+    return getattr(svc.bank.content.framework.area(area).name, lang)
+
+
+def item_view(svc: Service, row: SessionRow, item_id: str | None, step: int, lang: str) -> dict[str, Any] | None:
+    """What a citizen sees of an item: the stem and options in their language, never the key or the scoring."""
+    if item_id is None:
+        return None
+    item = svc.items[item_id]
+    area = svc.item_area[item_id]
+    return {
+        "step": step,
+        "item": item_id,
+        "format": item.format,
+        "area": area,
+        "area_name": _area_name(svc, area, lang),
+        "stem": getattr(item.stem, lang),
+        "options": [{"id": o.id, "text": getattr(o, lang)} for o in item.options],
+    }
+
+
+def progress(svc: Service, row: SessionRow) -> dict[str, Any]:
+    return {
+        "status": row.status,
+        "lang": row.lang,
+        "answered": row.n_steps,
+        "finished": row.status == "finished",
+        "areas": [{"area": a, "name": _area_name(svc, a, row.lang)} for a in json.loads(row.areas)],
+    }
+
+
+def citizen_view(svc: Service, row: SessionRow) -> dict[str, Any]:
+    view = progress(svc, row)
+    view["item"] = None if row.status == "paused" else item_view(svc, row, row.current_item, row.n_steps + 1, row.lang)
+    return view
+
+
+def _canonical_answer(item, answer: str | list[str]) -> str:
+    if item.format == "multiple_response" and isinstance(answer, list):
+        answer = sorted(answer)
+    return json.dumps(answer, ensure_ascii=False)
+
+
+def submit_answer(svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str]) -> tuple[dict, bool]:
+    """Record the answer to ``step`` exactly once; returns (outcome, replayed)."""
+    from ..bank.content import score_response
+    from ..cat import Session, next_item
+    from ..cat import answer as cat_answer
+    from ..results.models import result_from_session
+
+    for _ in range(MAX_ATTEMPTS):
+        with svc.read() as db:
+            row = db.get(SessionRow, session_id)
+            stored = None
+            if row is not None and 1 <= step <= row.n_steps:
+                stored = db.scalar(select(Answer).where(Answer.session_id == session_id, Answer.step == step))
+        if row is None:
+            raise ProblemError(404, "the test no longer exists", code="unknown-session")
+        if stored is not None:
+            item = svc.items.get(stored.item)
+            if stored.item == item_id and item is not None and stored.answer == _canonical_answer(item, answer):
+                return json.loads(stored.outcome), True
+            raise ProblemError(
+                409,
+                f"step {step} was already answered (with another answer); the current step is {row.n_steps + 1}",
+                code="step-answered",
+                current_step=row.n_steps + 1,
+            )
+        if row.status == "purged":
+            raise ProblemError(410, "this test's answers have been deleted (retention period)", code="purged")
+        if row.status == "finished":
+            raise ProblemError(409, "the test has ended; no more answers", code="finished")
+        if step != row.n_steps + 1:
+            raise ProblemError(
+                409,
+                f"step {step} is not the current step {row.n_steps + 1}",
+                code="stale-step",
+                current_step=row.n_steps + 1,
+            )
+        if row.status == "paused":
+            raise ProblemError(409, "the test is paused; resume it first", code="paused")
+        if item_id != row.current_item:
+            raise ProblemError(
+                409, f"item {item_id!r} is not the item of step {step}", code="stale-item", current_step=step
+            )
+        item = svc.items[item_id]
+        response = score_response(item, answer)  # InputError (422) for an option the item does not have
+        session = Session.model_validate_json(row.state)
+        new = cat_answer(session, svc.cat_bank, item_id, response)
+        nxt = next_item(new, svc.cat_bank)
+        finished = nxt is None
+        now = utcnow()
+        outcome = {
+            "step": step,
+            "item": item_id,
+            "recorded": True,
+            "answered": step,
+            "finished": finished,
+            "next": None if finished else item_view(svc, row, nxt, step + 1, row.lang),
+        }
+        values: dict[str, Any] = {
+            "state": new.model_dump_json(),
+            "n_steps": step,
+            "current_item": nxt,
+            "version": row.version + 1,
+            "status": "finished" if finished else "active",
+            "updated_at": now,
+        }
+        if finished:
+            values["finished_at"] = now
+            values["result"] = result_from_session(new, svc.bank, person=row.person_ref).dump_json()
+        with svc.write() as db:
+            done = db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session_id, SessionRow.version == row.version)
+                .values(**values)
+            ).rowcount
+            if done != 1:
+                db.rollback()
+                continue
+            db.add(
+                Answer(
+                    session_id=session_id,
+                    step=step,
+                    item=item_id,
+                    answer=_canonical_answer(item, answer),
+                    response=response,
+                    outcome=json.dumps(outcome, ensure_ascii=False),
+                    created_at=now,
+                )
+            )
+            try:
+                db.commit()
+            except IntegrityError:
+                db.rollback()
+                continue
+        return outcome, False
+    raise ProblemError(409, "the test is busy with another answer; try again", code="busy")
+
+
+def set_paused(svc: Service, session_id: str, paused: bool) -> SessionRow:
+    for _ in range(MAX_ATTEMPTS):
+        with svc.read() as db:
+            row = db.get(SessionRow, session_id)
+        if row is None:
+            raise ProblemError(404, "the test no longer exists", code="unknown-session")
+        if row.status in ("finished", "purged"):
+            raise ProblemError(409, "the test has ended", code="finished")
+        status = "paused" if paused else ("active" if row.n_steps else "invited")
+        with svc.write() as db:
+            done = db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session_id, SessionRow.version == row.version)
+                .values(status=status, version=row.version + 1, updated_at=utcnow())
+            ).rowcount
+            if done == 1:
+                db.commit()
+                with svc.read() as rdb:
+                    return rdb.get(SessionRow, session_id)
+            db.rollback()
+    raise ProblemError(409, "the test is busy; try again", code="busy")
+
+
+def _result(row: SessionRow):
+    from ..results.models import AssessmentResult
+
+    if row.result is None:
+        raise ProblemError(409, "the test has not ended yet", code="not-finished")
+    return AssessmentResult.model_validate_json(row.result)
+
+
+def citizen_result(svc: Service, row: SessionRow) -> dict[str, Any]:
+    """Levels per area with what they mean (no item keys: those belong to the explanation pages)."""
+    result = _result(row)
+    levels = {lv.level: lv for lv in svc.bank.content.framework.levels}
+    lang = row.lang
+    return {
+        "finished": True,
+        "provisional": result.provisional,
+        "created": result.created.isoformat(),
+        "areas": [
+            {
+                "area": a.area,
+                "name": _area_name(svc, a.area, lang),
+                "items": a.n_items,
+                "level": a.certified_level,
+                "level_name": getattr(levels[a.certified_level].name, lang) if a.certified_level else None,
+                "descriptor": getattr(levels[a.certified_level].descriptor, lang) if a.certified_level else None,
+            }
+            for a in result.areas
+        ],
+    }
+
+
+# ------------------------------------------------------------------------------------------------ certificates
+def ensure_certificate(svc: Service, row: SessionRow, actor: str, role: str) -> Certificate:
+    """The session's active certificate, issued now (from the result the server computed) if there is none."""
+    from ..results.issue import issue_certificate
+
+    with svc.read() as db:
+        cert = db.scalar(select(Certificate).where(Certificate.session_id == row.id, Certificate.revoked_at.is_(None)))
+    if cert is not None:
+        return cert
+    result = _result(row)
+    with svc.read() as db:
+        earlier = len(db.scalars(select(Certificate.id).where(Certificate.session_id == row.id)).all())
+    if earlier:  # re-issue after a revocation: a new credential id
+        result = result.model_copy(update={"result_id": str(uuid.uuid4())})
+    issued = issue_certificate(result, svc.bank, svc.issuer.profile, svc.issuer.private_key, lang=row.lang)
+    cert_id = json.loads(issued.credential_json)["id"]
+    cert = Certificate(
+        id=cert_id,
+        session_id=row.id,
+        person_ref=row.person_ref,
+        code=issued.code,
+        credential=issued.credential_json,
+        pdf=issued.pdf,
+        issued_at=utcnow(),
+        issued_by=actor,
+    )
+    with svc.write() as db:
+        db.add(cert)
+        audit(db, actor, role, "issue_certificate", row.person_ref, session=row.id, certificate=cert_id)
+        try:
+            db.commit()
+        except IntegrityError:  # issued by a concurrent request: use that one
+            db.rollback()
+            with svc.read() as rdb:
+                return rdb.scalar(
+                    select(Certificate).where(Certificate.session_id == row.id, Certificate.revoked_at.is_(None))
+                )
+    return cert
+
+
+def revoke_certificate(svc: Service, cert_id: str, actor: str, role: str, reason: str) -> Certificate:
+    with svc.write() as db:
+        cert = db.get(Certificate, cert_id)
+        if cert is None:
+            raise ProblemError(404, f"no certificate {cert_id!r}", code="unknown-certificate")
+        if cert.revoked_at is None:
+            cert.revoked_at = utcnow()
+            cert.revoked_by = actor
+            cert.revocation_reason = reason
+            audit(db, actor, role, "revoke_certificate", cert.person_ref or "", certificate=cert_id, reason=reason)
+        db.commit()
+        return cert
+
+
+def verify(svc: Service, document: Any) -> dict[str, Any]:
+    """Public verification: signature with this service's issuer key, and the revocation state it holds."""
+    from ..results.signing import verify_credential
+
+    result = verify_credential(document, svc.issuer.private_key.public_key())
+    issuer = document.get("issuer") if isinstance(document, dict) else None
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    trusted = result.ok and issuer_id == svc.issuer.profile.id
+    revoked = None
+    cred_id = document.get("id") if isinstance(document, dict) else None
+    if isinstance(cred_id, str):
+        with svc.read() as db:
+            cert = db.get(Certificate, cred_id)
+        if cert is not None:
+            revoked = cert.revoked_at is not None
+    return {
+        "valid": bool(trusted and not revoked),
+        "signature_valid": result.ok,
+        "issuer_established": trusted,
+        "revoked": bool(revoked),
+        "known_to_this_service": revoked is not None,
+        "issuer": issuer_id,
+        "demo_issuer": svc.issuer.demo,
+        "problems": [{"code": str(p.code), "message": p.message} for p in result.problems],
+    }
+
+
+# -------------------------------------------------------------------------------------------- staff: read, GDPR
+def session_summary(row: SessionRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "person": row.person_ref,
+        "status": row.status,
+        "areas": json.loads(row.areas),
+        "profile": row.profile,
+        "lang": row.lang,
+        "answered": row.n_steps,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "has_result": row.result is not None,
+    }
+
+
+def certificate_summary(cert: Certificate) -> dict[str, Any]:
+    return {
+        "id": cert.id,
+        "session": cert.session_id,
+        "code": cert.code,
+        "issued_at": cert.issued_at.isoformat(),
+        "issued_by": cert.issued_by,
+        "revoked": cert.revoked_at is not None,
+        "revoked_at": cert.revoked_at.isoformat() if cert.revoked_at else None,
+        "revocation_reason": cert.revocation_reason,
+    }
+
+
+def get_session(svc: Service, session_id: str) -> SessionRow:
+    with svc.read() as db:
+        row = db.get(SessionRow, session_id)
+    if row is None:
+        raise ProblemError(404, f"no session {session_id!r}", code="unknown-session")
+    return row
+
+
+def read_result(svc: Service, session_id: str, actor: str, role: str):
+    """The full result (θ, SE, level probabilities, step log), audited."""
+    row = get_session(svc, session_id)
+    result = _result(row)
+    with svc.write() as db:
+        audit(db, actor, role, "read_result", row.person_ref, session=session_id)
+        db.commit()
+    return row, result
+
+
+def export_person(svc: Service, person: str, actor: str, role: str) -> dict[str, Any]:
+    """Everything held about ``person`` (GDPR art. 15), audited."""
+    with svc.write() as db:
+        audit(db, actor, role, "export_person", person)
+        db.commit()
+    with svc.read() as db:
+        rows = db.scalars(select(SessionRow).where(SessionRow.person_ref == person)).all()
+        ids = [r.id for r in rows]
+        answers = db.scalars(select(Answer).where(Answer.session_id.in_(ids)).order_by(Answer.step)).all()
+        certs = db.scalars(select(Certificate).where(Certificate.person_ref == person)).all()
+        entries = db.scalars(select(AuditEntry).where(AuditEntry.target == person).order_by(AuditEntry.id)).all()
+    by_session: dict[str, list] = {i: [] for i in ids}
+    for a in answers:
+        by_session[a.session_id].append(
+            {"step": a.step, "item": a.item, "answer": json.loads(a.answer), "at": a.created_at.isoformat()}
+        )
+    return {
+        "person": person,
+        "exported_at": _now().isoformat(),
+        "sessions": [
+            {
+                **session_summary(r),
+                "answers": by_session[r.id],
+                "result": json.loads(r.result) if r.result else None,
+            }
+            for r in rows
+        ],
+        "certificates": [{**certificate_summary(c), "credential": c.credential} for c in certs],
+        "audit": [audit_view(e) for e in entries],
+    }
+
+
+def erase_person(svc: Service, person: str, actor: str, role: str) -> dict[str, int]:
+    """Erase everything held about ``person`` (GDPR art. 17). Issued certificates keep only their id, code and
+    revocation state (no personal data), so that a credential the person holds still verifies; the audit log keeps
+    the fact of the erasure."""
+    with svc.write() as db:
+        ids = db.scalars(select(SessionRow.id).where(SessionRow.person_ref == person)).all()
+        n_answers = db.execute(delete(Answer).where(Answer.session_id.in_(ids))).rowcount
+        n_sessions = db.execute(delete(SessionRow).where(SessionRow.id.in_(ids))).rowcount
+        n_certs = db.execute(
+            update(Certificate)
+            .where(Certificate.person_ref == person)
+            .values(person_ref=None, session_id=None, credential=None, pdf=None)
+        ).rowcount
+        audit(db, actor, role, "erase_person", person, sessions=n_sessions, answers=n_answers, certificates=n_certs)
+        db.commit()
+    return {"sessions": n_sessions, "answers": n_answers, "certificates": n_certs}
+
+
+def apply_retention(svc: Service, now: datetime | None = None, actor: str = "system", role: str = "system") -> int:
+    """Delete the response logs of sessions inactive for more than ``retention_days``; returns how many sessions.
+
+    A purged session keeps its levels (the result without its step log) and its certificates stay verifiable."""
+    days = svc.settings.retention_days
+    if days is None:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    from ..results.models import AssessmentResult
+
+    with svc.write() as db:
+        rows = db.scalars(
+            select(SessionRow).where(SessionRow.updated_at < cutoff, SessionRow.purged_at.is_(None))
+        ).all()
+        for row in rows:
+            db.execute(delete(Answer).where(Answer.session_id == row.id))
+            if row.result is not None:
+                slim = AssessmentResult.model_validate_json(row.result).model_copy(update={"steps": None})
+                row.result = slim.dump_json()
+            row.state = None
+            row.status = "purged"
+            row.purged_at = utcnow()
+            row.current_item = None
+            row.version += 1
+        if rows:
+            audit(db, actor, role, "retention_purge", "*", sessions=len(rows), days=days)
+        db.commit()
+    return len(rows)
+
+
+def audit_view(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "at": e.at.isoformat(),
+        "actor": e.actor,
+        "role": e.role,
+        "action": e.action,
+        "target": e.target,
+        "detail": json.loads(e.detail),
+    }

@@ -1,0 +1,177 @@
+"""The database: tables (SQLAlchemy 2 declarative) and the engine.
+
+Tables (created by the Alembic migrations in ``migrations/``, never by ``create_all``):
+
+* ``api_tokens``: bearer tokens of systems, caseworkers and admins, stored only as SHA-256 hashes.
+* ``test_sessions``: one invitation and its adaptive test: the invitation-code hash, the pseudonymous person
+  reference, the areas, the CAT session state (JSON), the current item, a ``version`` for optimistic locking, the
+  result once finished.
+* ``answers``: one row per answered step (unique per session and step: an answer is recorded once), with the
+  outcome returned to the client, so that a repeat returns the same outcome.
+* ``certificates``: issued credentials (the signed JSON and the PDF) and their revocation.
+* ``audit_log``: append-only (database triggers refuse UPDATE and DELETE): who read results, issued, revoked, exported
+  or erased what and when.
+* ``demo_issuer``: the private key of the demo issuer (only when no issuer key is configured), so that every worker of
+  an instance signs with the same demo key.
+
+SQLite runs in WAL mode with a busy timeout; write transactions on SQLite start with ``BEGIN IMMEDIATE`` so that two
+writers queue instead of failing on a lock upgrade. PostgreSQL uses READ COMMITTED; the ``version`` column and the
+unique ``(session_id, step)`` constraint keep concurrent answers consistent on both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+WRITE = "digiskill_write"  # execution option: this connection begins a write transaction
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SessionRow(Base):
+    __tablename__ = "test_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_ref: Mapped[str] = mapped_column(String(200), index=True)
+    areas: Mapped[str] = mapped_column(Text)  # JSON list of area ids
+    profile: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    seed: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # invited | active | paused | finished | purged
+    state: Mapped[str | None] = mapped_column(Text, nullable=True)  # the CAT session JSON
+    n_steps: Mapped[int] = mapped_column(Integer, default=0)
+    current_item: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)  # AssessmentResult JSON once finished
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("session_id", "step", name="uq_answers_session_step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(36), ForeignKey("test_sessions.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(100))
+    answer: Mapped[str] = mapped_column(Text)  # canonical JSON of what the person chose
+    response: Mapped[int] = mapped_column(Integer)  # the scored category
+    outcome: Mapped[str] = mapped_column(Text)  # the JSON body returned, returned again on a repeat
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+    __table_args__ = (
+        Index(
+            "uq_certificates_active",
+            "session_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the credential id (urn:uuid:…)
+    session_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    person_ref: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    code: Mapped[str] = mapped_column(String(64))  # verification code printed on the PDF
+    credential: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    revocation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))  # "token:<id>" or "citizen:<session id>" or "system"
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class DemoIssuer(Base):
+    __tablename__ = "demo_issuer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``: SQLite in WAL mode (busy timeout 30 s, ``BEGIN IMMEDIATE`` for writes), or PostgreSQL."""
+    if not is_sqlite(url):
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=20, max_overflow=30, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a committed answer survives a process crash
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+
+    return engine
+
+
+def session_factories(engine: Engine) -> tuple[sessionmaker, sessionmaker]:
+    """(read, write) ORM session factories; the write one takes SQLite's write lock at BEGIN."""
+    read = sessionmaker(bind=engine, expire_on_commit=False)
+    write = sessionmaker(bind=engine.execution_options(**{WRITE: True}), expire_on_commit=False)
+    return read, write

@@ -1,0 +1,77 @@
+"""Citizen endpoints, opened by the invitation code (no account): the current item, answers, pause/resume, the
+result, the certificate. No response carries an answer key, a score or an item parameter."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from ..assessments import (
+    by_code,
+    citizen_result,
+    citizen_view,
+    ensure_certificate,
+    set_paused,
+    submit_answer,
+)
+from ..deps import SvcDep, client_address
+from ..models import AnswerIn
+
+router = APIRouter(prefix="/v1/citizen", tags=["citizen"])
+
+
+@router.get("/{code}", summary="The test of this code: progress and the item on screen")
+def current(code: str, request: Request, svc: SvcDep) -> dict:
+    return citizen_view(svc, by_code(svc, code, client_address(request)))
+
+
+@router.post(
+    "/{code}/answers",
+    summary="Answer the current step (a repeat of the same answer returns the same outcome)",
+)
+def post_answer(code: str, body: AnswerIn, request: Request, response: Response, svc: SvcDep):
+    row = by_code(svc, code, client_address(request))
+    outcome, replayed = submit_answer(svc, row.id, body.step, body.item, body.answer)
+    if replayed:
+        response.headers["X-Digiskill-Replayed"] = "true"
+    return outcome
+
+
+@router.post("/{code}/pause", summary="Pause the test (resume later with the same code, on any device)")
+def pause(code: str, request: Request, svc: SvcDep) -> dict:
+    row = by_code(svc, code, client_address(request))
+    return citizen_view(svc, set_paused(svc, row.id, True))
+
+
+@router.post("/{code}/resume", summary="Resume a paused test at the item that was on screen")
+def resume(code: str, request: Request, svc: SvcDep) -> dict:
+    row = by_code(svc, code, client_address(request))
+    return citizen_view(svc, set_paused(svc, row.id, False))
+
+
+@router.get("/{code}/result", summary="The levels per area, once the test has ended")
+def result(code: str, request: Request, svc: SvcDep) -> dict:
+    return citizen_result(svc, by_code(svc, code, client_address(request)))
+
+
+@router.get(
+    "/{code}/credential",
+    summary="The signed Open Badges 3.0 credential (issued by the server from the session it holds)",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def credential(code: str, request: Request, svc: SvcDep) -> Response:
+    row = by_code(svc, code, client_address(request))
+    cert = ensure_certificate(svc, row, f"citizen:{row.id}", "citizen")
+    return Response(cert.credential, media_type="application/json")
+
+
+@router.get(
+    "/{code}/certificate.pdf",
+    summary="The readable certificate (PDF)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def certificate_pdf(code: str, request: Request, svc: SvcDep) -> Response:
+    row = by_code(svc, code, client_address(request))
+    cert = ensure_certificate(svc, row, f"citizen:{row.id}", "citizen")
+    return Response(cert.pdf, media_type="application/pdf")

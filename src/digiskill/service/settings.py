@@ -1,0 +1,51 @@
+"""Settings of one service instance: one frozen pydantic model, passed to the app factory (and, for several uvicorn
+workers, through the environment variable ``DIGISKILL_SERVICE_SETTINGS`` as JSON)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SETTINGS_ENV = "DIGISKILL_SERVICE_SETTINGS"
+DEFAULT_DATABASE_URL = "sqlite:///digiskill.db"
+
+
+class Limits(BaseModel):
+    """Request size and rate limits (per client address, per worker process)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted (413 above)")
+    code_failures_per_minute: int = Field(
+        10, ge=1, description="unknown invitation codes tried per client address per minute before 429"
+    )
+    public_per_minute: int = Field(120, ge=1, description="requests to public endpoints (verify) per address/minute")
+
+
+class Settings(BaseModel):
+    """Everything an instance needs; the app keeps no other state, so workers and hosts can share one database."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL, description="SQLAlchemy URL: sqlite:///file or postgresql+psycopg://"
+    )
+    issuer_key: Path | None = Field(None, description="issuer private key (PEM); None: the demo issuer")
+    issuer_profile: Path | None = Field(None, description="issuer profile JSON (with issuer_key)")
+    public_url: str = Field("http://127.0.0.1:8000", description="base of the links given with invitations")
+    retention_days: int | None = Field(
+        None, ge=1, description="response logs are deleted this many days after a session's last activity"
+    )
+    migrate: bool = Field(True, description="apply the database migrations when the app starts")
+    limits: Limits = Field(default_factory=Limits)
+    max_items_per_area: int = Field(10, ge=1, le=50, description="stopping rule: most items per area")
+
+    def to_env(self) -> dict[str, str]:
+        return {SETTINGS_ENV: self.model_dump_json()}
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        text = os.environ.get(SETTINGS_ENV)
+        return cls() if text is None else cls.model_validate_json(text)
