@@ -422,7 +422,7 @@ def test_check_output_paths_names_the_option(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------ property tests
 
-_FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 _JSONISH = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
@@ -544,3 +544,25 @@ def test_examples_cat_configurations_still_load() -> None:
     for config in sorted((ROOT / "examples" / "cat").glob("*.yaml")):
         res = run("cat", "next", "--params", LSAT7 / "params-mirt.json", "--config", config)
         assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--theta-mean", "nan"], ["--theta-mean"]),
+        (["--theta-sd", "inf"], ["--theta-sd"]),
+        (["--cut", "nan"], ["--cut"]),
+        (["--n", "10000000000"], ["--n"]),
+        (["--theta-file", "THETA:theta\n1e308\n"], ["theta.csv:2"]),
+        (["--theta-file", b"theta\n\xe6\n"], ["theta.csv:2", "UTF-8"]),
+    ],
+)
+def test_simulate_refuses_non_finite_or_huge_numbers(args: list, names: list[str], tmp_path: Path) -> None:
+    if args[0] == "--theta-file":
+        theta = tmp_path / "theta.csv"
+        data = args[1]
+        theta.write_bytes(data if isinstance(data, bytes) else data.removeprefix("THETA:").encode())
+        args = ["--theta-file", theta]
+    out = tmp_path / "report.json"
+    res = run("simulate", "--params", LSAT7 / "params-mirt.json", "--n", "10", *args, "--out", out)
+    assert_refused(res, *names, left=(out,))

@@ -311,8 +311,8 @@ def _check_options(tol: float, out: Path, report: Path | None, *, with_plots: bo
         raise InputError(Problem(f"--tol: the convergence tolerance must be a finite number > 0, got {tol!r}"))
     paths: dict[str, Path | None] = {"--out": out, "--report": report}
     if report is not None and with_plots:
-        paths["--report (plot)"] = report.parent / f"{report.stem}-icc.png"
-        paths["--report (plot) "] = report.parent / f"{report.stem}-information.png"
+        paths["--report (ICC plot)"] = report.parent / f"{report.stem}-icc.png"
+        paths["--report (information plot)"] = report.parent / f"{report.stem}-information.png"
     check_output_paths(paths)
 
 

@@ -10,11 +10,12 @@ import numpy as np
 import typer
 from pydantic import ValidationError
 
-from ..bank.loading import load_model_file
-from ..bank.parameters import load_parameter_set
+from ..bank.loading import load_model_file, read_text_file
+from ..bank.parameters import PARAMETER_BOUND, load_parameter_set
 from ..cat.config import CatConfig, SelectionRule, StoppingRules
 from ..cat.stateless import next_step
 from ..errors import InputError, Problem
+from ..fileio import check_output_paths
 from .common import fail_on_bad_input, progress_bar, stderr
 
 cat_app = typer.Typer(help="Adaptive tests: the stateless next-item step and simulations.", no_args_is_help=True)
@@ -119,7 +120,7 @@ def _check_areas(param_set, administered: list[str], areas: list[str] | None) ->
 def simulate_cmd(
     params: Annotated[Path, typer.Option("--params", help="parameter-set JSON file")],
     config: Annotated[Path | None, typer.Option("--config", help="CAT configuration (JSON or YAML)")] = None,
-    n: Annotated[int, typer.Option("--n", min=2, help="number of simulees")] = 1000,
+    n: Annotated[int, typer.Option("--n", min=2, max=10_000_000, help="number of simulees")] = 1000,
     seed: Annotated[int, typer.Option(help="seed of every draw")] = 0,
     theta_mean: Annotated[float, typer.Option(help="mean of the true θ distribution")] = 0.0,
     theta_sd: Annotated[float, typer.Option(min=0.0, help="SD of the true θ distribution")] = 1.0,
@@ -144,6 +145,11 @@ def simulate_cmd(
     from ..scoring import read_responses
 
     try:
+        check_output_paths({"--out": out})
+        numbers = [("--theta-mean", theta_mean), ("--theta-sd", theta_sd)] + [("--cut", c) for c in cut or []]
+        for option, value in numbers:
+            if not abs(value) <= PARAMETER_BOUND:  # NaN fails too
+                raise InputError(f"{option}: expected a number between -{PARAMETER_BOUND:g} and {PARAMETER_BOUND:g}")
         cfg = _read_config(config) if config is not None else CatConfig()
         param_set = load_parameter_set(params)
         codes = person_ids = None
@@ -198,12 +204,13 @@ def simulate_cmd(
 def read_theta_file(path: Path, areas: list[str | None]) -> np.ndarray:
     """True abilities from a CSV: a ``theta`` column used for every area, or one column per area id."""
     import csv
+    import io
 
+    text = read_text_file(path, "θ file")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as err:
-        raise InputError(Problem(f"cannot read θ file: {err.strerror}", path=str(path))) from err
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise InputError(Problem(f"not a valid CSV file: {err}", path=str(path))) from err
     if len(rows) < 2:
         raise InputError(Problem("expected a header and at least one row of θ", path=str(path)))
     header = [h.strip() for h in rows[0]]
@@ -220,10 +227,17 @@ def read_theta_file(path: Path, areas: list[str | None]) -> np.ndarray:
         for k, c in enumerate(cols):
             try:
                 out[i, k] = float(r[c])
-                if not np.isfinite(out[i, k]):
+                if not abs(out[i, k]) <= PARAMETER_BOUND:  # NaN fails too
                     raise ValueError
             except (ValueError, IndexError):
-                problems.append(Problem("not a finite number", path=str(path), line=i + 2, column=header[c]))
+                problems.append(
+                    Problem(
+                        f"not a finite number between -{PARAMETER_BOUND:g} and {PARAMETER_BOUND:g}",
+                        path=str(path),
+                        line=i + 2,
+                        column=header[c],
+                    )
+                )
     if problems:
         raise InputError(problems)
     return out

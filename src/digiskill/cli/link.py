@@ -40,7 +40,7 @@ def link_command(
         GridWeightsChoice, typer.Option("--grid-weights", help="weights of the theta grid (haebara, stocking-lord)")
     ] = GridWeightsChoice.normal,
     grid_points: Annotated[
-        int, typer.Option("--grid-points", help="points of the theta grid on [-4, 4]", min=2)
+        int, typer.Option("--grid-points", help="points of the theta grid on [-4, 4]", min=2, max=100_001)
     ] = DEFAULT_GRID_POINTS,
 ) -> None:
     """Link FROM.json to the scale of TO.json through the items they share (by id): theta_TO = A * theta_FROM + B,
