@@ -15,8 +15,8 @@ from digiskill.calibrate import calibrate
 from digiskill.cli.main import app
 
 runner = CliRunner()
-A = np.array([1.2, 0.9, 1.5, 1.1, 1.3, 0.8, 1.0, 1.4])
-B = np.array([-1.0, -0.4, 0.0, 0.3, 0.8, -0.2, 0.5, -0.7])
+A = np.array([1.2, 0.9, 1.5, 1.1, 1.3, 1.0])
+B = np.array([-1.0, -0.4, 0.0, 0.3, 0.8, -0.2])
 
 
 @pytest.fixture(scope="module")
