@@ -39,6 +39,7 @@ from ..cat.config import StoppingRules
 from ..cat.respond import SimulatedPerson
 from ..cat.sessionfile import SessionRefused, open_session_file, read_session_file, write_session_file
 from ..errors import InputError, Problem
+from ..localstate import session_secret
 from ..results.credential import IssuerProfile
 from .common import fail_on_bad_input, stderr
 from .take_text import WIDTH, say, t, wrap
@@ -86,7 +87,8 @@ def take_command(
     ] = False,
     answers: Annotated[Path | None, typer.Option("--answers", help="typed answers from a file, one per line")] = None,
     simulate_theta: Annotated[
-        float | None, typer.Option("--simulate-theta", help="a simulated person of this ability answers")
+        float | None,
+        typer.Option("--simulate-theta", min=-10.0, max=10.0, help="a simulated person of this ability answers"),
     ] = None,
     max_items: Annotated[
         int | None, typer.Option("--max-items-per-area", min=1, help="most items per area (default 10)")
@@ -103,6 +105,8 @@ def take_command(
     try:
         if answers is not None and simulate_theta is not None:
             raise InputError(Problem("give --answers or --simulate-theta, not both"))
+        if name is not None:
+            _check_name(name)
         if resume is not None and (areas or profile or seed is not None or max_items is not None):
             raise InputError(
                 Problem(
@@ -110,6 +114,10 @@ def take_command(
                     "a resumed test keeps its own"
                 )
             )
+    except InputError as err:
+        raise _refuse(shown_lang, "bad_options", err) from err
+    try:
+        session_secret()  # made now if missing: saving the first answer must not be the first to fail
     except InputError as err:
         raise _refuse(shown_lang, "bad_options", err) from err
     if resume is None:  # checks that need no bank come first: a refusal is quick
@@ -185,6 +193,19 @@ def take_command(
 def _default_bank() -> Bank:
     """The bundled bank, read once per process (it is never changed)."""
     return load_default()
+
+
+def _check_name(name: str) -> None:
+    """The name must fit the certificate: one line of at most 80 characters its font can show (Latin-1)."""
+    if not name.strip() or len(name) > 80 or not name.isprintable():
+        raise InputError(Problem("--name: give your name on one line, at most 80 characters"))
+    try:
+        name.encode("latin-1")
+    except UnicodeEncodeError as err:
+        bad = name[err.start]
+        raise InputError(
+            Problem(f"--name: the certificate cannot show the character {bad!r}; write the name with Latin letters")
+        ) from err
 
 
 def take_config(max_items: int) -> CatConfig:
