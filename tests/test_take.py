@@ -209,6 +209,9 @@ def test_bad_key_issuer_or_output_is_refused_before_the_first_item(tmp_path: Pat
         assert message in r.stderr or message in r.output, (args, r.output)
         assert "Spørgsmål 1" not in r.stdout and "Traceback" not in r.output
     assert not (tmp_path / "o").exists()  # refused before anything was made
+    (tmp_path / "busy" / "result.json").mkdir(parents=True)
+    r = _run(["--areas", "basic_it", "--simulate-theta", "0", "--out", str(tmp_path / "busy"), "--lang", "en"])
+    assert r.exit_code == 2 and "result.json is a folder" in r.stderr and "Traceback" not in r.output
 
 
 def test_a_real_key_and_issuer_sign_and_few_items_per_area_work(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ simulated person of ability X draws a score from the model and types options tha
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
@@ -144,7 +145,7 @@ def take_command(
         chosen = None if resume is not None else _areas(bank, areas, profile)
     except InputError as err:
         raise _refuse(lang, "bad_options", err) from err
-    _check_folder(folder, lang)
+    _check_folder(folder, session_path, lang)
     try:
         if resume is None:
             config = take_config(10 if max_items is None else max_items)
@@ -184,6 +185,10 @@ def take_command(
     except InputError as err:  # a bad scripted answer: the session so far is saved
         write_session_file(session_path, session, lang, choices)
         raise fail_on_bad_input(err) from err
+    except OSError as err:  # the folder went away or the disk is full: say so, no traceback
+        why = err.strerror or str(err)
+        problem = Problem(f"cannot save the test: {why}", str(session_path))
+        raise _refuse(lang, "out_not_writable", InputError(problem), path=session_path.parent, why=why) from err
     write_session_file(session_path, session, lang, choices)  # so the listed files are exactly the ones written
     _finish(session, choices, bank, content, lang, folder, session_path, signer, name, interactive=paging)
 
@@ -231,14 +236,18 @@ def _areas(bank: Bank, areas: str | None, profile: str | None) -> list[str]:
     return list(bank.areas)
 
 
-def _check_folder(folder: Path, lang: str) -> None:
-    """``folder`` is (or can be made) a folder we can write files into; it is created now."""
+def _check_folder(folder: Path, session_path: Path, lang: str) -> None:
+    """``folder`` is (or can be made) a folder we can write files into, and no file we will write is a folder; the
+    folder is created now."""
     if folder.exists() and not folder.is_dir():
         raise _refuse(lang, "out_not_folder", InputError(Problem("not a folder", str(folder))), path=folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        with tempfile.TemporaryFile(dir=folder), tempfile.TemporaryFile(dir=session_path.parent):
             pass
+        for path in [session_path, *(folder / name for name in RESULT_FILES)]:
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, f"{path.name} is a folder", str(path))
     except OSError as err:
         why = err.strerror or str(err)
         raise _refuse(
@@ -371,7 +380,10 @@ def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: in
         if scripted is None:
             typer.echo(prompt, nl=False)
             sys.stdout.flush()
-            text = input().strip()
+            try:
+                text = input().strip()
+            except UnicodeDecodeError:  # bytes that are not text: not an answer
+                text = "\ufffd"
             if not sys.stdin.isatty():  # piped answers: show them, as a terminal would
                 typer.echo(text)
         else:
@@ -452,7 +464,12 @@ def _finish(
         folder / "certificate.pdf": cert.pdf,
         folder / "cv-lines.txt": "\n".join(cert.cv_lines) + ("\n" if cert.cv_lines else ""),
     }
-    _write_all(files)
+    try:
+        _write_all(files)
+    except OSError as err:
+        why = err.strerror or str(err)
+        problem = Problem(f"cannot write the result files: {why}", str(folder))
+        raise _refuse(lang, "out_not_writable", InputError(problem), path=folder, why=why) from err
     typer.echo("")
     say(t("done", lang))
     typer.echo("")
