@@ -199,13 +199,19 @@ def test_bad_key_issuer_or_output_is_refused_before_the_first_item(tmp_path: Pat
         (["--issuer", str(tmp_path / "none.json")], "--issuer needs --key"),
         (["--out", str(file_out)], "--out skal være en mappe"),
         (["--simulate-theta", "0", "--answers", str(not_a_key)], "not both"),
+        (["--simulate-theta", "0", "--name", "名前"], "the certificate cannot show the character '名'"),
+        (["--simulate-theta", "1e308"], "--simulate-theta"),
+        (["--simulate-theta", "nan"], "--simulate-theta"),
     ]
     for args, message in cases:
         r = _run(["--areas", "basic_it", *args] + ([] if "--out" in args else ["--out", str(tmp_path / "o")]))
         assert r.exit_code == 2, (args, r.output)
-        assert message in r.stderr, (args, r.stderr)
+        assert message in r.stderr or message in r.output, (args, r.output)
         assert "Spørgsmål 1" not in r.stdout and "Traceback" not in r.output
     assert not (tmp_path / "o").exists()  # refused before anything was made
+    (tmp_path / "busy" / "result.json").mkdir(parents=True)
+    r = _run(["--areas", "basic_it", "--simulate-theta", "0", "--out", str(tmp_path / "busy"), "--lang", "en"])
+    assert r.exit_code == 2 and "result.json is a folder" in r.stderr and "Traceback" not in r.output
 
 
 def test_a_real_key_and_issuer_sign_and_few_items_per_area_work(tmp_path: Path) -> None:

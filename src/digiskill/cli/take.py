@@ -21,6 +21,7 @@ simulated person of ability X draws a score from the model and types options tha
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
@@ -39,6 +40,7 @@ from ..cat.config import StoppingRules
 from ..cat.respond import SimulatedPerson
 from ..cat.sessionfile import SessionRefused, open_session_file, read_session_file, write_session_file
 from ..errors import InputError, Problem
+from ..localstate import session_secret
 from ..results.credential import IssuerProfile
 from .common import fail_on_bad_input, stderr
 from .take_text import WIDTH, say, t, wrap
@@ -86,7 +88,8 @@ def take_command(
     ] = False,
     answers: Annotated[Path | None, typer.Option("--answers", help="typed answers from a file, one per line")] = None,
     simulate_theta: Annotated[
-        float | None, typer.Option("--simulate-theta", help="a simulated person of this ability answers")
+        float | None,
+        typer.Option("--simulate-theta", min=-10.0, max=10.0, help="a simulated person of this ability answers"),
     ] = None,
     max_items: Annotated[
         int | None, typer.Option("--max-items-per-area", min=1, help="most items per area (default 10)")
@@ -103,6 +106,8 @@ def take_command(
     try:
         if answers is not None and simulate_theta is not None:
             raise InputError(Problem("give --answers or --simulate-theta, not both"))
+        if name is not None:
+            _check_name(name)
         if resume is not None and (areas or profile or seed is not None or max_items is not None):
             raise InputError(
                 Problem(
@@ -110,6 +115,10 @@ def take_command(
                     "a resumed test keeps its own"
                 )
             )
+    except InputError as err:
+        raise _refuse(shown_lang, "bad_options", err) from err
+    try:
+        session_secret()  # made now if missing: saving the first answer must not be the first to fail
     except InputError as err:
         raise _refuse(shown_lang, "bad_options", err) from err
     if resume is None:  # checks that need no bank come first: a refusal is quick
@@ -136,7 +145,7 @@ def take_command(
         chosen = None if resume is not None else _areas(bank, areas, profile)
     except InputError as err:
         raise _refuse(lang, "bad_options", err) from err
-    _check_folder(folder, lang)
+    _check_folder(folder, session_path, lang)
     try:
         if resume is None:
             config = take_config(10 if max_items is None else max_items)
@@ -176,6 +185,10 @@ def take_command(
     except InputError as err:  # a bad scripted answer: the session so far is saved
         write_session_file(session_path, session, lang, choices)
         raise fail_on_bad_input(err) from err
+    except OSError as err:  # the folder went away or the disk is full: say so, no traceback
+        why = err.strerror or str(err)
+        problem = Problem(f"cannot save the test: {why}", str(session_path))
+        raise _refuse(lang, "out_not_writable", InputError(problem), path=session_path.parent, why=why) from err
     write_session_file(session_path, session, lang, choices)  # so the listed files are exactly the ones written
     _finish(session, choices, bank, content, lang, folder, session_path, signer, name, interactive=paging)
 
@@ -185,6 +198,19 @@ def take_command(
 def _default_bank() -> Bank:
     """The bundled bank, read once per process (it is never changed)."""
     return load_default()
+
+
+def _check_name(name: str) -> None:
+    """The name must fit the certificate: one line of at most 80 characters its font can show (Latin-1)."""
+    if not name.strip() or len(name) > 80 or not name.isprintable():
+        raise InputError(Problem("--name: give your name on one line, at most 80 characters"))
+    try:
+        name.encode("latin-1")
+    except UnicodeEncodeError as err:
+        bad = name[err.start]
+        raise InputError(
+            Problem(f"--name: the certificate cannot show the character {bad!r}; write the name with Latin letters")
+        ) from err
 
 
 def take_config(max_items: int) -> CatConfig:
@@ -210,14 +236,18 @@ def _areas(bank: Bank, areas: str | None, profile: str | None) -> list[str]:
     return list(bank.areas)
 
 
-def _check_folder(folder: Path, lang: str) -> None:
-    """``folder`` is (or can be made) a folder we can write files into; it is created now."""
+def _check_folder(folder: Path, session_path: Path, lang: str) -> None:
+    """``folder`` is (or can be made) a folder we can write files into, and no file we will write is a folder; the
+    folder is created now."""
     if folder.exists() and not folder.is_dir():
         raise _refuse(lang, "out_not_folder", InputError(Problem("not a folder", str(folder))), path=folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        with tempfile.TemporaryFile(dir=folder), tempfile.TemporaryFile(dir=session_path.parent):
             pass
+        for path in [session_path, *(folder / name for name in RESULT_FILES)]:
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, f"{path.name} is a folder", str(path))
     except OSError as err:
         why = err.strerror or str(err)
         raise _refuse(
@@ -350,7 +380,10 @@ def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: in
         if scripted is None:
             typer.echo(prompt, nl=False)
             sys.stdout.flush()
-            text = input().strip()
+            try:
+                text = input().strip()
+            except UnicodeDecodeError:  # bytes that are not text: not an answer
+                text = "\ufffd"
             if not sys.stdin.isatty():  # piped answers: show them, as a terminal would
                 typer.echo(text)
         else:
@@ -431,7 +464,12 @@ def _finish(
         folder / "certificate.pdf": cert.pdf,
         folder / "cv-lines.txt": "\n".join(cert.cv_lines) + ("\n" if cert.cv_lines else ""),
     }
-    _write_all(files)
+    try:
+        _write_all(files)
+    except OSError as err:
+        why = err.strerror or str(err)
+        problem = Problem(f"cannot write the result files: {why}", str(folder))
+        raise _refuse(lang, "out_not_writable", InputError(problem), path=folder, why=why) from err
     typer.echo("")
     say(t("done", lang))
     typer.echo("")
