@@ -24,7 +24,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +57,9 @@ class IssuerProfile(BaseModel):
     )
     email: str | None = None
     description: str | None = None
+    names: dict[Literal["da", "en"], str] = Field(
+        default_factory=dict, description="the issuer's name per language, shown on the PDF ('name' otherwise)"
+    )
     key_expires: datetime | None = Field(
         None, description="the issuer's signing key may not sign after this time (certify refuses an expired key)"
     )
@@ -68,6 +71,10 @@ class IssuerProfile(BaseModel):
             raise InputError(
                 Problem(f"the issuer key of {self.id!r} expired on {self.key_expires.isoformat()}; make a new key")
             )
+
+    def display_name(self, lang: str) -> str:
+        """The issuer's name in ``lang`` (da/en), or ``name``."""
+        return self.names.get(lang, self.name)  # type: ignore[call-overload]
 
     def credential_id(self, uuid: str) -> str:
         """The credential's id: its verification URL when the issuer has one, else ``urn:uuid:…``."""

@@ -51,6 +51,12 @@ TEXT = {
         "(Open Badges 3.0).",
     },
     "cv": {"da": "Til dit CV", "en": "For your CV"},
+    "chart": {
+        "da": "Felterne viser sandsynligheden for hvert niveau ud fra svarene (mørkere = mere sandsynligt); det "
+        "bekræftede niveau er markeret med orange ramme.",
+        "en": "The cells show the probability of each level given the answers (darker = more likely); the confirmed "
+        "level is outlined in orange.",
+    },
     "provisional": {
         "da": "FORELØBIG: resultatet bygger på foreløbige parametre (ikke kalibreret på rigtige besvarelser).",
         "en": "PROVISIONAL: the result rests on provisional parameters (not calibrated on real responses).",
@@ -88,6 +94,84 @@ def cv_lines(result: AssessmentResult, bank: Bank, lang: Lang = "da") -> list[st
     return lines
 
 
+def _latin1(text: str) -> str:
+    """The PDF's core fonts cover Latin-1 (æ, ø, å, é, ü, …); anything else is replaced by '?' rather than failing."""
+    return text.encode("latin-1", errors="replace").decode("latin-1")
+
+
+def level_distribution(prob_at_least: dict[int, float], levels: list[int]) -> dict[int, float]:
+    """``P(level = L)`` for ``L`` in ``[0] + levels`` (0: below the first level) from ``P(θ ≥ cut_L)``; levels
+    without a cut score get 0."""
+    cut_levels = sorted(prob_at_least)
+    out = {0: 1.0 - prob_at_least[cut_levels[0]]} if cut_levels else {0: 1.0}
+    for level in levels:
+        if level not in prob_at_least:
+            out[level] = 0.0
+            continue
+        above = prob_at_least[cut_levels[cut_levels.index(level) + 1]] if level != cut_levels[-1] else 0.0
+        out[level] = max(prob_at_least[level] - above, 0.0)
+    return out
+
+
+def _level_chart(pdf: FPDF, result: AssessmentResult, bank: Bank, t: dict[str, str], lang: Lang) -> list[int]:
+    """Per area: its name (wrapped), a row of cells for 'below 1' and levels 1..8 shaded by P(level), the certified
+    level outlined, and the level text. Returns the certified levels shown."""
+    levels = sorted(lv.level for lv in bank.content.framework.levels)
+    names = {lv.level: lv for lv in bank.content.framework.levels}
+    name_w, cell_w, cell_h = 55.0, 8.5, 7.0
+    chart_w = cell_w * (len(levels) + 1)
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.set_fill_color(235, 238, 245)
+    pdf.cell(name_w, 6, t["area"], fill=True)
+    for k, level in enumerate([0, *levels]):
+        pdf.cell(cell_w, 6, "<1" if k == 0 else str(level), fill=True, align="C")
+    pdf.cell(0, 6, t["level"], fill=True, new_x="LMARGIN", new_y="NEXT")
+    shown: list[int] = []
+    for a in result.areas:
+        area = bank.content.framework.area(a.area)
+        name = _latin1(getattr(area.name, lang) if area else a.area)
+        y0 = pdf.get_y()
+        pdf.set_font("Helvetica", "", 9)
+        pdf.multi_cell(name_w - 2, 4.5, name, align="L", new_x="LEFT", new_y="NEXT")
+        row_h = max(pdf.get_y() - y0, cell_h) + 1.5
+        x = pdf.l_margin + name_w
+        dist = level_distribution(a.level_probabilities, levels)
+        for k, level in enumerate([0, *levels]):
+            p = dist.get(level, 0.0)
+            shade = round(255 - 200 * p)  # white (0) to dark blue (1)
+            pdf.set_fill_color(shade, shade + int(30 * p), 255)
+            pdf.set_draw_color(200, 200, 200)
+            pdf.rect(x + k * cell_w, y0 + 0.5, cell_w, cell_h, style="DF")
+            if p >= 0.005:
+                pdf.set_xy(x + k * cell_w, y0 + 0.5)
+                pdf.set_font("Helvetica", "", 6)
+                pdf.set_text_color(255, 255, 255) if p > 0.55 else pdf.set_text_color(60, 60, 60)
+                pdf.cell(cell_w, cell_h, f"{100 * p:.0f}%", align="C")
+                pdf.set_text_color(0, 0, 0)
+        if a.certified_level is not None:
+            k = levels.index(a.certified_level) + 1
+            pdf.set_draw_color(200, 120, 0)
+            pdf.set_line_width(0.8)
+            pdf.rect(x + k * cell_w, y0 + 0.5, cell_w, cell_h)
+            pdf.set_line_width(0.2)
+            if a.certified_level not in shown:
+                shown.append(a.certified_level)
+            level_text = f"{a.certified_level}: {getattr(names[a.certified_level].name, lang)}"
+        else:
+            level_text = t["none"]
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_xy(x + chart_w + 2, y0 + 0.5)
+        pdf.set_font("Helvetica", "B" if a.certified_level is not None else "I", 8.5)
+        text = f"{_latin1(level_text)} ({a.n_items} {t['items']})"
+        pdf.multi_cell(0, 3.6, text, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_y(max(pdf.get_y(), y0 + row_h))
+    pdf.set_font("Helvetica", "I", 7.5)
+    pdf.set_text_color(90, 90, 90)
+    pdf.multi_cell(0, 3.6, t["chart"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    return shown
+
+
 def certificate_pdf(
     result: AssessmentResult,
     bank: Bank,
@@ -116,10 +200,10 @@ def certificate_pdf(
     pdf.set_font("Helvetica", "B", 20)
     pdf.cell(text_w, 12, t["title"], new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
-    if holder_name:
-        pdf.cell(text_w, 7, f"{t['holder']}: {holder_name}", new_x="LMARGIN", new_y="NEXT")
+    if holder_name:  # a long name wraps within the text column, never under the QR code or off the page
+        pdf.multi_cell(text_w, 6, f"{t['holder']}: {_latin1(holder_name)}", align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.cell(text_w, 7, f"{t['date']}: {result.created.date().isoformat()}", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(text_w, 7, f"{t['issuer']}: {issuer_name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(text_w, 6, f"{t['issuer']}: {_latin1(issuer_name)}", align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Courier", "B", 12)
     pdf.cell(text_w, 7, code, new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(pdf.get_y(), top + qr_size) + 2)
@@ -132,25 +216,8 @@ def certificate_pdf(
             pdf.multi_cell(0, 5, notice, new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
         pdf.ln(2)
-    # the areas: one row each
-    widths = (95, 0)
-    pdf.set_font("Helvetica", "B", 10)
-    pdf.set_fill_color(235, 238, 245)
-    pdf.cell(widths[0], 7, t["area"], fill=True)
-    pdf.cell(widths[1], 7, t["level"], fill=True, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    shown: list[int] = []
-    for a in result.areas:
-        area = bank.content.framework.area(a.area)
-        name = getattr(area.name, lang) if area else a.area
-        if a.certified_level is None:
-            level_text = t["none"]
-        else:
-            level_text = f"{a.certified_level}: {getattr(levels[a.certified_level].name, lang)}"
-            if a.certified_level not in shown:
-                shown.append(a.certified_level)
-        pdf.cell(widths[0], 7, name, border="B")
-        pdf.cell(widths[1], 7, f"{level_text}  ({a.n_items} {t['items']})", border="B", new_x="LMARGIN", new_y="NEXT")
+    # the areas: one row each, with the posterior probability of each level as shading
+    shown = _level_chart(pdf, result, bank, t, lang)
     pdf.ln(3)
     # what the levels mean, once per level shown
     pdf.set_font("Helvetica", "", 9)
@@ -175,7 +242,7 @@ def certificate_pdf(
     pdf.set_font("Helvetica", "", 7.5)
     pdf.set_text_color(90, 90, 90)
     how = t["verify_url"].format(url=verification_url) if verification_url else t["verify"]
-    pdf.multi_cell(0, 3.8, f"{code}: {how}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 3.8, f"{code}: {how}", align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 3.8, f"{result.bank.parameter_set} / framework {result.bank.framework_version} / {result.engine}")
     pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())

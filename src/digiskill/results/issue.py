@@ -67,7 +67,7 @@ def issue_certificate(
         result,
         bank,
         lang=lang,
-        issuer_name=issuer.name,
+        issuer_name=issuer.display_name(lang),
         code=code,
         qr_payload=qr,
         holder_name=holder_name,

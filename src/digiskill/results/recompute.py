@@ -20,7 +20,7 @@ an unknown or repeated area, an item of another area, or a response outside an i
 from __future__ import annotations
 
 import math
-from typing import get_args
+from typing import Any, get_args
 
 import numpy as np
 
@@ -145,15 +145,13 @@ def _step_log_problems(result: AssessmentResult, source: str | None) -> list[Pro
     return problems
 
 
-def _recompute_area(result: AssessmentResult, bank: Bank, a: AreaResult) -> AreaResult:
+def _recompute_area(result: AssessmentResult, bank: Bank, a: AreaResult, cat: Any) -> AreaResult:
     codes = np.array([a.responses], dtype=np.int16)
     if result.mode == "adaptive":
-        from ..cat.arrays import CatBank
         from ..cat.estimate import fit_area
 
         config = result.config
         assert config is not None  # checked by _structure_problems
-        cat = CatBank.from_parameters(bank.params, config)
         local = cat.local[[cat.index[i] for i in a.items]]
         fit = fit_area(cat.areas[a.area], cat.grid, local, codes[0].astype(np.int64), config.estimator)
         theta, se = np.array([fit.theta]), np.array([fit.se])
@@ -206,9 +204,14 @@ def recompute_result(result: AssessmentResult, bank: Bank, *, source: str | None
     check_bank(result, bank, source)
     if problems := _structure_problems(result, bank, source):
         raise InputError(problems)
+    cat = None
+    if result.mode == "adaptive":  # the session's bank arrays on its grid, built once
+        from ..cat.arrays import CatBank
+
+        cat = CatBank.from_parameters(bank.params, result.config)
     new_areas = []
     for a in result.areas:
-        new = _recompute_area(result, bank, a)
+        new = _recompute_area(result, bank, a, cat)
         if diffs := _differences(a, new):
             problems += [Problem(f"area {a.area!r}: {d}", source) for d in diffs]
         new_areas.append(new)
