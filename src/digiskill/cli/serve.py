@@ -117,6 +117,8 @@ def run_server(settings, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         access_log=False,  # invitation codes are in citizen URLs: keep them out of logs
+        timeout_keep_alive=30,  # fewer races between a client reusing a connection and the server closing it
+        backlog=4096,
         log_level="warning",
     )
 
