@@ -23,6 +23,7 @@ serve_app = typer.Typer(
 )
 
 DEFAULT_DB = "sqlite:///digiskill.db"
+APP = "digiskill.service.app:create_app_from_env"
 DbOpt = Annotated[
     str,
     typer.Option(
@@ -92,7 +93,9 @@ def serve(
 
 def run_server(settings, host: str, port: int, workers: int) -> None:
     """Migrate once, check the issuer, then run uvicorn (workers get the settings through the environment)."""
+    import inspect
     import os
+    import sys
 
     import uvicorn
 
@@ -110,15 +113,26 @@ def run_server(settings, host: str, port: int, workers: int) -> None:
         stderr.print("demo issuer: certificates are signed with a demo key made by this service (not a real issuer)")
     stderr.print(f"digiskill service on http://{host}:{port} (database {_redact(settings.database_url)})")
     os.environ.update(settings.to_env())
-    uvicorn.run(
-        "digiskill.service.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,  # invitation codes are in citizen URLs: keep them out of logs
-        log_level="warning",
-    )
+    options = {
+        "host": host,
+        "port": port,
+        "access_log": False,  # invitation codes are in citizen URLs: keep them out of logs
+        "timeout_keep_alive": 30,  # fewer races between a client reusing a connection and the server closing it
+        "backlog": 4096,
+        "log_level": os.environ.get("DIGISKILL_LOG_LEVEL", "warning"),
+    }
+    if workers == 1:
+        uvicorn.run(APP, factory=True, **options)
+        return
+    # several workers: hand this process over to uvicorn's own command, whose spawned workers import only the app
+    # (workers spawned from inside this CLI process died at start)
+    args = [sys.executable, "-m", "uvicorn", APP, "--factory", "--workers", str(workers), "--no-access-log"]
+    args += ["--host", host, "--port", str(port), "--timeout-keep-alive", "30", "--backlog", "4096"]
+    args += ["--log-level", str(options["log_level"])]
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        args += ["--timeout-worker-healthcheck", "120"]  # a worker loads the bank first: > 5 s on a busy machine
+    sys.stderr.flush()
+    os.execv(sys.executable, args)
 
 
 def _redact(url: str) -> str:

@@ -31,6 +31,7 @@ from .leaks import find_leaks
 
 MAX_N = 10_000
 MAX_CONCURRENCY = 1_000
+TRANSPORT_RETRIES = 2  # resends of a request that failed in transport, counted in the report
 
 
 class EndpointStats(BaseModel):
@@ -83,12 +84,16 @@ class _Run:
         import httpx
 
         deadline = time.monotonic() + self.retry_seconds
+        attempts = 0
         while True:
             t0 = time.perf_counter()
+            attempts += 1
             try:
                 r = await self.client.request(method, url, **kw)
             except httpx.TransportError as err:
-                if time.monotonic() < deadline:
+                # a kept-alive connection closed by the server just as it was reused: resend (answers name their
+                # step, so a resent answer is recorded once); longer outages only with retry_seconds
+                if attempts <= TRANSPORT_RETRIES or time.monotonic() < deadline:
                     self.retries += 1
                     await asyncio.sleep(0.2)
                     continue
