@@ -15,8 +15,7 @@ def test_readme_opens_with_the_commands_ci_runs() -> None:
     ci = [
         line
         for line in (ROOT / ".ci" / "run").read_text().splitlines()
-        if line and not line.startswith(("#", "set ", "cd ")) and not line.endswith("# CI provisioning")
+        if line and not line.startswith(("#", "set ", "cd "))
     ]
-    # system packages (apt, npm) may be installed first; the README's two commands are what CI runs last
-    assert ci[-2:] == [setup, tests]
+    assert ci == [setup, tests]
     assert readme.index(setup) < 600, "the set-up command must open the README"
