@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import os
 import re
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from ..cat.config import StoppingRules
 from ..cat.respond import SimulatedPerson
 from ..cat.sessionfile import SessionRefused, open_session_file, read_session_file, write_session_file
 from ..errors import InputError, Problem
+from ..fileio import write_all
 from ..localstate import session_secret
 from ..results.credential import IssuerProfile
 from .common import fail_on_bad_input, stderr
@@ -465,7 +465,7 @@ def _finish(
         folder / "cv-lines.txt": "\n".join(cert.cv_lines) + ("\n" if cert.cv_lines else ""),
     }
     try:
-        _write_all(files)
+        write_all(files)  # all four files or none
     except OSError as err:
         why = err.strerror or str(err)
         problem = Problem(f"cannot write the result files: {why}", str(folder))
@@ -541,29 +541,3 @@ def _review(
             typer.echo("")
             if _pause_for(t("review_next", lang)) == "q":
                 return
-
-
-def _write_all(files: dict[Path, str | bytes]) -> None:
-    """Write every file to a temporary beside it, then rename them all: an error leaves none of them half-written."""
-    temps: list[tuple[str, Path]] = []
-    try:
-        for path, data in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps.append((tmp, path))
-            os.fchmod(fd, 0o666 & ~_umask())
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in temps:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
