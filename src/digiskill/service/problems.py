@@ -22,6 +22,7 @@ TITLES = {
     422: "Invalid request",
     429: "Too many requests",
     500: "Internal error",
+    503: "Service unavailable",
 }
 
 
@@ -87,6 +88,15 @@ def install_handlers(app) -> None:
     @app.exception_handler(InputError)
     async def _input(_request, exc: InputError):
         return problem_response(422, str(exc), "invalid-input")
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request, exc: OperationalError):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, str(exc)[:200])
+        return problem_response(
+            503, "the database is busy or unreachable; try again", "busy", headers={"Retry-After": "5"}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request, exc: Exception):
