@@ -63,6 +63,15 @@ def test_cat_next_imports_nothing_heavy() -> None:
     assert _loaded(modules, (*HEAVY, "scipy", "digiskill.calibrate", "digiskill.results")) == []
 
 
+def test_calibrate_imports_no_statistics_plotting_or_pdf(tmp_path: Path) -> None:
+    lsat7 = Path(__file__).parents[1] / "examples" / "lsat7" / "responses.csv"
+    code, modules, _ = _run(["calibrate", str(lsat7), "--out", str(tmp_path / "p.json"), "--se", "none"])
+    assert code in (0, None)
+    assert (tmp_path / "p.json").exists()
+    # S-X2 p-values come from scipy.special; DIF and linking (scipy.stats, scipy.optimize) are not loaded
+    assert _loaded(modules, (*HEAVY, "scipy.optimize", "digiskill.calibrate.dif", "digiskill.calibrate.linking")) == []
+
+
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_listed_help_matches_the_command(name: str) -> None:
     """The one-line help shown by `digiskill --help` (without importing) is the start of the command's own help."""

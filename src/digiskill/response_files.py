@@ -84,7 +84,7 @@ def read_csv_columnar(
                         return None  # a code outside the categories: the exact reader names its line
                 codes[n : n + rows, k] = column.fill_null(-1).to_numpy()
             for c in string_cols:
-                strings[c] += [v.strip() for v in batch.column(c).to_pylist()]
+                strings[c] += pc.utf8_trim_whitespace(batch.column(c)).to_pylist()
             n += rows
     except (pa.ArrowException, ValueError, OSError, UnicodeError):  # any problem: the exact reader reports it
         return None
