@@ -32,16 +32,29 @@ Design:
 
 Wall times are single runs in one process (``time.perf_counter`` around the fitting call only; data conversion to
 each engine's input format is not timed). digiskill runs once on a small data set first to warm up.
+
+Whole-process times (``--whole-process``, issue 16): the same responses are written once to a CSV (person column,
+then one column per item) and every engine runs as a fresh ``python`` process that imports it, reads that CSV and
+fits, which is what a user waits for. digiskill runs as the ``digiskill calibrate FILE --se none --fit none``
+command (and once more with its default S-X2 item fit); the peers read the CSV with pyarrow (the fastest reader
+available to them here) and call the same fitting function as above. The table shows the whole-process wall time
+(median of ``--runs``) beside the in-process fitting time of the same engine. Start-up, imports, JIT compilation
+and reading are all inside the whole-process figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import numpy as np
 from scipy.special import logsumexp
@@ -227,6 +240,63 @@ def table(rows: list[Row], reference: dict[int, float]) -> str:
     return "\n".join(lines)
 
 
+PEER_SCRIPT = """
+import sys, numpy as np, pyarrow.csv as pacsv
+sys.path.insert(0, {bench!r})
+from compare_calibration import fit_girth, fit_mirt, fit_theta
+t = pacsv.read_csv({csv!r})
+codes = np.column_stack([t.column(i).to_numpy() for i in range(1, t.num_columns)]).astype(np.int16)
+if {engine!r} == "theta-irt":
+    fit_theta(codes.astype(np.float64))
+elif {engine!r} == "mirt":
+    fit_mirt(codes)
+else:
+    fit_girth(codes)
+"""
+
+
+def write_csv(codes: np.ndarray, path: Path) -> None:
+    with path.open("w") as fh:
+        fh.write("person," + ",".join(f"i{j:03d}" for j in range(codes.shape[1])) + "\n")
+        for n, row in enumerate(codes.astype(str).tolist()):  # data preparation, not timed
+            fh.write(f"P{n + 1}," + ",".join(row) + "\n")
+
+
+def whole_process(engines: list[str], codes: np.ndarray, runs: int, girth_n: int, workdir: Path) -> str:
+    """Median whole-process wall time per engine (fresh process: start-up, imports, reading the CSV, fitting)."""
+    full, sub = workdir / "responses.csv", workdir / "responses-girth.csv"
+    write_csv(codes, full)
+    if "girth" in engines and girth_n < codes.shape[0]:
+        write_csv(codes[:girth_n], sub)
+    digiskill = str(Path(sys.executable).parent / "digiskill")
+    jobs: list[tuple[str, int, list[str]]] = []
+    for engine in engines:
+        if engine == "digiskill":
+            base = [digiskill, "calibrate", str(full), "--out", str(workdir / "p.json"), "--se", "none"]
+            jobs.append(("digiskill calibrate --fit none", codes.shape[0], [*base, "--fit", "none"]))
+            jobs.append(("digiskill calibrate (default: S-X2 item fit)", codes.shape[0], base))
+        else:
+            path = sub if engine == "girth" and girth_n < codes.shape[0] else full
+            n = girth_n if path == sub else codes.shape[0]
+            script = PEER_SCRIPT.format(bench=str(Path(__file__).parent), csv=str(path), engine=engine)
+            jobs.append((engine, n, [sys.executable, "-c", script]))
+    lines = ["| engine | persons | whole process (median) | runs |", "| --- | --- | --- | --- |"]
+    for name, n, cmd in jobs:
+        walls = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            walls.append(time.perf_counter() - t0)
+            if proc.returncode != 0:
+                walls = []
+                lines.append(f"| {name} | {n:,} | failed: {proc.stderr.strip().splitlines()[-1][:120]} | |")
+                break
+        if walls:
+            lines.append(f"| {name} | {n:,} | {_seconds(statistics.median(walls))} | {runs} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000, help="persons (default 100,000)")
@@ -238,6 +308,8 @@ def main(argv: list[str] | None = None) -> None:
         help="persons for girth, which is too slow for the full data (default 10,000; 0 = all)",
     )
     ap.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated subset of {', '.join(ENGINES)}")
+    ap.add_argument("--whole-process", action="store_true", help="also time each engine as a fresh process")
+    ap.add_argument("--runs", type=int, default=3, help="whole-process runs per engine (median; default 3)")
     args = ap.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - set(ENGINES)
@@ -247,8 +319,10 @@ def main(argv: list[str] | None = None) -> None:
     bank = make_bank(args.items)
     t0 = time.perf_counter()
     codes = simulate(bank, args.n)
-    print(f"data: {args.n:,} persons x {args.items} items, complete, seeds {BANK_SEED}/{DATA_SEED} "
-          f"({time.perf_counter() - t0:.1f} s, not timed)")
+    print(
+        f"data: {args.n:,} persons x {args.items} items, complete, seeds {BANK_SEED}/{DATA_SEED} "
+        f"({time.perf_counter() - t0:.1f} s, not timed)"
+    )
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
     calibrate(simulate(bank, 2_000, seed=99), "2pl", se="none")  # warm-up (imports, BLAS threads)
 
@@ -267,6 +341,10 @@ def main(argv: list[str] | None = None) -> None:
     reference = {r.n: r.loglik for r in rows if r.engine.startswith("digiskill") and r.loglik is not None}
     print()
     print(table(rows, reference))
+    if args.whole_process:
+        print()
+        with tempfile.TemporaryDirectory() as tmp:
+            print(whole_process(engines, codes, args.runs, girth_n, Path(tmp)))
 
 
 if __name__ == "__main__":

@@ -3,15 +3,31 @@
 Layers (each imports only the ones above it): :mod:`digiskill.irt` (item response math),
 :mod:`digiskill.bank` (file schemas and loading), :mod:`digiskill.scoring` (batch scoring),
 :mod:`digiskill.cli` (the ``digiskill`` command).
+
+``__version__`` and ``ENGINE`` are looked up from the installed package metadata on first use (importing
+``importlib.metadata`` costs about 0.1 s, which every start of the command would otherwise pay).
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("digiskill")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
-
-ENGINE = f"digiskill {__version__}"
+from functools import cache
 
 __all__ = ["ENGINE", "__version__"]
+
+
+@cache
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("digiskill")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        return _version()
+    if name == "ENGINE":
+        return f"digiskill {_version()}"
+    raise AttributeError(f"module 'digiskill' has no attribute {name!r}")

@@ -26,7 +26,7 @@ from .fileio import atomic_writer
 from .irt.estimation import STATUS_NAMES, AbilityEstimates, Method, estimate
 
 MISSING_TOKENS = frozenset({"", "NA", "na", "N/A", "NaN", "nan", "."})
-PROGRESS_BLOCK = 50_000
+PROGRESS_BLOCK = 20_000  # persons scored at a time: bounds the (persons × items) temporaries of the estimators
 READ_BLOCK = 50_000
 MAX_PROBLEMS = 200
 
@@ -74,10 +74,17 @@ def read_responses(
     extra_cols: Sequence[str] = (),
     block_rows: int = READ_BLOCK,
 ) -> ResponseTable:
-    """Read and check a response CSV, streaming it in blocks of rows (memory ~ 2 bytes a cell).
+    """Read and check a response CSV (or Parquet file), with memory near the retained ``int16`` matrix.
+
+    Plain files (header on the first line, integer codes, nothing to report) are parsed column by column by pyarrow's
+    multi-threaded CSV reader (:mod:`digiskill.response_files`). Anything else, and every file with a problem, goes
+    through the exact reader below, which streams the rows in blocks and reports each problem with file, line,
+    column and item. A header with semicolons and no commas (Excel in Danish and other comma-decimal locales) is read
+    with ``;`` as the delimiter. A file that is not UTF-8 (e.g. Windows-1252) is refused with how to save it as
+    UTF-8. ``.parquet`` files are read with pyarrow: integer (or whole-number float) item columns, null = missing.
 
     Args:
-        path: the CSV file.
+        path: the CSV or Parquet file.
         params: the parameter set; every item column must be one of its item ids and every response one of its
             categories. ``None`` (for calibration): every item column is an item, responses are codes 0, 1, 2, …
         id_col: name of the person-id column. If the file has no such column, persons are numbered by data row
@@ -93,22 +100,76 @@ def read_responses(
     """
     path = Path(path)
     name = str(path)
+    extra = tuple(dict.fromkeys(extra_cols))
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        from .response_files import read_parquet_responses
+
+        return read_parquet_responses(path, params, id_col=id_col, extra_cols=extra, check_header=_check_header)
     try:
+        delimiter = _delimiter(path)
+        from .response_files import read_csv_columnar
+
+        table = read_csv_columnar(path, params, id_col, extra, delimiter, _check_header)
+        if table is not None:
+            return table
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            return _read(csv.reader(fh), name, params, id_col, tuple(dict.fromkeys(extra_cols)), block_rows)
+            return _read(csv.reader(fh, delimiter=delimiter), name, params, id_col, extra, block_rows)
     except OSError as err:
         raise InputError(Problem(f"cannot read response file: {err.strerror}", path=name)) from err
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise InputError(Problem(f"not a readable UTF-8 CSV file: {err}", path=name)) from err
+    except UnicodeDecodeError as err:
+        raise InputError(Problem(_not_utf8(path, err), path=name)) from err
+    except csv.Error as err:
+        raise InputError(Problem(f"not a readable CSV file: {err}", path=name)) from err
 
 
-def _read(
-    reader, name: str, params: ParameterSet | None, id_col: str | None, extra_cols: tuple[str, ...], block_rows: int
-) -> ResponseTable:
-    header_row = next((r for r in reader if any(cell.strip() for cell in r)), None)
-    if header_row is None:
-        raise InputError(Problem("the file is empty: expected a header of item ids and one row per person", path=name))
-    header_line = reader.line_num
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def read_csv_columnar_for_tests(path: str | Path, extra_cols: tuple[str, ...] = ()) -> ResponseTable | None:
+    """The columnar path alone (``None`` when it hands the file to the exact reader); for tests and benchmarks."""
+    from .response_files import read_csv_columnar
+
+    path = Path(path)
+    return read_csv_columnar(path, None, "person", extra_cols, _delimiter(path), _check_header)
+
+
+def _delimiter(path: Path) -> str:
+    """``;`` when the header line has semicolons and no commas (what Excel writes in Danish and other locales whose
+    decimal mark is a comma), otherwise ``,``."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    first = next((line for line in head.removeprefix(b"\xef\xbb\xbf").splitlines() if line.strip()), b"")
+    return ";" if b";" in first and b"," not in first else ","
+
+
+def _not_utf8(path: Path, err: UnicodeDecodeError) -> str:
+    """Where the first byte that is not UTF-8 is, and how to save the file as UTF-8."""
+    line = None
+    try:
+        with path.open("rb") as fh:
+            data = fh.read()
+        bad = data.decode("utf-8", errors="replace").find("\ufffd")
+        line = data.decode("utf-8", errors="replace")[:bad].count("\n") + 1 if bad >= 0 else None
+    except OSError:  # pragma: no cover - the file was readable a moment ago
+        pass
+    where = f" (line {line})" if line else ""
+    return (
+        f"not UTF-8 text: byte 0x{err.object[err.start]:02x}{where} is not UTF-8, probably Windows-1252 (ANSI) from "
+        "Excel; save the file as 'CSV UTF-8 (comma delimited)' (Excel: File > Save As), or convert it, e.g. "
+        "iconv -f cp1252 -t utf-8 in.csv > out.csv"
+    )
+
+
+def _check_header(
+    header_row: list[str],
+    header_line: int,
+    name: str,
+    params: ParameterSet | None,
+    id_col: str | None,
+    extra_cols: tuple[str, ...],
+) -> tuple[list[str], int | None, dict[str, int], list[int]]:
+    """The stripped header, the person-id column, the extra columns and the item columns; every header problem
+    (duplicate columns, a missing extra column, unknown item ids, no item column) raised together."""
     header = [h.strip() for h in header_row]
     problems: list[Problem] = []
     first_col: dict[str, int] = {}
@@ -142,6 +203,18 @@ def _read(
         problems.append(Problem("no item columns in the header", path=name, line=header_line))
     if problems:
         raise InputError(problems)
+    return header, id_index, extra_index, item_cols
+
+
+def _read(
+    reader, name: str, params: ParameterSet | None, id_col: str | None, extra_cols: tuple[str, ...], block_rows: int
+) -> ResponseTable:
+    header_row = next((r for r in reader if any(cell.strip() for cell in r)), None)
+    if header_row is None:
+        raise InputError(Problem("the file is empty: expected a header of item ids and one row per person", path=name))
+    header_line = reader.line_num
+    header, id_index, extra_index, item_cols = _check_header(header_row, header_line, name, params, id_col, extra_cols)
+    problems: list[Problem] = []
 
     item_ids = [header[c] for c in item_cols]
     n_cat = params.to_arrays(item_ids).n_cat if params is not None else np.full(len(item_ids), 2**15 - 1)
@@ -271,7 +344,42 @@ def score_table(
             if progress is not None:
                 progress(part.shape[0])
         per_area.append((area, _concat(parts, method)))
-    return _records(table.person_ids, per_area, method, params.id, params.provisional)
+    return ScoreRecords(table.person_ids, per_area, method, params.id, params.provisional)
+
+
+class ScoreRecords:
+    """The scores of a batch, ordered by person then area: iterate for :class:`PersonScore` records (built lazily);
+    :func:`write_scores` writes CSV and JSON Lines straight from the arrays, without a model object per row."""
+
+    def __init__(
+        self,
+        person_ids: list[str],
+        per_area: list[tuple[str | None, AbilityEstimates]],
+        method: str,
+        set_id: str,
+        provisional: bool,
+    ) -> None:
+        self.person_ids, self.per_area, self.method = person_ids, per_area, method
+        self.set_id, self.provisional = set_id, provisional
+
+    def __iter__(self) -> Iterator[PersonScore]:
+        return _records(self.person_ids, self.per_area, self.method, self.set_id, self.provisional)
+
+    def rows(self) -> Iterator[tuple[str, str | None, float | None, float | None, int, str]]:
+        """``(person, area, theta, se, n_answered, status)`` per person and area, NaN as None."""
+        columns = [
+            (
+                area,
+                [None if not np.isfinite(v) else v for v in e.theta.tolist()],
+                [None if not np.isfinite(v) else v for v in e.se.tolist()],
+                e.n_answered.tolist(),
+                [STATUS_NAMES[s] for s in e.status],
+            )
+            for area, e in self.per_area
+        ]
+        for n, person in enumerate(self.person_ids):  # output rows: one per person and area
+            for area, theta, se, n_ans, status in columns:
+                yield person, area, theta[n], se[n], n_ans[n], status[n]
 
 
 def _concat(parts: list[AbilityEstimates], method: str) -> AbilityEstimates:
@@ -320,7 +428,9 @@ def write_scores(
     fields = [f for f in CSV_FIELDS if with_area or f != "area"]
 
     def emit(fh) -> None:
-        if fmt == "jsonl":
+        if isinstance(scores, ScoreRecords):
+            _emit_records(fh, scores, fmt, fields, with_area)
+        elif fmt == "jsonl":
             for s in scores:
                 d = s.model_dump()
                 if not with_area:
@@ -341,6 +451,33 @@ def write_scores(
     with atomic_writer(out, newline="") as fh:
         emit(fh)
     return None
+
+
+def _emit_records(fh, scores: ScoreRecords, fmt: str, fields: list[str], with_area: bool) -> None:
+    """The rows of ``scores`` as CSV (``_fmt`` formatting) or JSON Lines (``PersonScore.model_dump`` field order)."""
+    prov = "true" if scores.provisional else "false"
+    if fmt == "jsonl":
+        tail = json.dumps({"method": scores.method, "parameter_set": scores.set_id, "provisional": scores.provisional})
+        tail = ", " + tail[1:]
+        for person, area, theta, se, n_ans, status in scores.rows():
+            head = {"person": person, "area": area, "theta": theta, "se": se, "n_answered": n_ans, "status": status}
+            if not with_area:
+                del head["area"]
+            fh.write(json.dumps(head, ensure_ascii=False)[:-1] + tail + "\n")
+        return
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow(fields)
+    if with_area:
+        w.writerows(
+            (person, "" if area is None else area, "" if t is None else f"{t:.6f}", "" if e is None else f"{e:.6f}", n,
+             status, prov)
+            for person, area, t, e, n, status in scores.rows()
+        )  # fmt: skip
+    else:
+        w.writerows(
+            (person, "" if t is None else f"{t:.6f}", "" if e is None else f"{e:.6f}", n, status, prov)
+            for person, _, t, e, n, status in scores.rows()
+        )
 
 
 def _fmt(v: object) -> str:

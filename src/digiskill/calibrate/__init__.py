@@ -10,13 +10,31 @@
 * :mod:`~digiskill.calibrate.linking`: mean-mean, mean-sigma, Haebara and Stocking–Lord linking.
 """
 
+from importlib import import_module
+from typing import Any
+
 from ._data import ResponseData, collapse_patterns, prepare_responses
 from ._models import MODELS, Priors
-from .dif import mantel_haenszel_dif
 from .em import calibrate
 from .fit import FitReport, fit_report, infit_outfit, item_zh, m2, person_fit_lz, s_x2
-from .linking import LinkingResult, link, link_items, transform_parameter_set
 from .result import CalibrationResult
+
+# DIF and linking need scipy.stats / scipy.optimize (about 0.5 s to import): loaded on first use, so that
+# `digiskill calibrate` does not pay for them
+_LAZY = {
+    "mantel_haenszel_dif": "dif",
+    "LinkingResult": "linking",
+    "link": "linking",
+    "link_items": "linking",
+    "transform_parameter_set": "linking",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MODELS",

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from scipy import linalg
-from scipy.special import expit, logit
-from scipy.stats import chi2
+from scipy.special import chdtrc, expit, logit  # chdtrc(df, x) = chi2.sf(x, df), without importing scipy.stats
 
 from ..errors import InputError, Problem
 from ..irt.estimation import eap, sum_score_likelihoods
@@ -45,7 +45,6 @@ from .result import CalibrationResult
 DEFAULT_MINCELL = 1.0  # mirt's itemfit(mincell = 1): smallest expected count of an S-X2 cell
 W_FLOOR_SQ = 1e-5  # mirt's personfit: a residual variance W with W² below this is replaced by sqrt(this)
 Q_CAP = 1.4142  # mirt's cap on the SD of a mean square before the Wilson–Hilferty transform
-M2_STEP = 1e-5  # central-difference step on the slope–intercept parameters for the M2 Jacobian
 
 
 # ---------------------------------------------------------------------------------------------- free parameters
@@ -198,7 +197,7 @@ def s_x2(
         df[i] = int(np.isfinite(e).sum()) - e.shape[0] - int(free[i]) - int(latent_free)
     df = np.maximum(df, 0)
     stat[df == 0] = np.nan
-    p = chi2.sf(stat, np.where(df > 0, df, np.nan))
+    p = chdtrc(np.where(df > 0, df, np.nan), stat)
     return SX2Result(stat, df, p, _rmsea(stat, df, n), n, tuple(obs_tables), tuple(exp_tables))
 
 
@@ -324,32 +323,28 @@ def infit_outfit(responses: np.ndarray, items: ItemArrays, theta: np.ndarray) ->
 
     Missing responses are excluded from every sum and from the counts ``n``.
     """
-    codes = _codes(responses, items)
-    theta = np.asarray(theta, dtype=float).reshape(-1)
-    if theta.shape[0] != codes.shape[0]:
-        raise ValueError(f"theta has {theta.shape[0]} values for {codes.shape[0]} persons")
-    seen = codes >= 0
-    p = probability(theta, items)  # (N, J, K)
-    k = np.arange(items.max_cat, dtype=float)
-    mean = p @ k
-    dev = k - mean[..., None]
-    w = np.einsum("njk,njk->nj", p, dev**2)
-    c = np.einsum("njk,njk->nj", p, dev**4)
-    w = np.where(w**2 < W_FLOOR_SQ, np.sqrt(W_FLOOR_SQ), w)
-    y2 = np.where(seen, (codes - mean) ** 2, 0.0)
-    w = np.where(seen, w, 0.0)
-    c = np.where(seen, c, 0.0)
+    codes, theta = _codes_and_theta(responses, items, theta)
+    n_persons, j_items = codes.shape
+    item_sums = np.zeros((6, j_items))  # count, Σ y²/W, Σ C/W², Σ y², Σ W, Σ (C − W²)
+    person_sums = np.zeros((6, n_persons))
+    for rows in _person_blocks(n_persons, j_items):
+        seen = codes[rows] >= 0
+        mean, w, c = _moments(theta[rows], items)
+        w = np.where(w**2 < W_FLOOR_SQ, np.sqrt(W_FLOOR_SQ), w)
+        y2 = np.where(seen, (codes[rows] - mean) ** 2, 0.0)
+        w = np.where(seen, w, 1.0)
+        terms = (seen, y2 / w, np.where(seen, c / w**2, 0.0), y2, np.where(seen, w, 0.0), np.where(seen, c - w**2, 0.0))
+        for t, term in enumerate(terms):
+            item_sums[t] += term.sum(axis=0)
+            person_sums[t, rows] = term.sum(axis=1)
     out = {}
-    for side, axis in (("item", 0), ("person", 1)):  # the same formulas summed over persons, then over items
-        cnt = seen.sum(axis=axis).astype(float)
+    for side, sums in (("item", item_sums), ("person", person_sums)):  # the same formulas over persons, over items
+        cnt, z2, cw2, y2, sw, cmw = sums
         with np.errstate(divide="ignore", invalid="ignore"):
-            z2 = np.where(seen, y2 / np.where(seen, w, 1.0), 0.0)
-            outfit = z2.sum(axis=axis) / cnt
-            q_out = np.sqrt(np.where(seen, c / np.where(seen, w, 1.0) ** 2, 0.0).sum(axis=axis) / cnt**2 - 1 / cnt)
-            sw = w.sum(axis=axis)
-            infit = y2.sum(axis=axis) / sw
-            q_in = np.sqrt((c - w**2).sum(axis=axis) / sw**2)
-            q_out, q_in = np.minimum(q_out, Q_CAP), np.minimum(q_in, Q_CAP)
+            outfit = z2 / cnt
+            q_out = np.minimum(np.sqrt(cw2 / cnt**2 - 1 / cnt), Q_CAP)
+            infit = y2 / sw
+            q_in = np.minimum(np.sqrt(cmw / sw**2), Q_CAP)
             out[side] = (
                 infit,
                 outfit,
@@ -359,17 +354,69 @@ def infit_outfit(responses: np.ndarray, items: ItemArrays, theta: np.ndarray) ->
     return InfitOutfit(*out["item"], *out["person"])
 
 
-def _log_lik_terms(codes: np.ndarray, items: ItemArrays, theta: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per person and item at ``θ_n``: observed log P, its expectation and variance (0 where missing)."""
+BLOCK_CELLS = 2_000_000  # persons × items per block of the residual statistics (bounded memory, cache-friendly)
+
+
+def _person_blocks(n_persons: int, j_items: int) -> list[slice]:
+    size = max(1, BLOCK_CELLS // max(j_items, 1))
+    return [slice(lo, min(lo + size, n_persons)) for lo in range(0, n_persons, size)]
+
+
+def _codes_and_theta(responses: np.ndarray, items: ItemArrays, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes = _codes(responses, items)
+    theta = np.asarray(theta, dtype=float).reshape(-1)
+    if theta.shape[0] != codes.shape[0]:
+        raise ValueError(f"theta has {theta.shape[0]} values for {codes.shape[0]} persons")
+    return codes, theta
+
+
+def _dichotomous_probs(theta: np.ndarray, items: ItemArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``P1 = P(X = 1 | θ_n)``, ``P0 = P(X = 0 | θ_n)`` and the logit ``L = log P1 − log P0``, each ``(N, J)``.
+
+    ``P1 = c + (d − c) σ(z)`` and ``P0 = (1 − d) + (d − c) σ(−z)`` with ``z = a(θ − b)`` (each accurate in its own
+    tail); ``L = z`` exactly for 1PL/2PL items.
+    """
+    z = items.a * (theta[:, None] - items.b[:, 0])
+    d_c = items.d - items.c
+    p1, p0 = items.c + d_c * expit(z), (1.0 - items.d) + d_c * expit(-z)
+    if not (items.c.any() or (items.d != 1.0).any()):
+        return p1, p0, z
+    with np.errstate(divide="ignore"):
+        return p1, p0, np.log(p1) - np.log(p0)
+
+
+def _moments(theta: np.ndarray, items: ItemArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per person and item at ``θ_n``: expected score ``E``, variance ``W`` and ``C = Σ_k (k − E)⁴ P_k``."""
+    if (items.family == DICHOTOMOUS).all():  # closed forms on (N, J) arrays: E = P1, W = P1 P0, C = W (P1³ + P0³)
+        p1, p0, _ = _dichotomous_probs(theta, items)
+        w = p1 * p0
+        return p1, w, w * (p1**3 + p0**3)
+    p = probability(theta, items)  # (N, J, K)
+    k = np.arange(items.max_cat, dtype=float)
+    mean = p @ k
+    dev = k - mean[..., None]
+    return mean, np.einsum("njk,njk->nj", p, dev**2), np.einsum("njk,njk->nj", p, dev**4)
+
+
+def _log_lik_terms(codes: np.ndarray, items: ItemArrays, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per person and item at ``θ_n``: observed log P minus its expectation, and its variance (0 where missing).
+
+    For dichotomous items, with ``L = log P1 − log P0``: ``log P_x − E log P = (x − P1) L`` and
+    ``Var log P = P1 P0 L²``.
+    """
+    seen = codes >= 0
+    if (items.family == DICHOTOMOUS).all():
+        p1, p0, logit = _dichotomous_probs(theta, items)
+        dev = np.where(seen, (codes - p1) * logit, 0.0)
+        return dev, np.where(seen, p1 * p0 * logit**2, 0.0)
     lp = category_terms(theta, items).logp  # (N, J, K), −inf for absent categories
     p = np.exp(lp)
     plp = np.where(p > 0, p * np.where(np.isfinite(lp), lp, 0.0), 0.0)
     mu = plp.sum(axis=-1)
     second = np.where(p > 0, plp * np.where(np.isfinite(lp), lp, 0.0), 0.0).sum(axis=-1)
     var = np.maximum(second - mu**2, 0.0)
-    seen = codes >= 0
     obs = np.take_along_axis(lp, np.where(seen, codes, 0)[..., None].astype(np.int64), axis=-1)[..., 0]
-    return np.where(seen, obs, 0.0), np.where(seen, mu, 0.0), np.where(seen, var, 0.0)
+    return np.where(seen, obs - mu, 0.0), np.where(seen, var, 0.0)
 
 
 def person_fit_lz(responses: np.ndarray, items: ItemArrays, theta: np.ndarray) -> np.ndarray:
@@ -399,13 +446,17 @@ def item_zh(responses: np.ndarray, items: ItemArrays, theta: np.ndarray) -> np.n
 
 def _standardized_loglik(responses: np.ndarray, items: ItemArrays, theta: np.ndarray, axis: int) -> np.ndarray:
     """``(Σ obs − Σ mean) / sqrt(Σ var)`` of the log-likelihood terms, summed over items (axis 1) or persons (0)."""
-    codes = _codes(responses, items)
-    theta = np.asarray(theta, dtype=float).reshape(-1)
-    if theta.shape[0] != codes.shape[0]:
-        raise ValueError(f"theta has {theta.shape[0]} values for {codes.shape[0]} persons")
-    obs, mu, var = _log_lik_terms(codes, items, theta)
+    codes, theta = _codes_and_theta(responses, items, theta)
+    n_persons, j_items = codes.shape
+    sums = np.zeros((2, j_items if axis == 0 else n_persons))
+    for rows in _person_blocks(n_persons, j_items):
+        for t, term in enumerate(_log_lik_terms(codes[rows], items, theta[rows])):
+            if axis == 0:
+                sums[t] += term.sum(axis=0)
+            else:
+                sums[t, rows] = term.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (obs.sum(axis=axis) - mu.sum(axis=axis)) / np.sqrt(var.sum(axis=axis))
+        return sums[0] / np.sqrt(sums[1])
 
 
 # ----------------------------------------------------------------------------------------------------------- M2
@@ -440,9 +491,9 @@ def m2(
         ``M2 = N (p − π)ᵀ C (p − π)``,   ``C = Δc (Δcᵀ Ξ Δc)⁻¹ Δcᵀ``,
 
     where ``Ξ`` is the covariance matrix of the margins under the model (``Ξ_ST = π_{S∪T} − π_S π_T``, from the
-    moments of up to four items), ``Δ = ∂π/∂η`` (central differences on the slope–intercept parameters, one
-    column per free parameter) and ``Δc`` an orthonormal basis of the orthogonal complement of ``Δ``'s columns (equal
-    to ``Ξ⁻¹ − Ξ⁻¹Δ(ΔᵀΞ⁻¹Δ)⁻¹ΔᵀΞ⁻¹``). ``df = J + J(J−1)/2 − (free parameters)``;
+    moments of up to four items), ``Δ = ∂π/∂η`` (analytic derivatives with respect to the slope–intercept parameters,
+    one column per free parameter) and ``Δc`` an orthonormal basis of the orthogonal complement of ``Δ``'s columns
+    (equal to ``Ξ⁻¹ − Ξ⁻¹Δ(ΔᵀΞ⁻¹Δ)⁻¹ΔᵀΞ⁻¹``). ``df = J + J(J−1)/2 − (free parameters)``;
     ``RMSEA = sqrt(max(M2/df − 1, 0)/(N − 1))``; SRMSR is the root mean square of observed minus model-implied
     inter-item correlations.
 
@@ -498,32 +549,15 @@ def m2(
     spec = _ParameterMap(models, a, d_int, c, u, latent_sd)
     points = np.linspace(bounds[0], bounds[1], n_points)
 
-    def margins(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        a_, d_, c_, u_, sd_ = spec.unpack(eta)
-        log_w = -0.5 * (points / sd_) ** 2
-        w_ = np.exp(log_w - log_w.max())
-        w_ /= w_.sum()
-        p1 = c_ + (u_ - c_) * expit(points[:, None] * a_ + d_)  # (Q, J)
-        f = p1[:, first] * np.where(first == second, 1.0, p1[:, second])  # (Q, m)
-        return w_ @ f, f, w_
-
     eta0 = spec.pack()
-    pi, f, w = margins(eta0)
-    delta = np.empty((m, eta0.size))
-    for k in range(eta0.size):  # one column per free parameter
-        step = np.zeros_like(eta0)
-        step[k] = M2_STEP
-        delta[:, k] = (margins(eta0 + step)[0] - margins(eta0 - step)[0]) / (2 * M2_STEP)
-
-    xi = _margin_covariance(first, second, f, w, pi, probability(points, items)[..., 1])
-    q_full, _ = linalg.qr(delta, mode="full")
+    p1, w, delta = _margins_jacobian(spec, points, first, second)
+    pi = w @ (p1[:, first] * np.where(first == second, 1.0, p1[:, second]))
     df = m - eta0.size
     if df <= 0:
         raise InputError(f"M2 needs more margins ({m}) than free parameters ({eta0.size})")
-    comp = q_full[:, eta0.size :]
+    xi = _margin_covariance(first, second, w, pi, p1)
     resid = np.sqrt(n) * (p_obs - pi)
-    proj = comp.T @ resid
-    stat = float(abs(proj @ linalg.solve(comp.T @ xi @ comp, proj, assume_a="pos")))
+    stat = _m2_quadratic_form(xi, delta, resid)
 
     # SRMSR: observed vs model-implied correlations
     e1 = pi[:m1]
@@ -537,7 +571,7 @@ def m2(
     return M2Result(
         statistic=stat,
         df=int(df),
-        p_value=float(chi2.sf(stat, df)),
+        p_value=float(chdtrc(df, stat)),
         rmsea=float(_rmsea(stat, df, n)),
         srmsr=srmsr,
         n_persons=int(n),
@@ -545,24 +579,104 @@ def m2(
     )
 
 
+def _margins_jacobian(
+    spec: _ParameterMap, points: np.ndarray, first: np.ndarray, second: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``P(X_j = 1 | θ_q)`` ``(Q, J)``, the latent weights ``w`` ``(Q,)`` and ``Δ = ∂π/∂η`` ``(m, free parameters)``.
+
+    With ``P_j = c_j + (u_j − c_j) σ(a_j θ + d_j)``: ``∂P/∂d = (u − c) σ(1 − σ)``, ``∂P/∂a = θ ∂P/∂d``,
+    ``∂P/∂logit c = c(1 − c)(1 − σ)``, ``∂P/∂logit u = u(1 − u) σ``. An item parameter moves only the margins holding
+    its item: ``∂π_{j} = Σ_q w_q ∂P_j`` and ``∂π_{jx} = Σ_q w_q ∂P_j P_x``, all of them from one ``(Q, k)ᵀ(Q, J)``
+    product. The common 1PL slope adds up its items' slope columns; the log latent SD moves the weights,
+    ``∂w_q/∂log σ = w_q (θ_q² − Σ_r w_r θ_r²)/σ²``.
+    """
+    a, d, c, u, sd = spec.unpack(spec.pack())
+    j_items, m = a.size, first.size
+    log_w = -0.5 * (points / sd) ** 2
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    sig = expit(points[:, None] * a + d)  # (Q, J)
+    p1 = c + (u - c) * sig
+    d_int = (u - c) * sig * (1.0 - sig)
+    parts = [(np.arange(j_items), d_int)]  # (item of each column, ∂P of that item) in the order of spec.pack
+    parts.append((np.flatnonzero(spec.free_a), (points[:, None] * d_int)[:, spec.free_a]))
+    parts.append((np.flatnonzero(spec.free_c), (c * (1 - c) * (1.0 - sig))[:, spec.free_c]))
+    parts.append((np.flatnonzero(spec.free_u), (u * (1 - u) * sig)[:, spec.free_u]))
+    common = np.flatnonzero(spec.common)
+    if spec.has_common:
+        parts.append((common, (points[:, None] * d_int)[:, common]))
+    item_of = np.concatenate([p[0] for p in parts])
+    d_p = np.concatenate([p[1] for p in parts], axis=1)  # (Q, k)
+    margin_of = np.empty((j_items, j_items), dtype=np.int64)
+    margin_of[first, second] = np.arange(m)
+    margin_of[second, first] = np.arange(m)
+    with_other = (d_p.T * w) @ p1  # (k, J): Σ_q w_q ∂P_item P_x
+    with_other[np.arange(item_of.size), item_of] = w @ d_p  # x = the item itself: the univariate margin
+    columns = np.zeros((m, item_of.size))
+    columns[margin_of[item_of[:, None], np.arange(j_items)[None, :]], np.arange(item_of.size)[:, None]] = with_other
+    n_item_params = item_of.size - common.size
+    delta = columns[:, :n_item_params]
+    if spec.has_common:
+        delta = np.column_stack([delta, columns[:, n_item_params:].sum(axis=1)])
+    if spec.has_sd:
+        f = p1[:, first] * np.where(first == second, 1.0, p1[:, second])
+        d_w = w * (points**2 - w @ points**2) / sd**2
+        delta = np.column_stack([delta, d_w @ f])
+    return p1, w, delta
+
+
 def _margin_covariance(
-    first: np.ndarray, second: np.ndarray, f: np.ndarray, w: np.ndarray, pi: np.ndarray, p1: np.ndarray
+    first: np.ndarray, second: np.ndarray, w: np.ndarray, pi: np.ndarray, p1: np.ndarray
 ) -> np.ndarray:
     """``Ξ_ST = Σ_q w_q Π_{u∈S∪T} P_u(θ_q) − π_S π_T`` for margins given as item pairs ``(first, second)``.
 
-    ``Π_{S∪T} = F_S F_T / Π_{u∈S∩T} P_u``; the (at most two) shared items are found once by index comparisons, and
-    the sum runs over the quadrature points (memory ``m²``, not ``m² Q``).
+    Built from its structure instead of ``Q`` outer products of size ``m²``: for margins without a shared item the
+    product over ``S ∪ T`` is ``F_S F_T`` (``F_S = Π_{u∈S} P_u``), so one matrix product ``Fᵀ diag(w) F`` gives
+    every such entry; the ``O(J³)`` entries whose margins share an item (``S ∪ T`` has at most three items) are then
+    overwritten with the third-order moments ``Σ_q w_q P_u P_y P_z`` (a padding item with ``P = 1`` stands for an
+    absent second or third item). Memory ``m²``, time ``O(m² Q)`` in one BLAS call.
     """
-    j_items = p1.shape[1]
-    a, b = first[:, None], second[:, None]
-    c, d = first[None, :], second[None, :]
-    shared1 = np.where((a == c) | (a == d), a, j_items)  # index j_items means "no item": 1/P = 1
-    shared2 = np.where(((b == c) | (b == d)) & (b != a), b, j_items)
-    inv = np.concatenate([1.0 / p1, np.ones((p1.shape[0], 1))], axis=1)  # (Q, J + 1)
-    num = np.zeros((f.shape[1], f.shape[1]))
-    for q in range(f.shape[0]):  # the quadrature points
-        num += w[q] * np.outer(f[q], f[q]) * inv[q, shared1] * inv[q, shared2]
-    return num - np.outer(pi, pi)
+    n_q, j_items = p1.shape
+    m = first.size
+    f = p1[:, first] * np.where(first == second, 1.0, p1[:, second])  # (Q, m)
+    xi = (f.T * w) @ f  # right for every pair of margins without a shared item
+    # index of the margin holding items {u, x} (x == u: the univariate margin of u)
+    margin_of = np.empty((j_items, j_items), dtype=np.int64)
+    margin_of[first, second] = np.arange(m)
+    margin_of[second, first] = np.arange(m)
+    ext = np.concatenate([p1, np.ones((n_q, 1))], axis=1)  # item j_items: "no item", P = 1
+    pairs = (ext[:, :, None] * ext[:, None, :]).reshape(n_q, -1)  # (Q, (J + 1)²)
+    third = ((pairs.T * w) @ ext).reshape(j_items + 1, j_items + 1, j_items + 1)  # Σ_q w_q P_u P_y P_z
+    u = np.arange(j_items)[:, None, None]  # the shared item
+    x_s = np.arange(j_items)[None, :, None]  # S = {u, x_s}, T = {u, x_t}
+    x_t = np.arange(j_items)[None, None, :]
+    y = np.where(x_s == u, j_items, x_s)
+    z = np.where((x_t == u) | (x_t == x_s), j_items, x_t)
+    xi[margin_of[u, x_s], margin_of[u, x_t]] = third[u, y, z]
+    xi -= np.outer(pi, pi)
+    return xi
+
+
+def _m2_quadratic_form(xi: np.ndarray, delta: np.ndarray, resid: np.ndarray) -> float:
+    """``rᵀ C r`` with ``C = Δc (Δcᵀ Ξ Δc)⁻¹ Δcᵀ = Ξ⁻¹ − Ξ⁻¹Δ(ΔᵀΞ⁻¹Δ)⁻¹ΔᵀΞ⁻¹`` (Δc: orthogonal complement of Δ).
+
+    With the Cholesky factor ``Ξ = L Lᵀ``, ``y = L⁻¹ r`` and ``Y = L⁻¹ Δ``, ``rᵀ C r`` is the squared length of
+    ``y`` after projecting out the columns of ``Y``: one ``m³/3`` factorisation and ``m²(p + 1)`` triangular solves
+    instead of the ``m × m`` complement basis and two ``m³`` products. mirt's complement form is the fallback when
+    ``Ξ`` is numerically singular.
+    """
+    try:
+        chol = linalg.cholesky(xi, lower=True, overwrite_a=False, check_finite=False)
+    except linalg.LinAlgError:
+        q_full, _ = linalg.qr(delta, mode="full")
+        comp = q_full[:, delta.shape[1] :]
+        proj = comp.T @ resid
+        return float(abs(proj @ linalg.solve(comp.T @ xi @ comp, proj, assume_a="pos")))
+    solved = linalg.solve_triangular(chol, np.column_stack([resid, delta]), lower=True, check_finite=False)
+    y, big_y = solved[:, 0], solved[:, 1:]
+    basis, _ = linalg.qr(big_y, mode="economic")
+    rest = y - basis @ (basis.T @ y)
+    return float(rest @ rest)
 
 
 class _ParameterMap:
@@ -674,11 +788,19 @@ class FitReport:
         return "\n".join(rows)
 
 
-def fit_report(result: CalibrationResult, responses: np.ndarray, theta: np.ndarray | None = None) -> FitReport:
+def fit_report(
+    result: CalibrationResult,
+    responses: np.ndarray,
+    theta: np.ndarray | None = None,
+    *,
+    statistics: Literal["sx2", "full"] = "full",
+) -> FitReport:
     """S-X2, infit/outfit, item Zh and (complete dichotomous data) M2 for a calibration, with mirt's conventions.
 
-    ``theta`` defaults to EAP estimates on the calibration's grid and latent distribution (mirt's default for Zh and
-    infit/outfit). Free parameters for the df come from the item models (:func:`n_free_parameters`).
+    ``statistics="sx2"`` computes the item fit S-X2 only (cheap: what ``digiskill calibrate`` does by default);
+    ``"full"`` adds infit/outfit, item Zh and M2 (``--fit full`` and the calibration report). ``theta`` defaults to
+    EAP estimates on the calibration's grid and latent distribution (mirt's default for Zh and infit/outfit). Free
+    parameters for the df come from the item models (:func:`n_free_parameters`).
 
     Raises:
         ValueError: ``result`` is a multiple-group calibration (fit with one latent distribution would mix the
@@ -694,14 +816,18 @@ def fit_report(result: CalibrationResult, responses: np.ndarray, theta: np.ndarr
     quad = Quadrature.normal(
         result.quadrature_points, result.quadrature_range, mean=result.latent_mean, sd=result.latent_sd
     )
+    if statistics not in ("sx2", "full"):
+        raise ValueError(f"statistics must be 'sx2' or 'full', got {statistics!r}")
     codes = _codes(responses, items)
-    if theta is None:
-        theta = eap(codes, items, quad).theta
     latent_free = sum(name in result.parameter_names for name in ("latent.mean", "latent.var"))
     n_free = np.asarray(n_free_parameters(result.models, items.n_cat))
     if result.anchored is not None:  # anchors' parameters were given, not estimated
         n_free = np.where(result.anchored, 0, n_free)
     sx = s_x2(codes, items, quad, n_free=n_free, latent_free=latent_free)
+    if statistics == "sx2":
+        return FitReport(items.ids, sx)
+    if theta is None:
+        theta = eap(codes, items, quad).theta
     io = infit_outfit(codes, items, theta)
     zh = item_zh(codes, items, theta)
     m2_res, note = None, None

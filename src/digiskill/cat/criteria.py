@@ -13,7 +13,8 @@ The catR definitions are used, since the engine is compared with R catR.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
+
+from ..irt.special import expit  # numpy version: scipy.special is slow to import
 
 # Normalised grid weights below this are set to 0 before the matrix products: they change no sum in double precision,
 # and subnormal numbers would slow the BLAS calls down by an order of magnitude.

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import log
+from statistics import NormalDist  # the normal quantile without importing scipy at start
 
 import numpy as np
-from scipy.stats import norm
 
 from .arrays import AreaBank
 from .config import StoppingRules
@@ -27,7 +27,7 @@ class AreaStop:
 def classify_ci(theta: float, se: float, cut: float, alpha: float) -> str | None:
     """``above``/``below`` when the two-sided ``1 − alpha`` interval ``θ̂ ± z·SE`` lies on one side of the cut; an
     interval that ends exactly at the cut counts as decided (catR's ``checkStopRule`` uses ``≥`` and ``≤``)."""
-    z = float(norm.ppf(1.0 - alpha / 2.0))
+    z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
     if theta - z * se >= cut:
         return "above"
     if theta + z * se <= cut:

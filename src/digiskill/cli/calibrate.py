@@ -133,6 +133,12 @@ def parse_priors(values: dict[str, str | None]) -> Priors:
     return Priors(**fields)
 
 
+class FitChoice(StrEnum):
+    none = "none"
+    sx2 = "sx2"
+    full = "full"
+
+
 def calibrate_command(
     responses: Annotated[Path, typer.Argument(help="CSV: header of item ids, one row per person, empty = missing")],
     out: Annotated[Path, typer.Option("--out", help="parameter-set JSON file to write")],
@@ -168,9 +174,15 @@ def calibrate_command(
     max_iter: Annotated[int, typer.Option("--max-iter", help="most EM cycles", min=1)] = 500,
     tol: Annotated[float, typer.Option(help="convergence tolerance on the largest parameter change")] = 1e-4,
     report: Annotated[Path | None, typer.Option("--report", help="write a Markdown calibration report")] = None,
-    with_fit: Annotated[
-        bool, typer.Option("--fit/--no-fit", help="item fit (S-X2, infit/outfit, Zh) and M2 in the file and report")
-    ] = True,
+    fit_level: Annotated[
+        FitChoice | None,
+        typer.Option(
+            "--fit",
+            help="fit statistics in the file and report: sx2 (item fit S-X2; the default), full (also infit/outfit, "
+            "Zh and M2; the default with --report) or none",
+        ),
+    ] = None,
+    no_fit: Annotated[bool, typer.Option("--no-fit", help="same as --fit none", hidden=True)] = False,
     prior_slope: Annotated[
         str | None,
         typer.Option(
@@ -275,7 +287,8 @@ def calibrate_command(
                     priors=priors,
                     **by_group,
                 )
-            fit = fit_report(result, table.codes) if with_fit and not by_group else None
+            level = FitChoice.none if no_fit or by_group else fit_level or (FitChoice.full if report else FitChoice.sx2)
+            fit = None if level is FitChoice.none else fit_report(result, table.codes, statistics=level.value)
         sid = set_id or re.sub(r"[^A-Za-z0-9._-]+", "-", out.stem)
         params = parameter_set_of(result, sid, provenance, area, responses, provisional)
         if fit is not None:

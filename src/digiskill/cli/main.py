@@ -1,49 +1,142 @@
-"""Entry point of the ``digiskill`` command."""
+"""Entry point of the ``digiskill`` command.
+
+Start-up is what a caller of ``digiskill cat next`` waits for on every step, so the root command imports nothing but
+typer: each subcommand's module (and with it numpy, scipy, PDF, signing…) is imported only when that subcommand runs.
+``digiskill --help`` lists the commands from the short help texts in :data:`COMMANDS` without importing them; a test
+checks that these texts stay the first line of each command's own help.
+"""
 
 from __future__ import annotations
 
-import typer
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
 
-from .. import __version__
-from .bank import bank_app
-from .calibrate import calibrate_command
-from .cat import cat_app, simulate_cmd
-from .certify import certify_command, keys_app, verify_command
-from .dif import dif_command
-from .link import link_command
-from .schema import schema
-from .score import score
-from .screen import screen_command
-from .serve import register_service_commands
-from .status import status_app
-from .take import take_command
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """Where a subcommand lives (``digiskill.cli.<module>.<attribute>``) and its one-line help for the listing."""
+
+    module: str
+    attribute: str
+    help: str
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "score": LazyCommand(
+        "score",
+        "score",
+        "Score every person in RESPONSES with the parameter set: theta, SE and number of answered items.",
+    ),
+    "schema": LazyCommand("schema", "schema", "Print (or write) the JSON Schema of the public data models."),
+    "calibrate": LazyCommand(
+        "calibrate",
+        "calibrate_command",
+        "Calibrate item parameters by marginal maximum likelihood (EM, 61 points on [-6, 6]) and write PARAMS.json.",
+    ),
+    "dif": LazyCommand(
+        "dif",
+        "dif_command",
+        "Differential item functioning between a focal and a reference group (Mantel-Haenszel, or the IRT "
+        "likelihood-ratio test with --method lr).",
+    ),
+    "link": LazyCommand(
+        "link", "link_command", "Link FROM.json to the scale of TO.json through the items they share (by id)."
+    ),
+    "screen": LazyCommand(
+        "screen",
+        "screen_command",
+        "Rank candidates for a job profile: per-area probability of meeting the required level, the profile score S, "
+        "its band and a plain-language reason.",
+    ),
+    "certify": LazyCommand(
+        "certify",
+        "certify_command",
+        "Sign an Open Badges 3.0 credential for RESULT (eddsa-rdfc-2022) and, with --pdf, print the certificate.",
+    ),
+    "verify": LazyCommand(
+        "certify", "verify_command", "Check the signature of a credential and say exactly what is wrong with it."
+    ),
+    "take": LazyCommand(
+        "take", "take_command", "Take an adaptive test of your digital skills in the terminal (Danish by default)."
+    ),
+    "simulate": LazyCommand(  # also `digiskill cat simulate`
+        "cat",
+        "simulate_cmd",
+        "Simulate complete adaptive tests and report bias, RMSE, test length, exposure and classification accuracy.",
+    ),
+    "keys": LazyCommand("certify", "keys_app", "Issuer signing keys (Ed25519)."),
+    "bank": LazyCommand("bank", "bank_app", "Check the item bank content: framework, items and job profiles."),
+    "cat": LazyCommand("cat", "cat_app", "Adaptive tests: the stateless next-item step and simulations."),
+    "status": LazyCommand(
+        "status",
+        "status_app",
+        "Revocation: a status list of at least 131,072 entries (W3C Bitstring Status List v1.0).",
+    ),
+    "serve": LazyCommand(
+        "serve",
+        "serve_app",
+        "The HTTP service: sessions in a database, tests over HTTP, certificates issued by the server.",
+    ),
+    "loadtest": LazyCommand(
+        "loadtest",
+        "loadtest_command",
+        "Take N tests through the HTTP API, verify every credential, report throughput, latency, errors and leaks.",
+    ),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import subcommand ``name`` and convert it to the (click) command typer would have built at start."""
+    spec = COMMANDS[name]
+    target = getattr(import_module(f"{__package__}.{spec.module}"), spec.attribute)
+    holder = typer.Typer()
+    holder.callback()(lambda: None)  # a group, so that typer keeps the subcommand's own name and options
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands[name]
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every subcommand from :data:`COMMANDS`, imports one only to run it (or show its help)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*self.commands, *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name in COMMANDS:  # the listing in --help: name and help only, nothing imported
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name].help)
+        return None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in COMMANDS and args[0] not in self.commands:
+            self.commands[args[0]] = load_command(args[0])
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="digiskill",
+    cls=LazyGroup,
     help="Adaptive measurement of digital skills: scoring, calibration, adaptive tests and certificates.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command()(score)
-app.command()(schema)
-app.command("calibrate")(calibrate_command)
-app.command("dif")(dif_command)
-app.command("link")(link_command)
-app.command("screen")(screen_command)
-app.command("certify")(certify_command)
-app.command("verify")(verify_command)
-app.command("take")(take_command)
-app.add_typer(keys_app, name="keys")
-app.add_typer(status_app, name="status")
-app.add_typer(bank_app, name="bank")
-app.add_typer(cat_app, name="cat")
-app.command("simulate")(simulate_cmd)  # also `digiskill cat simulate`
-register_service_commands(app)  # serve (+ migrate, token) and loadtest
 
 
 def _version(value: bool) -> None:
     if value:
+        from .. import __version__
+
         typer.echo(f"digiskill {__version__}")
         raise typer.Exit()
 
@@ -55,8 +148,8 @@ def _root(
     """digiskill command line."""
 
 
-def main() -> None:
-    app()
+def main(args: Any = None) -> None:
+    app(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

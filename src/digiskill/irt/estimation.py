@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .items import ItemArrays
 from .likelihood import encode_responses, finite_logp, gather_at_responses, indicator_products, loglik_matrix
 from .quadrature import Quadrature
 from .response import CategoryTerms, category_terms, log_probability, probability
+from .special import logsumexp  # numpy version: scipy.special is slow to import
 
 Method = Literal["eap", "map", "ml", "wle"]
 METHODS: tuple[Method, ...] = ("eap", "map", "ml", "wle")

@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import expit, log_expit, log_softmax
 
 from .items import DICHOTOMOUS, GRADED, PARTIAL_CREDIT, ItemArrays
+from .special import expit, log_expit, log_softmax  # numpy versions: scipy.special is slow to import
 
 
 class CategoryTerms(NamedTuple):

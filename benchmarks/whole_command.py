@@ -1,0 +1,175 @@
+"""Whole-command timings (issue 16): what a user or a calling system waits for, start-up and file reading included.
+
+Generates the data files once (fixed seeds) into ``--data`` and runs each command ``--runs`` times as a separate
+process, reporting the median wall time, the median CPU time (user + system of the child, less sensitive to other
+processes on a shared machine) and the peak resident memory. Run from the repository root:
+
+    .venv/bin/python benchmarks/whole_command.py                 # everything, 5 runs each
+    .venv/bin/python benchmarks/whole_command.py --only help cat_next --runs 9
+
+Commands (the names for ``--only``):
+
+* ``help``: ``digiskill --help``
+* ``cat_next``: ``digiskill cat next`` on the default bank after three answers
+* ``calibrate_100k``: ``calibrate`` 2PL, 100,000 × 100 complete, ``--se none`` (default fit: S-X2 only)
+* ``calibrate_10k``: ``calibrate`` 2PL, 10,000 × 50 complete, ``--se none``
+* ``calibrate_sparse_oakes``: ``calibrate`` 2PL, 4,000 × 60, 20 random items answered each, Oakes SEs (the default)
+* ``fit_full_100``: ``calibrate`` 2PL, 10,000 × 100, ``--se none --fit full`` (M2 at 100 items, infit/outfit, Zh)
+* ``score_cat_log``: ``score`` a CAT log of 200,000 persons × 252 items, 48 answered each (EAP)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent / "digiskill"
+
+
+def _write_csv(path: Path, codes: np.ndarray, ids: list[str]) -> None:
+    """Write ``codes`` (−1 = empty cell) with a person column, fast (one join per row block)."""
+    tokens = np.array(["", "0", "1", "2", "3"], dtype=object)
+    with path.open("w") as fh:
+        fh.write("person," + ",".join(ids) + "\n")
+        for lo in range(0, codes.shape[0], 20_000):
+            block = tokens[codes[lo : lo + 20_000] + 1]
+            fh.writelines(f"P{lo + r + 1}," + ",".join(row) + "\n" for r, row in enumerate(block.tolist()))
+
+
+def _two_pl(seed: int, n: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a, b = rng.lognormal(0, 0.3, j), rng.normal(0, 1, j)
+    theta = rng.normal(size=n)
+    codes = np.empty((n, j), dtype=np.int8)
+    for lo in range(0, n, 20_000):  # blocks of persons
+        t = theta[lo : lo + 20_000, None]
+        codes[lo : lo + 20_000] = rng.random((t.shape[0], j)) < 1 / (1 + np.exp(-a * (t - b)))
+    return codes, a, b
+
+
+def make_data(data: Path) -> dict[str, Path]:
+    data.mkdir(parents=True, exist_ok=True)
+    files = {
+        "complete_100k": data / "complete_100k_x_100.csv",
+        "complete_10k": data / "complete_10k_x_50.csv",
+        "fit_10k_100": data / "complete_10k_x_100.csv",
+        "sparse_4000": data / "sparse_4000_x_60.csv",
+        "cat_log": data / "cat_log_200k_x_252.csv",
+        "cat_params": data / "cat_params_252.json",
+    }
+    if not files["complete_100k"].exists():
+        codes, _, _ = _two_pl(3, 100_000, 100)
+        _write_csv(files["complete_100k"], codes, [f"i{j:03d}" for j in range(100)])
+    if not files["complete_10k"].exists():
+        codes, _, _ = _two_pl(4, 10_000, 50)
+        _write_csv(files["complete_10k"], codes, [f"i{j:03d}" for j in range(50)])
+    if not files["fit_10k_100"].exists():
+        codes, _, _ = _two_pl(6, 10_000, 100)
+        _write_csv(files["fit_10k_100"], codes, [f"i{j:03d}" for j in range(100)])
+    if not files["sparse_4000"].exists():
+        codes, _, _ = _two_pl(5, 4_000, 60)
+        rng = np.random.default_rng(55)
+        shown = np.argsort(rng.random(codes.shape), axis=1)[:, :20]
+        mask = np.zeros(codes.shape, dtype=bool)
+        np.put_along_axis(mask, shown, True, axis=1)
+        _write_csv(files["sparse_4000"], np.where(mask, codes, -1).astype(np.int8), [f"i{j:02d}" for j in range(60)])
+    if not files["cat_log"].exists():
+        rng = np.random.default_rng(7)
+        j, n, k = 252, 200_000, 48
+        a, b = rng.lognormal(0, 0.3, j), rng.normal(0, 1, j)
+        items = [{"id": f"CAT-{i:03d}", "model": "2pl", "a": float(a[i]), "b": float(b[i])} for i in range(j)]
+        files["cat_params"].write_text(
+            json.dumps(
+                {
+                    "schema": "digiskill.parameters/1",
+                    "id": "bench-cat-252",
+                    "created": "2026-12-04T00:00:00Z",
+                    "engine": "benchmarks/whole_command.py",
+                    "items": items,
+                }
+            )
+        )
+        theta = rng.normal(size=n)
+        codes = np.full((n, j), -1, dtype=np.int8)
+        for lo in range(0, n, 20_000):
+            t = theta[lo : lo + 20_000, None]
+            shown = np.argsort(rng.random((t.shape[0], j)), axis=1)[:, :k]
+            p = 1 / (1 + np.exp(-a[shown] * (t - b[shown])))
+            np.put_along_axis(codes[lo : lo + 20_000], shown, (rng.random(p.shape) < p).astype(np.int8), axis=1)
+        _write_csv(files["cat_log"], codes, [f"CAT-{i:03d}" for i in range(j)])
+    return files
+
+
+def commands(files: dict[str, Path], out: Path) -> dict[str, list[str]]:
+    bank = ROOT / "src" / "digiskill" / "data" / "default-params.json"
+    first = [i["id"] for i in json.loads(bank.read_text())["items"][:3]]
+    d = str(BIN)
+    return {
+        "help": [d, "--help"],
+        "cat_next": [
+            d, "cat", "next", "--params", str(bank), "--administered", ",".join(first), "--responses", "1,0,1",
+        ],
+        "calibrate_100k": [d, "calibrate", str(files["complete_100k"]), "--out", str(out / "p.json"), "--se", "none"],
+        "calibrate_10k": [d, "calibrate", str(files["complete_10k"]), "--out", str(out / "p.json"), "--se", "none"],
+        "calibrate_sparse_oakes": [d, "calibrate", str(files["sparse_4000"]), "--out", str(out / "p.json")],
+        "fit_full_100": [
+            d, "calibrate", str(files["fit_10k_100"]), "--out", str(out / "p.json"), "--se", "none", "--fit", "full",
+        ],
+        "score_cat_log": [
+            d, "score", str(files["cat_log"]), "--params", str(files["cat_params"]), "--out", str(out / "s.csv"),
+        ],
+    }  # fmt: skip
+
+
+def run(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS in MB of one run of ``cmd`` (this child only)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # ru_maxrss in kB on Linux
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("/tmp/digiskill-bench"))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", nargs="*", default=None)
+    args = ap.parse_args()
+    files = make_data(args.data)
+    out = args.data / "out"
+    out.mkdir(exist_ok=True)
+    load = os.getloadavg()[0]
+    print(f"load average at start {load:.1f}; {args.runs} runs each; median wall, median CPU, peak RSS")
+    print("| command | wall (median) | CPU user+sys (median) | peak RSS |")
+    print("| --- | --- | --- | --- |")
+    for name, cmd in commands(files, out).items():
+        if args.only and name not in args.only:
+            continue
+        runs = [run(cmd) for _ in range(args.runs)]
+        wall = statistics.median(r[0] for r in runs)
+        cpu = statistics.median(r[1] for r in runs)
+        print(f"| {name} | {wall:.2f} s | {cpu:.2f} s | {max(r[2] for r in runs):.0f} MB |", flush=True)
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
