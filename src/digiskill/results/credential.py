@@ -4,7 +4,7 @@ Shape (every term is defined by the two pinned contexts, so JSON-LD canonicaliza
 
 * ``credentialSubject.achievement``: the digiskill assessment, aligned to DigComp 2.2 (and to DigComp 3.0 when the
   framework carries the 3.0 mapping), with one ``resultDescription`` per competence area: aligned to the area's DigComp
-  competences (``targetType`` ``ceasn:Competency``, an OB 3.0 AlignmentTargetType), of type ``RubricCriterionLevel``,
+  competences (the 3.0 ones with ``targetType`` ``ext:DigCompCompetence``), of type ``RubricCriterionLevel``,
   listing the levels 1–8 with their descriptors (our own words; each names the DigComp 3.0 level it falls in).
   This is the "achievement per area": each area is one result description of the test's achievement, because an
   OpenBadgeCredential carries one achievement.
@@ -85,7 +85,7 @@ def _digcomp3_alignments(bank: Bank, area_id: str) -> list[dict[str, Any]]:
             "targetName": f"DigComp 3.0 competence {c} (area {c[0]}: {fw.digcomp3.areas[c[0]].en})",
             "targetCode": c,
             "targetFramework": "DigComp 3.0",
-            "targetType": "ceasn:Competency",
+            "targetType": "ext:DigCompCompetence",  # DigComp is neither CASE nor CTDL: an OB 3.0 ext: target type
             "targetUrl": DIGCOMP3_URL,
         }
         for c in area.digcomp3.competences
@@ -117,7 +117,7 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
                         "targetName": c.name.en,
                         "targetCode": c.id,
                         "targetFramework": "DigComp 2.2",
-                        "targetType": "ceasn:Competency",
+                        "targetType": "ceterms:Competency",
                         "targetUrl": DIGCOMP_URL,
                     }
                     for c in area.competences
@@ -150,6 +150,7 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
                 "type": ["Alignment"],
                 "targetName": "DigComp 2.2: The Digital Competence Framework for Citizens",
                 "targetFramework": "DigComp 2.2",
+                "targetType": "ceterms:Framework",
                 "targetUrl": DIGCOMP_URL,
             }
         ]
@@ -159,6 +160,7 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
                     "type": ["Alignment"],
                     "targetName": "DigComp 3.0: European Digital Competence Framework, Fifth Edition",
                     "targetFramework": "DigComp 3.0",
+                    "targetType": "ext:DigCompFramework",
                     "targetUrl": DIGCOMP3_URL,
                 }
             ]
