@@ -165,17 +165,17 @@ def test_real_bank_passes() -> None:
     content = load_bank_content(ITEMS)
     report = check_bank(content)
     assert report.problems == [], "\n".join(p.message for p in report.problems)
-    assert report.n_items == 252 and report.n_profiles == 8
+    assert report.n_items == 288 and report.n_profiles == 8
     # honest status: written by the content team, not reviewed by an expert, not piloted
     assert report.n_reviewed == 0 and report.by_stage == {
-        "draft": 252, "expert_reviewed": 0, "piloted": 0, "operational": 0
+        "draft": 288, "expert_reviewed": 0, "piloted": 0, "operational": 0
     }
     assert {af.content.area: len(af.content.items) for af in content.area_files} == {
-        area: 42
+        area: 48
         for area in ("basic_it", "communication", "content_social", "information_data", "security_gdpr", "workflows")
     }
-    assert len({it.id for it in content.items}) == 252
-    assert sum(r.total for r in report.coverage) == 252
+    assert len({it.id for it in content.items}) == 288
+    assert sum(r.total for r in report.coverage) == 288
     for row in report.coverage:
         assert row.total == row.single_choice + row.multiple_response + row.ordering + row.true_false
         if row.level <= 4:
@@ -517,17 +517,17 @@ def run(*args: Any):
 def test_cli_real_bank_passes() -> None:
     res = run(ITEMS)
     assert res.exit_code == 0, res.output
-    assert "252 items (0 reviewed), 8 job profiles" in res.output
-    assert "review status: draft 252, expert_reviewed 0, piloted 0, operational 0" in res.output
+    assert "288 items (0 reviewed), 8 job profiles" in res.output
+    assert "review status: draft 288, expert_reviewed 0, piloted 0, operational 0" in res.output
     assert "bank OK" in res.output
-    assert "| security_gdpr    |   8 (7/0/0/1) |" in res.output
+    assert "| security_gdpr    |   9 (8/0/0/1) |" in res.output
 
 
 def test_cli_json_report() -> None:
     res = run(ITEMS, "--json")
     assert res.exit_code == 0
     report = BankReport.model_validate_json(res.output)
-    assert report.n_items == 252 and report.ok and len(report.coverage) == 6 * 6
+    assert report.n_items == 288 and report.ok and len(report.coverage) == 6 * 6
 
 
 def test_cli_lists_problems_and_exits_2(tmp_path: Path) -> None:

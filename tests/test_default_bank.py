@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_default_bank_is_complete_and_marked_provisional() -> None:
     bank = load_default()
-    assert len(bank.params.items) == 252
+    assert len(bank.params.items) == 288
     assert bank.areas == list(bank.content.framework.area_ids)
     assert bank.provisional and "SIMULATED" in bank.params.provenance
     assert bank.cut_scores.provisional and bank.cut_scores.parameter_set == bank.params.id
@@ -68,5 +68,5 @@ def test_load_default_after_a_non_editable_install(tmp_path: Path) -> None:
     )
     where, summary = out.stdout.strip().splitlines()
     assert where.startswith(str(site))  # the installed copy, not the checkout
-    assert summary == "252 True"
+    assert summary == "288 True"
     assert not (site / "digiskill" / "data" / "items").is_symlink()

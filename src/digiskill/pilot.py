@@ -16,8 +16,9 @@ Guessing is not simulated (2PL, not 3PL): the provisional calibration is a 2PL/G
 data need a lower asymptote is a question for the real pilot.
 
 **Design** (linked booklets): in each area, 8 anchor items spread over the levels appear in every form, and the
-other items are split over 3 forms (11–12 items each), so a form has 19–20 items. A simulee answers one form in each
-of two areas (40 items): the areas are paired in a cycle (1–2, 2–3, …, 6–1), so every area is answered by
+other items are split over 3 forms (13–14 items each with the 48 items per area of the default bank), so a form has
+21–22 items. A simulee answers one form in each of two areas (42–44 items): the areas are paired in a cycle (1–2,
+2–3, …, 6–1), so every area is answered by
 ``2 × n_per_booklet`` simulees. Abilities on the six areas are multivariate normal with mean 0, SD 1 and
 correlation ``rho`` (0.6) between every pair of areas.
 """

@@ -485,6 +485,11 @@ class Profile(_Frozen):
     description: LocalizedText
     requirements: list[Requirement] = Field(min_length=1)
     rationale: LocalizedText
+    ai: LocalizedText | None = Field(
+        None,
+        description="the AI competence the job needs and which required areas carry it (AI is no area of its own: "
+        "DigComp 3.0 integrates it into the existing competences, and the AI items count on their areas' scales)",
+    )
 
     @field_validator("requirements")
     @classmethod

@@ -2,10 +2,12 @@
 
 Shape (every term is defined by the two pinned contexts, so JSON-LD canonicalization drops nothing):
 
-* ``credentialSubject.achievement``: the digiskill assessment, aligned to DigComp 2.2, with one ``resultDescription``
-  per competence area: aligned to the area's DigComp competences, of type ``RubricCriterionLevel``, listing the
-  proficiency levels with their descriptors (our own words). This is the "achievement per area": each area is one
-  result description of the test's achievement, because an OpenBadgeCredential carries one achievement.
+* ``credentialSubject.achievement``: the digiskill assessment, aligned to DigComp 2.2 (and to DigComp 3.0 when the
+  framework carries the 3.0 mapping), with one ``resultDescription`` per competence area: aligned to the area's DigComp
+  competences (the 3.0 ones with ``targetType`` ``ext:DigCompCompetence``), of type ``RubricCriterionLevel``,
+  listing the levels 1–8 with their descriptors (our own words; each names the DigComp 3.0 level it falls in).
+  This is the "achievement per area": each area is one result description of the test's achievement, because an
+  OpenBadgeCredential carries one achievement.
 * ``credentialSubject.result``: one ``Result`` per tested area, pointing at its result description; ``achievedLevel``
   names the certified level (absent when no level is confirmed) and ``value`` gives the level number.
 * ``evidence``: per area, the items answered, θ, SE, the level probabilities, and the bank version.
@@ -34,6 +36,7 @@ from .models import AssessmentResult
 
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 DIGCOMP_URL = "https://publications.jrc.ec.europa.eu/repository/handle/JRC128415"
+DIGCOMP3_URL = "https://publications.jrc.ec.europa.eu/repository/handle/JRC144121"
 URN = "urn:digiskill"
 #: alignment target types: DigComp is neither CASE nor CTDL, so OB 3.0 wants an ``ext:``-prefixed value
 DIGCOMP_COMPETENCE_TYPE = "ext:DigCompCompetence"
@@ -96,8 +99,34 @@ def _area_rd_id(bank: Bank, area: str) -> str:
     return f"{_achievement_id(bank)}:{area}"
 
 
+def _digcomp3_alignments(bank: Bank, area_id: str) -> list[dict[str, Any]]:
+    """The area's DigComp 3.0 competences as OB 3.0 alignments (none when the framework has no 3.0 mapping)."""
+    fw = bank.content.framework
+    area = fw.area(area_id)
+    if fw.digcomp3 is None or area is None or area.digcomp3 is None:
+        return []
+    return [
+        {
+            "type": ["Alignment"],
+            "targetName": f"DigComp 3.0 competence {c} (area {c[0]}: {fw.digcomp3.areas[c[0]].en})",
+            "targetCode": c,
+            "targetFramework": "DigComp 3.0",
+            "targetType": "ext:DigCompCompetence",  # DigComp is neither CASE nor CTDL: an OB 3.0 ext: target type
+            "targetUrl": DIGCOMP3_URL,
+        }
+        for c in area.digcomp3.competences
+    ]
+
+
+def _level_description(bank: Bank, level: int, descriptor: str) -> str:
+    """A level's descriptor, followed by the DigComp 3.0 proficiency level it falls in (when mapped)."""
+    fw3 = bank.content.framework.digcomp3
+    return descriptor if fw3 is None else f"{descriptor} DigComp 3.0 proficiency level: {fw3.level_of(level).name.en}."
+
+
 def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
     fw = bank.content.framework
+    versions = "DigComp 2.2" + (" and DigComp 3.0" if fw.digcomp3 is not None else "")
     descriptions = []
     for area_id in areas:
         area = fw.area(area_id)
@@ -118,14 +147,15 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
                         "targetUrl": DIGCOMP_URL,
                     }
                     for c in area.competences
-                ],
+                ]
+                + _digcomp3_alignments(bank, area_id),
                 "rubricCriterionLevel": [
                     {
                         "id": f"{rd_id}:level:{lv.level}",
                         "type": ["RubricCriterionLevel"],
                         "level": str(lv.level),
                         "name": f"{lv.name.en} / {lv.name.da}",
-                        "description": lv.descriptor.en,
+                        "description": _level_description(bank, lv.level, lv.descriptor.en),
                     }
                     for lv in fw.levels
                 ],
@@ -136,7 +166,7 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
         "type": ["Achievement"],
         "achievementType": "Assessment",
         "name": "Digital skills (digiskill) / Digitale kompetencer",
-        "description": "An adaptive assessment of adults' digital skills in competence areas mapped to DigComp 2.2.",
+        "description": f"An adaptive assessment of adults' digital skills in competence areas mapped to {versions}.",
         "criteria": {
             "narrative": "A level in an area is confirmed when the posterior probability that the person's ability "
             "is at or above the level's cut score is at least 0.8 (cut scores set by item mapping at RP67)."
@@ -149,7 +179,20 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
                 "targetType": DIGCOMP_FRAMEWORK_TYPE,
                 "targetUrl": DIGCOMP_URL,
             }
-        ],
+        ]
+        + (
+            [
+                {
+                    "type": ["Alignment"],
+                    "targetName": "DigComp 3.0: European Digital Competence Framework, Fifth Edition",
+                    "targetFramework": "DigComp 3.0",
+                    "targetType": "ext:DigCompFramework",
+                    "targetUrl": DIGCOMP3_URL,
+                }
+            ]
+            if fw.digcomp3 is not None
+            else []
+        ),
         "resultDescription": descriptions,
         "version": fw.version,
     }
@@ -245,7 +288,9 @@ def open_badge_credential(
         "issuer": issuer.as_profile(),
         "validFrom": result.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "name": "Digital skills certificate (digiskill)" + (" - PROVISIONAL" if result.provisional else ""),
-        "description": "Certified DigComp 2.2 levels per competence area." + provisional,
+        "description": "Certified levels 1-8 per competence area (the eight DigComp 2.2 proficiency levels"
+        + ("; each level also names its DigComp 3.0 proficiency level)." if bank.content.framework.digcomp3 else ").")
+        + provisional,
         "credentialSubject": subject,
         "evidence": evidence,
     } | ({"credentialStatus": dict(credential_status)} if credential_status is not None else {})
