@@ -169,7 +169,7 @@ def test_real_bank_passes_every_threshold() -> None:
     assert report.ok, [r for r in report.failed()]
     rate = {(r.cue, r.format, r.area): r for r in report.rates}
     sc = rate["key_longest", "single_choice", "all"]
-    assert sc.n_items == 168 and sc.value <= 0.30
+    assert sc.n_items == 191 and sc.value <= 0.30  # 168 items + 23 single-choice AI items
     assert all(r.value <= 0.30 for r in report.rates if r.cue == "key_longest")
     assert rate["all_none_above", "single_choice", "all"].n_flagged == 0
     assert all(row.max <= row.limit for row in report.lix)
@@ -179,9 +179,9 @@ def test_real_bank_passes_every_threshold() -> None:
 def test_cli_lint_real_bank() -> None:
     res = runner.invoke(app, ["bank", "lint", str(ITEMS)])
     assert res.exit_code == 0, res.output
-    assert "lint OK: 252 items" in res.output and "| key_longest " in res.output and "LIX of the Danish" in res.output
+    assert "lint OK: 288 items" in res.output and "| key_longest " in res.output and "LIX of the Danish" in res.output
     report = LintReport.model_validate_json(runner.invoke(app, ["bank", "lint", str(ITEMS), "--json"]).output)
-    assert report.n_items == 252 and report.ok
+    assert report.n_items == 288 and report.ok
 
 
 def test_cli_lint_fails_a_threshold_with_1_and_bad_input_with_2(tmp_path: Path) -> None:

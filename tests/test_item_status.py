@@ -60,7 +60,7 @@ def test_impossible_histories_are_refused(stage: str, history: list[dict[str, An
 
 def test_unreviewed_items_of_the_default_bank() -> None:
     items = load_default().content.items
-    assert len(items) == 252 and all(it.status.stage == "draft" for it in items)
+    assert len(items) == 288 and all(it.status.stage == "draft" for it in items)
     assert unreviewed_items(items, ["SEC-001", "BIT-002"]) == ["SEC-001", "BIT-002"]
     reviewed = items[0].model_copy(update={"status": status("expert_reviewed", WRITTEN, APPROVED)})
     assert unreviewed_items([reviewed, *items[1:]], [items[0].id, items[1].id, "XYZ-999"]) == [items[1].id, "XYZ-999"]

@@ -21,12 +21,14 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError, Problem
+
+if TYPE_CHECKING:  # PyYAML is imported where YAML is read: `digiskill cat next` with a JSON config never needs it
+    import yaml
 
 MAX_FILE_BYTES = 64 * 2**20
 """Largest model or content file read (64 MiB; the default bank's largest file is well under 1 MiB)."""
@@ -34,8 +36,6 @@ MAX_DEPTH = 64
 """Deepest nesting of mappings and lists accepted in a model or content file."""
 
 _M = TypeVar("_M", bound=BaseModel)
-# libyaml when PyYAML was built with it (7× faster); both keep the node marks the line numbers come from
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_text_file(path: str | Path, what: str = "file", *, max_bytes: int | None = None) -> str:
@@ -83,7 +83,10 @@ def parse_yaml(text: str, path: str | None = None) -> tuple[Any, yaml.Node | Non
         InputError: a syntax error (with the line), an alias of an anchor (refused, with the line of the anchor),
             nesting deeper than :data:`MAX_DEPTH`, or a document that cannot be constructed.
     """
-    loader = _Loader(text)
+    import yaml
+
+    # libyaml when PyYAML was built with it (7× faster); both keep the node marks the line numbers come from
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -104,6 +107,8 @@ def parse_yaml(text: str, path: str | None = None) -> tuple[Any, yaml.Node | Non
 
 def _check_tree(root: yaml.Node, path: str | None, text: str) -> None:
     """Refuse aliases (a node reached twice) and nesting deeper than :data:`MAX_DEPTH`, without recursion."""
+    import yaml
+
     seen: set[int] = set()
     stack: list[tuple[yaml.Node, int]] = [(root, 0)]
     while stack:
@@ -140,6 +145,8 @@ _ALIAS = re.compile(r"(?<![\w&*])\*[^\s,\[\]{}]+")
 
 def node_lines(root: yaml.Node | None) -> tuple[dict[tuple[str | int, ...], int], list[tuple[tuple, int]]]:
     """The line of every mapping key and list element (by location), and the keys repeated in one mapping."""
+    import yaml
+
     lines: dict[tuple[str | int, ...], int] = {}
     duplicates: list[tuple[tuple, int]] = []
     stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [] if root is None else [(root, ())]

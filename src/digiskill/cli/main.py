@@ -58,7 +58,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "Sign an Open Badges 3.0 credential for RESULT (eddsa-rdfc-2022) and, with --pdf, print the certificate.",
     ),
     "verify": LazyCommand(
-        "certify", "verify_command", "Check the signature of a credential and say exactly what is wrong with it."
+        "certify",
+        "verify_command",
+        "Check a credential and say whether it can be trusted (exit 0 valid and issuer established; 1 invalid; "
+        "2 bad input; 3 issuer not established; 4 revoked).",
     ),
     "take": LazyCommand(
         "take", "take_command", "Take an adaptive test of your digital skills in the terminal (Danish by default)."

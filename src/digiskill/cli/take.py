@@ -24,6 +24,7 @@ import contextlib
 import errno
 import functools
 import re
+import secrets
 import sys
 import tempfile
 from collections.abc import Callable
@@ -454,7 +455,8 @@ def _finish(
         if not session.finished:
             raise InputError(Problem("the test has not ended; nothing to certify", str(session_path)))
         verify_session(session, bank.params)
-        result = result_from_session(session, bank, person=f"session-{session.seed}-{len(session.steps)}")
+        # a random pseudonymous reference: the credential carries only its salted hash, which must not be guessable
+        result = result_from_session(session, bank, person=f"take-{secrets.token_urlsafe(16)}")
         cert = issue_certificate(result, bank, signer.profile, signer.key, lang=lang, holder_name=name)
     except InputError as err:
         raise fail_on_bad_input(err) from err
