@@ -6,7 +6,8 @@
   :meth:`~CalibrationResult.to_parameter_set` for the parameter-set file.
 * :class:`Priors`: item priors for MAP estimation (3PL/4PL asymptotes by default).
 * :mod:`~digiskill.calibrate.fit`: item fit (S-X2, infit/outfit, Zh), person fit (lz) and model fit (M2).
-* :mod:`~digiskill.calibrate.dif`: Mantel–Haenszel DIF with ETS classes (calibration data only, never scoring).
+* :mod:`~digiskill.calibrate.dif`: Mantel–Haenszel DIF with ETS classes, and the two-group IRT likelihood-ratio test
+  :func:`lr_dif` (calibration data only, never scoring).
 * :mod:`~digiskill.calibrate.linking`: mean-mean, mean-sigma, Haebara and Stocking–Lord linking.
 """
 
@@ -23,6 +24,8 @@ from .result import CalibrationResult
 # `digiskill calibrate` does not pay for them
 _LAZY = {
     "mantel_haenszel_dif": "dif",
+    "lr_dif": "dif",
+    "LRDIFResult": "dif",
     "LinkingResult": "linking",
     "link": "linking",
     "link_items": "linking",
@@ -40,6 +43,7 @@ __all__ = [
     "MODELS",
     "CalibrationResult",
     "FitReport",
+    "LRDIFResult",
     "LinkingResult",
     "Priors",
     "ResponseData",
@@ -50,6 +54,7 @@ __all__ = [
     "item_zh",
     "link",
     "link_items",
+    "lr_dif",
     "m2",
     "mantel_haenszel_dif",
     "person_fit_lz",

@@ -332,12 +332,12 @@ def _with_anchors(
 ) -> CalibrationResult:
     """The anchors' given IRT-form values exactly (no round trip through the slope–intercept form) and NaN SEs."""
     p = result.params
-    a, b, c, u = p.a.copy(), p.b.copy(), p.c.copy(), p.d.copy()
+    a, b, c, d = p.a.copy(), p.b.copy(), p.c.copy(), p.d.copy()
     k = min(b.shape[1], given.b.shape[1])
-    a[pos], c[pos], u[pos] = given.a, given.c, given.d
+    a[pos], c[pos], d[pos] = given.a, given.c, given.d
     b[pos] = np.nan
     b[pos, :k] = given.b[:, :k]
-    params = ItemArrays(family=p.family, a=a, b=b, c=c, d=u, n_cat=p.n_cat, ids=p.ids)
+    params = ItemArrays(family=p.family, a=a, b=b, c=c, d=d, n_cat=p.n_cat, ids=p.ids)
     se = result.se
     if se is not None:
         se_b = se.b.copy()
@@ -466,27 +466,27 @@ def _result(
             "a": np.empty(j),
             "b": np.full((j, k_max - 1), np.nan),
             "c": np.zeros(j),
-            "u": np.ones(j),
-            "d": np.full((j, k_max - 1), np.nan),
+            "d": np.ones(j),
+            "intercepts": np.full((j, k_max - 1), np.nan),
         }
         for fam, eta in zip(problem.families, etas, strict=True):
             irt = to_irt(fam.code, eta, fam.n_cat)
-            out["a"][fam.idx], out["c"][fam.idx], out["u"][fam.idx] = irt["a"], irt["c"], irt["u"]
+            out["a"][fam.idx], out["c"][fam.idx], out["d"][fam.idx] = irt["a"], irt["c"], irt["d"]
             out["b"][fam.idx, : irt["b"].shape[1]] = irt["b"]
             thr = np.arange(1, eta.shape[1]) < fam.n_cat[:, None] if fam.code != DICHOTOMOUS else np.ones((1, 1), bool)
-            out["d"][fam.idx, : eta.shape[1] - 1] = (
+            out["intercepts"][fam.idx, : eta.shape[1] - 1] = (
                 np.where(thr, eta[:, 1:], np.nan) if fam.code != DICHOTOMOUS else eta[:, 1:2]
             )
         return out
 
     def flat(x: np.ndarray) -> np.ndarray:
         o = arrays(x)
-        return np.concatenate([o["a"], o["b"].ravel(), o["c"], o["u"], o["d"].ravel()])
+        return np.concatenate([o["a"], o["b"].ravel(), o["c"], o["d"], o["intercepts"].ravel()])
 
     est = arrays(phi)
 
-    def item_arrays(a: np.ndarray, b: np.ndarray, c: np.ndarray, u: np.ndarray) -> ItemArrays:
-        return ItemArrays(family=problem.family_codes.copy(), a=a, b=b, c=c, d=u, n_cat=data.n_cat.copy(), ids=data.ids)
+    def item_arrays(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> ItemArrays:
+        return ItemArrays(family=problem.family_codes.copy(), a=a, b=b, c=c, d=d, n_cat=data.n_cat.copy(), ids=data.ids)
 
     se_items = se_d = se_var = se_mean = None
     if info is not None and info.cov is not None:
@@ -501,9 +501,9 @@ def _result(
     etas, latent = problem.unpack(phi, template)
     lp = problem.total_log_prior(etas)
     return CalibrationResult(
-        params=item_arrays(est["a"], est["b"], est["c"], est["u"]),
+        params=item_arrays(est["a"], est["b"], est["c"], est["d"]),
         models=problem.models,
-        intercepts=est["d"],
+        intercepts=est["intercepts"],
         loglik=float(loglik),
         log_prior=lp,
         n_parameters=problem.n_free,
