@@ -33,7 +33,9 @@ def normalised_weights(log_w: np.ndarray) -> np.ndarray:
     return u
 
 
-def dichotomous_information(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, theta: np.ndarray) -> np.ndarray:
+def dichotomous_information(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, theta: np.ndarray
+) -> np.ndarray:
     """Fisher information of dichotomous items, ``a² (P − c)² (d − P)² / ((d − c)² P (1 − P))`` (a fast path of
     :func:`digiskill.irt.item_information`; for ``c = 0, d = 1`` it is ``a² σ(z) σ(−z)``); broadcasts ``theta``."""
     s1 = expit(a * (theta - b))
@@ -60,7 +62,7 @@ def kullback_leibler(area: AreaBank, theta: np.ndarray, log_w: np.ndarray) -> np
     constant, so the choice is catR's; the value logged is the expected divergence, which is easier to read.
     """
     u = normalised_weights(log_w)
-    q, j, k = area.logp.shape
+    _, j, k = area.logp.shape
     rows = _support(u)
     expected = _weighted_rows(u[:, rows], area.logp[rows].reshape(-1, j * k)).reshape(-1, j, k)
     t = category_terms(theta, area.items)
@@ -77,7 +79,7 @@ def expected_posterior_variance(
     """
     post = normalised_weights(log_post)
     n = post.shape[0]
-    q, j, k = area.prob.shape
+    _, j, k = area.prob.shape
     rows = _support(post)
     p, x = post[:, rows], points[rows]
     weights = np.concatenate([p, p * x, p * x * x])  # (3N, Q_s)

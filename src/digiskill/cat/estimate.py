@@ -40,9 +40,7 @@ class Fit:
     def row(self, i: int, estimator: str) -> AreaFit:
         """Test ``i``'s fit, naming the estimator actually used (``eap`` where it stands in for ``estimator``)."""
         used = "eap" if self.fallback[i] else estimator
-        return AreaFit(
-            float(self.theta[i]), float(self.se[i]), used, int(self.n[i]), self.loglik[i], self.log_post[i]
-        )
+        return AreaFit(float(self.theta[i]), float(self.se[i]), used, int(self.n[i]), self.loglik[i], self.log_post[i])
 
 
 @dataclass(frozen=True, eq=False)
