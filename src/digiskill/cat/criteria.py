@@ -96,8 +96,9 @@ def astrat_stratum(stratum: np.ndarray, available: np.ndarray, stage: np.ndarray
     """``(N,)`` the stratum each test draws from: its stage's, or when that has no available item the nearest one
     that has (higher first on ties; the stage's own when no stratum has any)."""
     n_strata = int(stratum.max()) + 1 if stratum.size else 1
-    onehot = (stratum[:, None] == np.arange(n_strata)).astype(np.float64)  # (J, S)
-    has = (available.astype(np.float64) @ onehot) > 0  # (N, S)
+    n = available.shape[0]
+    row, item = np.nonzero(available)
+    has = np.bincount(row * n_strata + stratum[item], minlength=n * n_strata).reshape(n, n_strata) > 0
     s = np.arange(n_strata)
     gap = np.abs(s[None, :] - stage[:, None])
     key = np.where(has, 2 * gap + (s[None, :] < stage[:, None]), np.iinfo(np.int64).max)  # ties: higher stratum

@@ -282,18 +282,22 @@ def top_k(score: np.ndarray, k: int) -> np.ndarray:
     """``(N, min(k, J))`` positions of each row's highest scores, best first, ties by position (−inf ones last)."""
     n, j = score.shape
     k = min(k, j)
+    rows = np.arange(n)[:, None]
     if k < j:
-        part = np.argpartition(-score, k - 1, axis=1)[:, :k]
-        kth = np.take_along_axis(score, part, axis=1).min(axis=1, keepdims=True)  # the k-th best value
-        better = score > kth
-        tied = score == kth
-        need = k - better.sum(axis=1, keepdims=True)
-        keep = better | (tied & (np.cumsum(tied, axis=1) <= need))  # exactly k per row, ties by position
-        top = np.nonzero(keep)[1].reshape(n, k)
+        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+        kth = score[rows, top].min(axis=1, keepdims=True)  # the k-th best value
+        at_least = score >= kth
+        if (at_least.sum(axis=1) > k).any():  # more items tie with the k-th than fit: the first ones by position
+            tied = score == kth
+            need = k - (score > kth).sum(axis=1, keepdims=True)
+            keep = (score > kth) | (tied & (np.cumsum(tied, axis=1) <= need))
+            top = np.nonzero(keep)[1].reshape(n, k)
+        else:
+            top = np.sort(top, axis=1)
     else:
         top = np.broadcast_to(np.arange(j), (n, j))
-    order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(top, order, axis=1)
+    order = np.argsort(-score[rows, top], axis=1, kind="stable")
+    return top[rows, order]
 
 
 # --------------------------------------------------------------------------------------------------- balancing
