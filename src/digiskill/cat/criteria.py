@@ -92,13 +92,14 @@ def expected_posterior_variance(
     return np.einsum("njk,njk->nj", p_hat, var)
 
 
-def astrat_stratum(stratum: np.ndarray, available: np.ndarray, stage: np.ndarray) -> np.ndarray:
+def astrat_stratum(area: AreaBank, available: np.ndarray, stage: np.ndarray) -> np.ndarray:
     """``(N,)`` the stratum each test draws from: its stage's, or when that has no available item the nearest one
     that has (higher first on ties; the stage's own when no stratum has any)."""
-    n_strata = int(stratum.max()) + 1 if stratum.size else 1
-    n = available.shape[0]
-    row, item = np.nonzero(available)
-    has = np.bincount(row * n_strata + stratum[item], minlength=n * n_strata).reshape(n, n_strata) > 0
+    order, starts, present = area.strata_order
+    n_strata = int(present[-1]) + 1 if present.size else 1
+    has = np.zeros((available.shape[0], n_strata), dtype=bool)
+    if present.size:
+        has[:, present] = np.logical_or.reduceat(available[:, order], starts, axis=1)
     s = np.arange(n_strata)
     gap = np.abs(s[None, :] - stage[:, None])
     key = np.where(has, 2 * gap + (s[None, :] < stage[:, None]), np.iinfo(np.int64).max)  # ties: higher stratum

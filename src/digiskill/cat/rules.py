@@ -107,6 +107,8 @@ class Selector(ABC):
     def scores(self, view: AreaView) -> np.ndarray:
         """``(N, J_a)`` scores with −inf where an item is not available, in blocks of tests."""
         n = view.theta.size
+        if n <= _CHUNK:
+            return np.where(view.available, self._block(view), -np.inf)
         out = np.empty(view.available.shape)
         for start in range(0, n, _CHUNK):
             sl = slice(start, min(start + _CHUNK, n))
@@ -182,7 +184,7 @@ class AStratified(Selector):
 
     def stratum(self, view: AreaView) -> np.ndarray:
         stage = np.minimum(self.strata - 1, view.fit.n * self.strata // self.max_items)
-        return astrat_stratum(view.area.stratum, view.available, stage)
+        return astrat_stratum(view.area, view.available, stage)
 
     def criterion(self, view: AreaView) -> np.ndarray:
         return -astrat_distance(view.area, view.available, self.stratum(view), view.theta)
@@ -286,8 +288,7 @@ def top_k(score: np.ndarray, k: int) -> np.ndarray:
     if k < j:
         top = np.argpartition(-score, k - 1, axis=1)[:, :k]
         kth = score[rows, top].min(axis=1, keepdims=True)  # the k-th best value
-        at_least = score >= kth
-        if (at_least.sum(axis=1) > k).any():  # more items tie with the k-th than fit: the first ones by position
+        if (np.count_nonzero(score >= kth, axis=1) > k).any():  # more ties with the k-th than fit: first by position
             tied = score == kth
             need = k - (score > kth).sum(axis=1, keepdims=True)
             keep = (score > kth) | (tied & (np.cumsum(tied, axis=1) <= need))
