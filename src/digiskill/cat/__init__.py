@@ -3,7 +3,8 @@
 * :mod:`~digiskill.cat.config`: :class:`CatConfig` and its rule blocks (start, selection, estimator, quadrature,
   exposure, content balancing, stopping), with documented defaults.
 * :mod:`~digiskill.cat.arrays`: :class:`CatBank`, a parameter set prepared once for a configuration.
-* :mod:`~digiskill.cat.rules` (selectors, exposure control, balancing, stopping), :mod:`~digiskill.cat.criteria`,
+* :mod:`~digiskill.cat.rules` (selectors, exposure control), :mod:`~digiskill.cat.balancing`,
+  :mod:`~digiskill.cat.stopping`, :mod:`~digiskill.cat.criteria`,
   :mod:`~digiskill.cat.estimate`: each rule once, vectorised over N tests (a session N = 1, the simulation N simulees);
   :mod:`~digiskill.cat.select`: one step of one test on plain numpy arrays; :mod:`~digiskill.cat.pcg`: the
   simulees' exposure draws, bit-identical to a session's ``default_rng([seed, step])``.

@@ -7,8 +7,9 @@ roles are catsim's:
 * a :class:`Selector` scores the items of one area, ``(N, J_a)``, higher is better (MFI, KL, KLP, MEPV,
   a-stratified, information at the cut); before an area's first answer it is evaluated at the start θ;
 * an :class:`Exposure` control wraps the scores and picks one item per test (none, randomesque, Sympson–Hetter);
-* :func:`kingsbury_zara` chooses the area, :func:`competence_allowed` balances DigComp competences within it;
-* a :class:`Stopper` decides after each answer whether the area, and the session, end.
+* :func:`~digiskill.cat.balancing.kingsbury_zara` chooses the area, and
+  :func:`~digiskill.cat.balancing.competence_allowed` balances DigComp competences within it;
+* a :class:`~digiskill.cat.stopping.Stopper` decides after each answer whether the area, and the session, end.
 
 Every random draw comes from a :class:`Draws` object, the one owner of randomness: :class:`SessionDraws` for a session
 (``numpy.random.default_rng([seed, step])``, so a session resumed from JSON draws what it would have drawn) and
@@ -19,16 +20,13 @@ Every random draw comes from a :class:`Draws` object, the one owner of randomnes
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
-from math import log
-from statistics import NormalDist  # the normal quantile without importing scipy at start
 from typing import Protocol
 
 import numpy as np
 
 from .arrays import AreaBank, Grid
-from .config import CatConfig, ContentBalancing, StoppingRules
+from .config import CatConfig
 from .criteria import (
     astrat_distance,
     astrat_stratum,
@@ -38,6 +36,7 @@ from .criteria import (
 )
 from .estimate import Fit
 from .pcg import seeded_uniforms
+from .stopping import Stopper
 
 _CHUNK = 2048  # tests per block when a criterion needs (N, J, K) arrays
 
@@ -299,138 +298,6 @@ def top_k(score: np.ndarray, k: int) -> np.ndarray:
         top = np.broadcast_to(np.arange(j), (n, j))
     order = np.argsort(-score[rows, top], axis=1, kind="stable")
     return top[rows, order]
-
-
-# --------------------------------------------------------------------------------------------------- balancing
-def area_targets(session_areas: Sequence[str | None], targets: dict[str, float] | None) -> np.ndarray:
-    """Kingsbury–Zara target proportions of the session's areas (missing areas: the mean of the given targets)."""
-    if targets:
-        fill = float(np.mean(list(targets.values())))
-        raw = np.array([targets.get(a, fill) if a is not None else fill for a in session_areas])
-    else:
-        raw = np.ones(len(session_areas))
-    return raw / raw.sum()
-
-
-def kingsbury_zara(counts: np.ndarray, open_areas: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``(N,)`` per test, the open area with the largest target minus observed proportion of items (ties: the first
-    in session order). ``counts`` and ``open_areas`` are ``(N, A)`` over the session's areas."""
-    total = counts.sum(axis=1, keepdims=True)
-    observed = counts / np.maximum(total, 1)
-    return np.argmax(np.where(open_areas, target[None, :] - observed, -np.inf), axis=1)
-
-
-def competence_allowed(
-    ab: AreaBank, given: np.ndarray, available: np.ndarray, cfg_balancing: ContentBalancing
-) -> np.ndarray:
-    """Kingsbury–Zara on DigComp competences within an area: only items of the competence with the largest target
-    minus observed proportion (among competences with items left) stay available.
-
-    Args:
-        ab: the area's items (``competence`` codes, −1 = none given: always allowed).
-        given: ``(N, J_a)`` True for items already answered.
-        available: ``(N, J_a)`` True for items that could be chosen.
-        cfg_balancing: the :class:`~digiskill.cat.config.ContentBalancing` block.
-
-    Returns:
-        ``(N, J_a)`` the allowed items (a subset of ``available``; ``available`` itself when nothing is balanced).
-    """
-    n_comp = len(ab.competences)
-    if not cfg_balancing.competences or n_comp < 2 or ab.competence is None:
-        return available
-    onehot = (ab.competence[:, None] == np.arange(n_comp)).astype(np.float64)  # (J_a, C)
-    targets = cfg_balancing.competence_targets
-    if targets:
-        fill = float(np.mean(list(targets.values())))
-        raw = np.array([targets.get(c, fill) for c in ab.competences])
-    else:
-        raw = np.ones(n_comp)
-    counts = given.astype(np.float64) @ onehot  # (N, C)
-    observed = counts / np.maximum(counts.sum(axis=-1, keepdims=True), 1.0)
-    has_items = (available.astype(np.float64) @ onehot) > 0
-    deficit = np.where(has_items, raw / raw.sum() - observed, -np.inf)
-    chosen = np.argmax(deficit, axis=-1)  # ties: the first competence id in sorted order
-    any_left = has_items.any(axis=-1)
-    keep = (ab.competence == np.expand_dims(chosen, -1)) | (ab.competence < 0)
-    return np.where(np.expand_dims(any_left, -1), available & keep, available)
-
-
-# ---------------------------------------------------------------------------------------------------- stopping
-@dataclass(frozen=True, eq=False)
-class AreaStops:
-    """Per test, the rule that ended the area (None: it goes on) and the decision against the cut (None: none)."""
-
-    rule: np.ndarray
-    classification: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class Stopper:
-    """The stopping rules of :class:`~digiskill.cat.config.StoppingRules`, for ``N`` tests.
-
-    Rule names written to the step log: ``max_items_area``, ``se_target``, ``ci_classification``, ``sprt``,
-    ``items_exhausted`` (per area) and ``max_total_items``, ``all_areas_finished``, ``items_exhausted`` (session).
-    """
-
-    rules: StoppingRules
-
-    def area(
-        self,
-        area: AreaBank,
-        n: np.ndarray,
-        theta: np.ndarray,
-        se: np.ndarray,
-        llr: np.ndarray,
-        n_left: np.ndarray,
-    ) -> AreaStops:
-        """Evaluate the area's rules after its latest answer.
-
-        Args:
-            area: the area (its cut score).
-            n, theta, se: ``(N,)`` answers in the area and the current estimate.
-            llr: ``(N,)`` SPRT log-likelihood ratio ``log L(cut + δ) − log L(cut − δ)`` of the area's answers.
-            n_left: ``(N,)`` items still available in the area.
-        """
-        r = self.rules
-        above = below = np.zeros(n.size, dtype=bool)
-        if area.cut is not None and r.classification == "ci":
-            z = NormalDist().inv_cdf(1.0 - r.alpha / 2.0)
-            ok = np.isfinite(se)  # an interval that ends exactly at the cut counts as decided (catR's ≥ and ≤)
-            above, below = ok & (theta - z * se >= area.cut), ok & (theta + z * se <= area.cut)
-        elif area.cut is not None and r.classification == "sprt":
-            above = llr >= log((1.0 - r.beta) / r.alpha)
-            below = llr <= log(r.beta / (1.0 - r.alpha))
-        decided = np.where(above, "above", np.where(below, "below", None)).astype(object)
-        none = np.zeros(n.size, dtype=bool)
-        at_max = n >= r.max_items_per_area if r.max_items_per_area is not None else none
-        enough = (n >= r.min_items_per_area) & (n > 0)
-        precise = enough & (se <= r.se_target) if r.se_target is not None else none
-        classified = "ci_classification" if r.classification == "ci" else "sprt"
-        rule = np.select(
-            [at_max, precise, enough & (above | below), n_left == 0],
-            np.array(["max_items_area", "se_target", classified, "items_exhausted"], dtype=object),
-            default=None,
-        )
-        return AreaStops(rule, decided)
-
-    def session(self, n_total: np.ndarray, all_finished: np.ndarray, any_left: np.ndarray) -> np.ndarray:
-        """``(N,)`` the rule that ends each session (None: it goes on): ``n_total`` answers, whether every area has
-        ended, whether any open area has an item left."""
-        cap = self.rules.max_total_items
-        at_max = n_total >= cap if cap is not None else np.zeros(n_total.size, dtype=bool)
-        return np.select(
-            [at_max, all_finished, ~any_left],
-            np.array(["max_total_items", "all_areas_finished", "items_exhausted"], dtype=object),
-            default=None,
-        )
-
-
-def sprt_llr(area: AreaBank, local: np.ndarray, codes: np.ndarray) -> float:
-    """``log L(cut + δ) − log L(cut − δ)`` of one test's answers in the area (0 without a cut)."""
-    if area.sprt_logp is None or local.size == 0:
-        return 0.0
-    lp = area.sprt_logp[:, local, codes].sum(axis=1)
-    return float(lp[1] - lp[0])
 
 
 # -------------------------------------------------------------------------------------------------- the rules

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import AreaBank, CatBank
+from .balancing import area_targets, competence_allowed, kingsbury_zara
 from .config import StoppingRules
 from .estimate import AreaFit, answers_row, fit_area, fit_rows, grid_loglik
-from .rules import Rules, SessionDraws, Stopper, area_targets, competence_allowed, kingsbury_zara, sprt_llr, top_k
+from .rules import Rules, SessionDraws, top_k
+from .stopping import Stopper, sprt_llr
 
 
 @dataclass(frozen=True, eq=False)

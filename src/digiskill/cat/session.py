@@ -28,8 +28,8 @@ from ..errors import InputError, Problem
 from .arrays import CatBank
 from .config import CatConfig
 from .estimate import fit_area
-from .rules import Stopper
 from .select import Choice, History, area_stop, available_mask, choose
+from .stopping import Stopper
 
 SESSION_SCHEMA = "digiskill.cat-session/1"
 

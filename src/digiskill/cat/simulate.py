@@ -25,10 +25,11 @@ from ..bank.parameters import ParameterSet
 from ..irt.likelihood import indicator_products
 from ..irt.response import probability
 from .arrays import AreaBank, CatBank, Grid
+from .balancing import area_targets, competence_allowed, kingsbury_zara
 from .config import CatConfig
 from .estimate import Fit, fit_rows, posterior
 from .respond import draw_categories
-from .rules import PersonDraws, Rules, area_targets, competence_allowed, kingsbury_zara
+from .rules import PersonDraws, Rules
 
 _CHUNK = 2048  # simulees per block when a criterion needs (N, J, K) arrays
 
