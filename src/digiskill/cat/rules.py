@@ -86,7 +86,8 @@ class AreaView:
     available: np.ndarray
     theta: np.ndarray
 
-    def take(self, rows: slice) -> AreaView:
+    def take(self, rows: np.ndarray | slice) -> AreaView:
+        """The view of some tests."""
         return AreaView(self.area, self.grid, self.fit.take(rows), self.available[rows], self.theta[rows])
 
 
@@ -123,8 +124,7 @@ class Selector(ABC):
         out = information(view.area, view.theta)
         if started.any():
             rows = np.flatnonzero(started)
-            sub = AreaView(view.area, view.grid, view.fit.take(rows), view.available[rows], view.theta[rows])
-            out[rows] = self.criterion(sub)
+            out[rows] = self.criterion(view.take(rows))
         return out
 
     def describe(self, view: AreaView, row: int) -> str:
