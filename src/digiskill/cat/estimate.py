@@ -89,7 +89,7 @@ def fit_rows(area: AreaBank, grid: Grid, loglik: np.ndarray, x: np.ndarray, esti
     """
     log_post, mean, sd = posterior(loglik, grid)
     seen = x >= 0
-    n = seen.sum(axis=1)
+    n = np.count_nonzero(seen, axis=1)
     fit = n > 0
     fallback = np.zeros(n.size, dtype=bool)
     if estimator == "eap":
