@@ -224,3 +224,5 @@ def test_top_k_orders_best_first_with_ties_by_position() -> None:
     assert top_k(score, 2).tolist() == [[1, 2], [0, 4]]
     assert top_k(score, 4).tolist() == [[1, 2, 4, 5], [0, 4, 1, 2]]
     assert top_k(score, 9).tolist() == [[1, 2, 4, 5, 0, 3], [0, 4, 1, 2, 3, 5]]
+    big = np.repeat(np.round(np.random.default_rng(0).normal(size=(3, 1000)), 1), 2, axis=1)  # many ties
+    assert np.array_equal(top_k(big, 7), np.argsort(-big, axis=1, kind="stable")[:, :7])  # the argpartition path

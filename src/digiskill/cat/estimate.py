@@ -67,7 +67,7 @@ def posterior(loglik: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray, n
     """Normalised log posterior ``(N, Q)``, its mean (EAP) and SD ``(N,)``."""
     log_post = loglik + grid.log_weights
     top = log_post.max(axis=1, keepdims=True)
-    log_post = log_post - (top + np.log(np.exp(log_post - top).sum(axis=1, keepdims=True)))
+    log_post -= top + np.log(np.exp(log_post - top).sum(axis=1, keepdims=True))
     post = np.exp(log_post)
     q = grid.points
     # einsum, not BLAS: a matrix-vector product on a multi-threaded BLAS pays a thread wake-up (~50 µs) that costs
@@ -77,7 +77,9 @@ def posterior(loglik: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray, n
     return log_post, mean, sd
 
 
-def fit_rows(area: AreaBank, grid: Grid, loglik: np.ndarray, x: np.ndarray, estimator: str) -> Fit:
+def fit_rows(
+    area: AreaBank, grid: Grid, loglik: np.ndarray, x: np.ndarray, estimator: str, n: np.ndarray | None = None
+) -> Fit:
     """Estimate θ of one area for ``N`` tests.
 
     Args:
@@ -86,14 +88,16 @@ def fit_rows(area: AreaBank, grid: Grid, loglik: np.ndarray, x: np.ndarray, esti
         loglik: ``(N, Q)`` log-likelihood of each test's answers on the grid.
         x: ``(N, J_a)`` each test's answers to the area's items, −1 where not answered.
         estimator: ``eap``, ``map``, ``ml`` or ``wle``.
+        n: ``(N,)`` the number of answers of each test, when the caller knows it (else counted in ``x``).
     """
     log_post, mean, sd = posterior(loglik, grid)
-    seen = x >= 0
-    n = np.count_nonzero(seen, axis=1)
-    fit = n > 0
+    if n is None:
+        n = np.count_nonzero(x >= 0, axis=1)
     fallback = np.zeros(n.size, dtype=bool)
     if estimator == "eap":
         return Fit(mean, sd, n, fallback, loglik, log_post)
+    seen = x >= 0
+    fit = n > 0
     if estimator in ("ml", "wle"):
         max_code = area.items.n_cat - 1
         all_min = ((x == 0) | ~seen).all(axis=1)
@@ -125,4 +129,5 @@ def answers_row(area: AreaBank, local: np.ndarray, codes: np.ndarray) -> np.ndar
 def fit_area(area: AreaBank, grid: Grid, local: np.ndarray, codes: np.ndarray, estimator: str) -> AreaFit:
     """Estimate θ of one area from one test's answers ``codes`` to its items ``local`` (positions within the area)."""
     x = answers_row(area, local, codes)
-    return fit_rows(area, grid, grid_loglik(area, local, codes)[None, :], x, estimator).row(0, estimator)
+    loglik = grid_loglik(area, local, codes)[None, :]
+    return fit_rows(area, grid, loglik, x, estimator, np.array([local.size])).row(0, estimator)

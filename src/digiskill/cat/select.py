@@ -115,7 +115,8 @@ def choose(
     ab = bank.areas[area]
     local, answers = history.of_area(bank, area)
     x = answers_row(ab, local, answers)
-    fit = fit_rows(ab, bank.grid, grid_loglik(ab, local, answers)[None, :], x, cfg.estimator)
+    n = np.array([local.size])
+    fit = fit_rows(ab, bank.grid, grid_loglik(ab, local, answers)[None, :], x, cfg.estimator, n)
     allowed = competence_allowed(ab, x >= 0, masks[area][None, :], cfg.balancing)
     rules = Rules.from_config(cfg)
     sel = rules.select(ab, bank.grid, fit, allowed, SessionDraws(seed, step))
