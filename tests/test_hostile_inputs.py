@@ -248,7 +248,7 @@ def test_calibrate_refuses_estimates_beyond_the_file_bounds(small_csv: Path) -> 
 
     import numpy as np
 
-    from digiskill.cli.calibrate import parameter_set_of
+    from digiskill.bank.calibration import parameter_set_of
     from digiskill.scoring import read_responses
 
     table = read_responses(small_csv, None)

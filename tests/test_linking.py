@@ -21,12 +21,12 @@ from digiskill.bank.parameters import (
     load_parameter_set,
     new_parameter_set,
 )
+from digiskill.bank.linking import link
 from digiskill.calibrate.linking import (
     LINK_METHODS,
     _grid,
     _HaebaraResiduals,
     _StockingLordResiduals,
-    link,
     link_items,
     transform_arrays,
 )

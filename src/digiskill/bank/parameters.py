@@ -16,13 +16,17 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ParameterFileError
 from ..irt.items import GRADED, PARTIAL_CREDIT, ItemArrays
+
+if TYPE_CHECKING:
+    from ..calibrate.fixed import FixedItems
+    from ..calibrate.result import CalibrationResult
 
 SCHEMA_ID = "digiskill.parameters/1"
 DICHOTOMOUS_MODELS = ("rasch", "1pl", "2pl", "3pl", "4pl")
@@ -223,6 +227,30 @@ class ParameterSet(_Frozen):
             by_id = self.items_by_id()
             chosen = [by_id[i] for i in item_ids]
         return items_to_arrays(chosen)
+
+    def as_fixed_items(self, item_ids: list[str] | None = None) -> FixedItems:
+        """The items (all, or ``item_ids`` in that order) as the arrays :func:`digiskill.calibrate.calibrate` takes
+        for ``anchors`` and ``start`` (see :func:`digiskill.bank.calibration.fixed_items`)."""
+        from .calibration import fixed_items
+
+        return fixed_items(self, item_ids)
+
+    @classmethod
+    def from_calibration(
+        cls,
+        result: CalibrationResult,
+        set_id: str,
+        provenance: str | None = None,
+        *,
+        area: str | None = None,
+        data: str | None = None,
+        provisional: bool = False,
+    ) -> ParameterSet:
+        """A parameter set from a calibration's estimates (see
+        :func:`digiskill.bank.calibration.parameter_set_from_calibration`)."""
+        from .calibration import parameter_set_from_calibration
+
+        return parameter_set_from_calibration(result, set_id, provenance, area=area, data=data, provisional=provisional)
 
     def dump_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2, exclude_none=True)

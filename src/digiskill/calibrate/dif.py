@@ -58,9 +58,9 @@ from typing import Literal
 import numpy as np
 from scipy.stats import chi2, ncx2
 
-from ..bank.parameters import ParameterSet, new_parameter_set
 from ..errors import ConvergenceWarning, InputError, Problem
 from ..irt.items import ItemArrays
+from .fixed import FixedItems
 
 DELTA_PER_LOG_ODDS = -2.35  # ETS delta metric: Δ = −2.35 ln α (Holland & Thayer, 1988)
 ETS_A_LIMIT = 1.0  # |Δ_MH| below this: A
@@ -713,7 +713,7 @@ def lr_dif(
             ConvergenceWarning,
             stacklevel=2,
         )
-    m0_set = m0.to_parameter_set("lr-dif-m0")
+    m0_items = FixedItems.from_result(m0, "lr-dif-m0")
     start_latent = _latent_by_label(m0)
 
     kmax = int(n_cat.max())
@@ -735,7 +735,7 @@ def lr_dif(
         if mods[i] not in LR_MODELS:
             reason[i] = f"model {mods[i]}: the likelihood-ratio test covers 2pl and grm items"
             continue
-        x1, ids1, start = _split_item(x, foc, i, ids, m0_set)
+        x1, ids1, start = _split_item(x, foc, i, ids, m0_items)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -801,15 +801,15 @@ def lr_dif(
 
 
 def _split_item(
-    x: np.ndarray, focal: np.ndarray, i: int, ids: tuple[str, ...], m0: ParameterSet
-) -> tuple[np.ndarray, tuple[str, ...], ParameterSet]:
+    x: np.ndarray, focal: np.ndarray, i: int, ids: tuple[str, ...], m0: FixedItems
+) -> tuple[np.ndarray, tuple[str, ...], FixedItems]:
     """The responses with item ``i`` split in two columns: column ``i`` answered in the reference group only and a
     last column answered in the focal group only; their ids; start values (M0's, the split item's for both)."""
     x1 = np.column_stack([x, np.where(focal, x[:, i], -1)])
     x1[focal, i] = -1
     ref_id, foc_id = f"{ids[i]} (reference)", f"{ids[i]} (focal)"
     ids1 = (*ids[:i], ref_id, *ids[i + 1 :], foc_id)
-    item = m0.items_by_id()[ids[i]]
-    items = [it for it in m0.items if it.id != ids[i]]
-    items += [item.model_copy(update={"id": ref_id}), item.model_copy(update={"id": foc_id})]
-    return x1, ids1, new_parameter_set(items, set_id="lr-dif-start")
+    k = m0.params.index[ids[i]]
+    order = [*(n for n in range(m0.params.n_items) if n != k), k, k]
+    names = [*(m0.ids[n] for n in order[:-2]), ref_id, foc_id]
+    return x1, ids1, m0.with_ids(order, names)

@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from ..bank.parameters import MODELS, ParameterSet, load_parameter_set
-from ..calibrate.linking import DEFAULT_GRID_POINTS, link
+from ..bank.linking import DEFAULT_GRID_POINTS, link
 from ..errors import InputError, Problem
 from ..fileio import check_output_paths, write_all
 from .common import fail_on_bad_input, stderr

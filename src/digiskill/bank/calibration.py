@@ -1,0 +1,248 @@
+"""The conversion between a calibration (:mod:`digiskill.calibrate`, arrays) and the parameter-set file.
+
+* :func:`parameter_set_from_calibration` (also :meth:`ParameterSet.from_calibration`): the estimates in IRT form, the
+  per-item SEs and the calibration record as a :class:`~digiskill.bank.ParameterSet`.
+* :func:`fixed_items` (also :meth:`ParameterSet.as_fixed_items`): a parameter set's items as the arrays
+  :func:`digiskill.calibrate.calibrate` takes for anchors and start values.
+* :func:`parameter_set_of`: the file ``digiskill calibrate`` writes (bounds checked, the data file by name and
+  SHA-256); :func:`with_item_fit` records item and model fit in it.
+* :func:`read_item_models`: the per-item models of an ``item,model`` CSV file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import ValidationError
+
+from ..calibrate.fixed import FixedItems
+from ..calibrate.result import CalibrationResult
+from ..errors import InputError, Problem
+from ..irt.items import DICHOTOMOUS, GRADED
+from ..irt.numbers import finite_or_none
+from .loading import read_text_file
+from .parameters import (
+    MODELS,
+    PARAMETER_BOUND,
+    CalibrationInfo,
+    DichotomousItem,
+    DichotomousSE,
+    GradedItem,
+    ItemFit,
+    ItemParams,
+    LatentSpec,
+    ModelFit,
+    ParameterSet,
+    PartialCreditItem,
+    PolytomousSE,
+    QuadratureSpec,
+    new_parameter_set,
+)
+
+if TYPE_CHECKING:
+    from ..calibrate.fit import FitReport
+
+
+def fixed_items(params: ParameterSet, item_ids: Sequence[str] | None = None) -> FixedItems:
+    """The items (all, or ``item_ids`` in that order) as :class:`~digiskill.calibrate.fixed.FixedItems`, named by
+    the set's id and keeping the set as their origin (so that anchors are written back unchanged)."""
+    chosen = params.items if item_ids is None else [params.items_by_id()[i] for i in item_ids]
+    arrays = params.to_arrays(None if item_ids is None else list(item_ids))
+    return FixedItems(arrays, tuple(it.model for it in chosen), name=params.id, origin=params)
+
+
+def parameter_set_from_calibration(
+    result: CalibrationResult,
+    set_id: str,
+    provenance: str | None = None,
+    *,
+    area: str | None = None,
+    data: str | None = None,
+    provisional: bool = False,
+) -> ParameterSet:
+    """A :class:`~digiskill.bank.ParameterSet` with the estimates in IRT form, per-item SEs when computed, and
+    the calibration record (log-likelihood, AIC, BIC, iterations, convergence, latent N(mean, sd²)).
+
+    Anchor items (fixed-item calibration) from a parameter set are written exactly as they were given (parameters,
+    SEs and area of the anchor set); the new items are on the anchors' scale, and ``calibration.latent`` is the
+    estimated latent mean and SD of this sample on that scale.
+
+    Raises:
+        InputError: an item whose estimated slope is not positive (the file format requires ``a > 0``).
+    """
+    p = result.params
+    bad = np.flatnonzero(~(p.a > 0))
+    if bad.size:
+        raise InputError(
+            [
+                Problem(
+                    f"estimated slope {p.a[j]:.4g} is not positive; the item measures the "
+                    "opposite of the scale (check its key) and cannot be written",
+                    item_id=p.ids[j],
+                )
+                for j in bad
+            ]
+        )
+    items: list[ItemParams] = []
+    origin = result.anchors.origin if result.anchors is not None else None
+    given = origin.items_by_id() if isinstance(origin, ParameterSet) else {}
+    for j, item_id in enumerate(p.ids):  # conversion at the boundary, once per item
+        if item_id in given:
+            items.append(given[item_id])
+            continue
+        model = result.models[j]
+        k = int(p.n_cat[j]) - 1
+        b = [float(v) for v in p.b[j, :k]]
+        se = result.se
+        if p.family[j] == DICHOTOMOUS:
+            se_obj = None
+            if se is not None:
+                se_obj = DichotomousSE(
+                    a=finite_or_none(se.a[j]),
+                    b=finite_or_none(se.b[j, 0]),
+                    c=finite_or_none(se.c[j]),
+                    d=finite_or_none(se.d[j]),
+                )
+            items.append(
+                DichotomousItem(
+                    id=item_id,
+                    model=model,
+                    a=1.0 if model == "rasch" else float(p.a[j]),
+                    b=b[0],
+                    c=float(p.c[j]),
+                    d=float(p.d[j]),
+                    area=area,
+                    se=se_obj,
+                )
+            )
+        else:
+            se_obj = None
+            if se is not None:
+                bse = [finite_or_none(v) for v in se.b[j, :k]]
+                se_obj = PolytomousSE(a=finite_or_none(se.a[j]), b=None if None in bse else bse)
+            cls = GradedItem if p.family[j] == GRADED else PartialCreditItem
+            a = 1.0 if model == "pcm" else float(p.a[j])
+            items.append(cls(id=item_id, model=model, a=a, b=b, area=area, se=se_obj))
+    info = CalibrationInfo(
+        model=result.model_name,
+        loglik=result.loglik,
+        aic=result.aic,
+        bic=result.bic,
+        n_parameters=result.n_parameters,
+        iterations=result.iterations,
+        converged=result.converged,
+        n_persons=round(result.n_persons),
+        quadrature=QuadratureSpec(points=result.quadrature_points, range=result.quadrature_range),
+        se_method=result.se_method,
+        latent=LatentSpec(mean=result.latent_mean, sd=result.latent_sd),
+        data=data,
+    )
+    return new_parameter_set(items, set_id=set_id, provenance=provenance, provisional=provisional, calibration=info)
+
+
+def parameter_set_of(
+    result: CalibrationResult, set_id: str, provenance: str | None, area: str | None, responses: Path, provisional: bool
+) -> ParameterSet:
+    """The parameter-set file of a calibration; the data file is recorded by name and SHA-256, never by its path.
+
+    Raises:
+        InputError: an estimate beyond the bounds of the file (e.g. |b| > 50 for an item that hardly discriminates).
+    """
+    p = result.params
+    problems = []
+    for j in range(p.n_items):  # once per item, at the file boundary
+        values = [float(p.a[j]), *(float(v) for v in p.b[j, : int(p.n_cat[j]) - 1])]
+        if not all(abs(v) <= PARAMETER_BOUND for v in values):  # also catches NaN
+            shown = ", ".join(f"{v:.4g}" for v in values)
+            problems.append(
+                Problem(
+                    f"estimates (a, b) = ({shown}) are beyond the bound {PARAMETER_BOUND:g} of the parameter file: "
+                    "the item hardly discriminates or nearly everybody gives the same answer; remove it, or set a "
+                    "prior (--prior-slope, --prior-difficulty)",
+                    path=str(responses),
+                    item_id=p.ids[j],
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    try:
+        params = parameter_set_from_calibration(
+            result, set_id, provenance, area=area, data=responses.name, provisional=provisional
+        )
+    except ValidationError as err:
+        raise InputError(Problem(f"the estimates cannot be written as a parameter set: {err}")) from err
+    if params.calibration is not None:
+        digest = hashlib.sha256(responses.read_bytes()).hexdigest()
+        calibration = params.calibration.model_copy(update={"data_sha256": digest})
+        params = params.model_copy(update={"calibration": calibration})
+    return params
+
+
+def with_item_fit(params: ParameterSet, fit: FitReport) -> ParameterSet:
+    """``params`` with each item's fit statistics and the test's M2 (when computed) recorded in the file."""
+
+    items = []
+    for j, it in enumerate(params.items):  # once per item, at the file boundary
+        sx, io = fit.s_x2, fit.infit_outfit
+        item_fit = ItemFit(
+            s_x2=finite_or_none(sx.statistic[j]) if sx else None,
+            s_x2_df=int(sx.df[j]) if sx and np.isfinite(sx.statistic[j]) else None,
+            s_x2_p=finite_or_none(sx.p_value[j]) if sx else None,
+            infit=finite_or_none(io.item_infit[j]) if io else None,
+            outfit=finite_or_none(io.item_outfit[j]) if io else None,
+            zh=finite_or_none(fit.zh[j]) if fit.zh is not None else None,
+        )
+        items.append(it.model_copy(update={"fit": item_fit}))
+    calibration = params.calibration
+    if fit.m2 is not None and calibration is not None:
+        m = fit.m2
+        calibration = calibration.model_copy(
+            update={"m2": ModelFit(statistic=m.statistic, df=m.df, p=m.p_value, rmsea=m.rmsea)}
+        )
+    return params.model_copy(update={"items": items, "calibration": calibration})
+
+
+def read_item_models(path: Path, item_ids: list[str], optional: frozenset[str] = frozenset()) -> list[str]:
+    """Per-item models from a CSV with columns ``item,model`` (items not listed keep no model: an error, except for
+    the ``optional`` ones, the anchors, which take their model from the anchor set)."""
+    problems: list[Problem] = []
+    models: dict[str, str] = {}
+    text = read_text_file(path, "item-model file")
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None or not {"item", "model"} <= {f.strip() for f in reader.fieldnames}:
+            raise InputError(Problem("expected a header with columns 'item' and 'model'", path=str(path), line=1))
+        for row in reader:
+            item, model = (row.get("item") or "").strip(), (row.get("model") or "").strip().lower()
+            line = reader.line_num
+            if model not in MODELS:
+                problems.append(
+                    Problem(
+                        f"unknown model {model!r}; expected one of {', '.join(MODELS)}",
+                        str(path),
+                        line,
+                        item_id=item,
+                    )
+                )
+            elif item in models:
+                problems.append(Problem("item listed twice", str(path), line, item_id=item))
+            models[item] = model
+    except csv.Error as err:
+        raise InputError(Problem(f"not a valid CSV file: {err}", path=str(path), line=reader.line_num)) from err
+    missing = [i for i in item_ids if i not in models and i not in optional]
+    problems += [Problem("no model given for this response column", str(path), item_id=i) for i in missing]
+    known = set(item_ids)
+    unknown = [i for i in models if i not in known]
+    problems += [
+        Problem("not a column of the response file (a typing error?); remove it or fix the id", str(path), item_id=i)
+        for i in unknown
+    ]
+    if problems:
+        raise InputError(problems)
+    return [models.get(i, "2pl") for i in item_ids]  # anchors' entries are replaced by their own models
