@@ -119,7 +119,14 @@ def test_start_values_only_speed_things_up(two_groups) -> None:
     assert warm.loglik == pytest.approx(cold.loglik, abs=1e-6)
     np.testing.assert_allclose(warm.params.a, cold.params.a, atol=1e-5)
     assert warm.iterations <= 3 < cold.iterations
-    items_only = calibrate(x, "2pl", groups=labels, se="none", tol=1e-6, start=ParameterSet.from_calibration(cold, "start").as_fixed_items())
+    items_only = calibrate(
+        x,
+        "2pl",
+        groups=labels,
+        se="none",
+        tol=1e-6,
+        start=ParameterSet.from_calibration(cold, "start").as_fixed_items(),
+    )
     assert items_only.loglik == pytest.approx(cold.loglik, abs=1e-6)
 
 

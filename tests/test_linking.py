@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from digiskill.bank.linking import link
 from digiskill.bank.parameters import (
     CalibrationInfo,
     DichotomousItem,
@@ -21,7 +22,6 @@ from digiskill.bank.parameters import (
     load_parameter_set,
     new_parameter_set,
 )
-from digiskill.bank.linking import link
 from digiskill.calibrate.linking import (
     LINK_METHODS,
     _grid,
