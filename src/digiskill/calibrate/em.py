@@ -54,6 +54,7 @@ from ._se import (
     summarize_information,
 )
 from .fixed import FixedItems
+from .flags import LOCATION_WARN, SLOPE_WARN
 from .result import CalibrationResult
 
 DEFAULT_TOL = 1e-4  # mirt's TOL for EM
@@ -64,8 +65,6 @@ DEFAULT_MAX_ITER = 500  # mirt's NCYCLES
 # the rest of ``max_iter``.
 SINGLE_PRECISION_TOL = 1e-4
 SQUAREM_MAX_STEP = 64.0  # bound on the SQUAREM step length |α|
-SLOPE_WARN = 20.0  # warn about a free slope above this, or not positive
-LOCATION_WARN = 10.0  # warn about a difficulty/threshold/step beyond ±this (outside the ±6 grid)
 
 
 def _check_arguments(tol: float, max_iter: int, se: str, latent_sd: str) -> None:

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..bank.calibration import parameter_set_of, read_item_models, with_item_fit
 from ..bank.parameters import load_parameter_set
+from ..bank.responses import read_responses
 from ..calibrate import MODELS, calibrate
 from ..calibrate.fit import fit_report
 from ..calibrate.priors import parse_priors
-from ..calibration_report import calibration_report
+from ..calibrate.report import calibration_report
 from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
 from ..fileio import check_output_paths, write_all
-from ..scoring import read_responses
 from .calibrate_groups import (
     LANGUAGE_COL,
     extra_columns,
@@ -27,6 +28,9 @@ from .calibrate_groups import (
     translation_dif_section,
 )
 from .common import fail_on_bad_input, stderr
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class SEChoice(StrEnum):
@@ -203,17 +207,16 @@ def calibrate_command(
         stderr.print(f"[yellow]{kind}:[/] {w.message}", markup=True)
     files: dict[Path, str | bytes] = {out: params.dump_json() + "\n"}
     if report is not None:
-        figures: dict[Path, bytes] = {}
-        files[report] = calibration_report(
+        rep = calibration_report(
             result,
             title=f"Calibration of {responses.name}",
-            plot_dir=report.parent,
+            plots=True,
             plot_stem=report.stem,
             fit=fit,
             priors=priors,
-            figures=figures,
-        ) + (translation_dif_section(table, models) if LANGUAGE_COL in table.extra else "")
-        files |= figures
+        )
+        files[report] = rep.text + (translation_dif_section(table, models) if LANGUAGE_COL in table.extra else "")
+        files |= {report.parent / name: png_bytes(fig) for name, fig in rep.figures.items()}
     write_all(files)  # the parameter file, the report and its plots: all or none
     stderr.print(result.summary().splitlines()[1], markup=False)
     if by_group:
@@ -230,3 +233,10 @@ def _check_options(tol: float, out: Path, report: Path | None, *, with_plots: bo
         paths["--report (ICC plot)"] = report.parent / f"{report.stem}-icc.png"
         paths["--report (information plot)"] = report.parent / f"{report.stem}-information.png"
     check_output_paths(paths)
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """A figure as PNG (120 dpi)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=120, format="png")
+    return buf.getvalue()

@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputError, Problem
+from ..irt.sampling import draw_categories
 from .leaks import find_leaks
 
 MAX_N = 10_000
@@ -122,7 +123,7 @@ def check_loopback(url: str) -> None:
 
 def _choose(item, p: np.ndarray, rng: np.random.Generator) -> str | list[str]:
     """Option id(s) that score the category drawn from ``p``."""
-    k = int((rng.random() > np.cumsum(p)).sum())
+    k = int(draw_categories(p, rng))
     options = [o.id for o in item.options]
     if item.format in ("single_choice", "true_false"):
         wrong = [o for o in options if o != item.key[0]]
