@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ParameterFileError
 from ..irt.items import GRADED, PARTIAL_CREDIT, ItemArrays
+from .frozen import FrozenModel
 
 if TYPE_CHECKING:
     from ..calibrate.fixed import FixedItems
@@ -42,11 +43,7 @@ Slope = Annotated[float, Field(gt=0, le=PARAMETER_BOUND, allow_inf_nan=False)]
 Scalar = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DichotomousSE(_Frozen):
+class DichotomousSE(FrozenModel):
     """Standard errors of a dichotomous item's parameters (absent = fixed or not estimated)."""
 
     a: Scalar | None = None
@@ -55,14 +52,14 @@ class DichotomousSE(_Frozen):
     d: Scalar | None = None
 
 
-class PolytomousSE(_Frozen):
+class PolytomousSE(FrozenModel):
     """Standard errors of a polytomous item's slope and thresholds/steps."""
 
     a: Scalar | None = None
     b: list[Scalar] | None = None
 
 
-class ItemFit(_Frozen):
+class ItemFit(FrozenModel):
     """Item fit from the calibration (see :mod:`digiskill.calibrate.fit`); absent values were not computable."""
 
     s_x2: float | None = Field(None, description="Orlando-Thissen S-X2 (persons with complete responses)")
@@ -73,7 +70,7 @@ class ItemFit(_Frozen):
     zh: float | None = Field(None, description="standardized log-likelihood of the item (mirt's Zh)")
 
 
-class DichotomousItem(_Frozen):
+class DichotomousItem(FrozenModel):
     """A two-category item (Rasch, 1PL–4PL) in IRT form."""
 
     id: str = Field(min_length=1)
@@ -100,7 +97,7 @@ class DichotomousItem(_Frozen):
         return self
 
 
-class GradedItem(_Frozen):
+class GradedItem(FrozenModel):
     """Samejima's graded response item: ordered thresholds ``b_1 < … < b_{K−1}``."""
 
     id: str = Field(min_length=1)
@@ -120,7 +117,7 @@ class GradedItem(_Frozen):
         return b
 
 
-class PartialCreditItem(_Frozen):
+class PartialCreditItem(FrozenModel):
     """Generalized partial credit item (``pcm``: slope fixed at 1) with step parameters in IRT form."""
 
     id: str = Field(min_length=1)
@@ -142,17 +139,17 @@ class PartialCreditItem(_Frozen):
 ItemParams = Annotated[DichotomousItem | GradedItem | PartialCreditItem, Field(discriminator="model")]
 
 
-class QuadratureSpec(_Frozen):
+class QuadratureSpec(FrozenModel):
     points: int = Field(61, ge=2, le=10_000)
     range: tuple[Location, Location] = (-6.0, 6.0)
 
 
-class LatentSpec(_Frozen):
+class LatentSpec(FrozenModel):
     mean: Location = 0.0
     sd: Slope = 1.0
 
 
-class ModelFit(_Frozen):
+class ModelFit(FrozenModel):
     """Maydeu-Olivares & Joe's M2 with its df, p-value and RMSEA."""
 
     statistic: float
@@ -161,7 +158,7 @@ class ModelFit(_Frozen):
     rmsea: float
 
 
-class CalibrationInfo(_Frozen):
+class CalibrationInfo(FrozenModel):
     """How the parameters were estimated."""
 
     model: str = Field(description="model name, or 'mixed' when items use several")
@@ -183,7 +180,7 @@ class CalibrationInfo(_Frozen):
     )
 
 
-class ParameterSet(_Frozen):
+class ParameterSet(FrozenModel):
     """A versioned set of item parameters (JSON file ``digiskill.parameters/1``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

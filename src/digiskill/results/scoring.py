@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..bank.frozen import FrozenModel
 from ..bank.parameters import ParameterSet
 from ..bank.responses import ResponseTable
 from ..irt.estimation import STATUS_NAMES, AbilityEstimates, Method, estimate
@@ -21,10 +22,8 @@ from ..irt.numbers import finite_or_none
 PROGRESS_BLOCK = 20_000  # persons scored at a time: bounds the (persons × items) temporaries of the estimators
 
 
-class PersonScore(BaseModel):
+class PersonScore(FrozenModel):
     """One person's estimate in one area (a row of ``digiskill score`` output)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     person: str
     area: str | None = Field(None, description="competence area, when the items carry areas")

@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..bank.frozen import FrozenModel
 from ..errors import InputError, Problem
 from ..irt.sampling import draw_categories
 from .leaks import find_leaks
@@ -35,9 +36,7 @@ MAX_CONCURRENCY = 1_000
 TRANSPORT_RETRIES = 2  # resends of a request that failed in transport, counted in the report
 
 
-class EndpointStats(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class EndpointStats(FrozenModel):
     count: int
     p50_ms: float
     p95_ms: float
@@ -45,9 +44,7 @@ class EndpointStats(BaseModel):
     max_ms: float
 
 
-class LoadReport(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class LoadReport(FrozenModel):
     url: str
     n: int
     concurrency: int
