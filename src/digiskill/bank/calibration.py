@@ -1,7 +1,7 @@
 """The conversion between a calibration (:mod:`digiskill.calibrate`, arrays) and the parameter-set file.
 
-* :func:`parameter_set_from_calibration` (also :meth:`ParameterSet.from_calibration`): the estimates in IRT form, the
-  per-item SEs and the calibration record as a :class:`~digiskill.bank.ParameterSet`.
+* :meth:`ParameterSet.from_calibration <digiskill.bank.ParameterSet.from_calibration>` (in :mod:`.parameters`): the
+  estimates in IRT form, the per-item SEs and the calibration record as a parameter set.
 * :func:`fixed_items` (also :meth:`ParameterSet.as_fixed_items`): a parameter set's items as the arrays
   :func:`digiskill.calibrate.calibrate` takes for anchors and start values.
 * :func:`parameter_set_of`: the file ``digiskill calibrate`` writes (bounds checked, the data file by name and
@@ -24,25 +24,14 @@ from pydantic import ValidationError
 from ..calibrate.fixed import FixedItems
 from ..calibrate.result import CalibrationResult
 from ..errors import InputError, Problem
-from ..irt.items import DICHOTOMOUS, GRADED
 from ..irt.numbers import finite_or_none
 from .loading import read_text_file
 from .parameters import (
     MODELS,
     PARAMETER_BOUND,
-    CalibrationInfo,
-    DichotomousItem,
-    DichotomousSE,
-    GradedItem,
     ItemFit,
-    ItemParams,
-    LatentSpec,
     ModelFit,
     ParameterSet,
-    PartialCreditItem,
-    PolytomousSE,
-    QuadratureSpec,
-    new_parameter_set,
 )
 
 if TYPE_CHECKING:
@@ -55,95 +44,6 @@ def fixed_items(params: ParameterSet, item_ids: Sequence[str] | None = None) -> 
     chosen = params.items if item_ids is None else [params.items_by_id()[i] for i in item_ids]
     arrays = params.to_arrays(None if item_ids is None else list(item_ids))
     return FixedItems(arrays, tuple(it.model for it in chosen), name=params.id, origin=params)
-
-
-def parameter_set_from_calibration(
-    result: CalibrationResult,
-    set_id: str,
-    provenance: str | None = None,
-    *,
-    area: str | None = None,
-    data: str | None = None,
-    provisional: bool = False,
-) -> ParameterSet:
-    """A :class:`~digiskill.bank.ParameterSet` with the estimates in IRT form, per-item SEs when computed, and
-    the calibration record (log-likelihood, AIC, BIC, iterations, convergence, latent N(mean, sd²)).
-
-    Anchor items (fixed-item calibration) from a parameter set are written exactly as they were given (parameters,
-    SEs and area of the anchor set); the new items are on the anchors' scale, and ``calibration.latent`` is the
-    estimated latent mean and SD of this sample on that scale.
-
-    Raises:
-        InputError: an item whose estimated slope is not positive (the file format requires ``a > 0``).
-    """
-    p = result.params
-    bad = np.flatnonzero(~(p.a > 0))
-    if bad.size:
-        raise InputError(
-            [
-                Problem(
-                    f"estimated slope {p.a[j]:.4g} is not positive; the item measures the "
-                    "opposite of the scale (check its key) and cannot be written",
-                    item_id=p.ids[j],
-                )
-                for j in bad
-            ]
-        )
-    items: list[ItemParams] = []
-    origin = result.anchors.origin if result.anchors is not None else None
-    given = origin.items_by_id() if isinstance(origin, ParameterSet) else {}
-    for j, item_id in enumerate(p.ids):  # conversion at the boundary, once per item
-        if item_id in given:
-            items.append(given[item_id])
-            continue
-        model = result.models[j]
-        k = int(p.n_cat[j]) - 1
-        b = [float(v) for v in p.b[j, :k]]
-        se = result.se
-        if p.family[j] == DICHOTOMOUS:
-            se_obj = None
-            if se is not None:
-                se_obj = DichotomousSE(
-                    a=finite_or_none(se.a[j]),
-                    b=finite_or_none(se.b[j, 0]),
-                    c=finite_or_none(se.c[j]),
-                    d=finite_or_none(se.d[j]),
-                )
-            items.append(
-                DichotomousItem(
-                    id=item_id,
-                    model=model,
-                    a=1.0 if model == "rasch" else float(p.a[j]),
-                    b=b[0],
-                    c=float(p.c[j]),
-                    d=float(p.d[j]),
-                    area=area,
-                    se=se_obj,
-                )
-            )
-        else:
-            se_obj = None
-            if se is not None:
-                bse = [finite_or_none(v) for v in se.b[j, :k]]
-                se_obj = PolytomousSE(a=finite_or_none(se.a[j]), b=None if None in bse else bse)
-            cls = GradedItem if p.family[j] == GRADED else PartialCreditItem
-            a = 1.0 if model == "pcm" else float(p.a[j])
-            items.append(cls(id=item_id, model=model, a=a, b=b, area=area, se=se_obj))
-    info = CalibrationInfo(
-        model=result.model_name,
-        loglik=result.loglik,
-        aic=result.aic,
-        bic=result.bic,
-        n_parameters=result.n_parameters,
-        iterations=result.iterations,
-        converged=result.converged,
-        n_persons=round(result.n_persons),
-        quadrature=QuadratureSpec(points=result.quadrature_points, range=result.quadrature_range),
-        se_method=result.se_method,
-        latent=LatentSpec(mean=result.latent_mean, sd=result.latent_sd),
-        data=data,
-    )
-    return new_parameter_set(items, set_id=set_id, provenance=provenance, provisional=provisional, calibration=info)
 
 
 def parameter_set_of(
@@ -172,7 +72,7 @@ def parameter_set_of(
     if problems:
         raise InputError(problems)
     try:
-        params = parameter_set_from_calibration(
+        params = ParameterSet.from_calibration(
             result, set_id, provenance, area=area, data=responses.name, provisional=provisional
         )
     except ValidationError as err:
