@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError, Problem
+from .responses import MISSING_TOKENS  # one list of the tokens that mean "not presented"
 
 if TYPE_CHECKING:
     from .parameters import ParameterSet
     from .responses import ResponseTable
 
-MISSING_TOKENS = ("", "NA", "na", "N/A", "NaN", "nan", ".")
 MAX_CODE = 2**15 - 1
 HeaderCheck = Callable[..., tuple[list[str], int | None, dict[str, int], list[int]]]
 
@@ -67,7 +67,7 @@ def read_csv_columnar(
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={nm: pa.string() if c in string_cols else pa.int16() for c, nm in enumerate(names)},
-                null_values=list(MISSING_TOKENS),
+                null_values=sorted(MISSING_TOKENS),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=True,
             ),
