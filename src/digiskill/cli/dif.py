@@ -1,7 +1,7 @@
 """``digiskill dif``: Mantel–Haenszel / standardization DIF by a grouping column, with the ETS classes, or
 (``--method lr``) the IRT likelihood-ratio test for 2PL and GRM items with all other items as anchors.
 
-The group column is read with the responses, as an extra column of :func:`digiskill.scoring.read_responses`, for
+The group column is read with the responses, as an extra column of :func:`digiskill.bank.responses.read_responses`, for
 the DIF analysis only; it never reaches scoring.
 """
 
@@ -17,10 +17,10 @@ from typing import Annotated
 import typer
 
 from ..bank.parameters import load_parameter_set
+from ..bank.responses import read_responses
 from ..calibrate.dif import DEFAULT_MIN_GROUP, DIFResult, LRDIFResult, lr_dif, mantel_haenszel_dif
 from ..errors import InputError
 from ..fileio import check_output_paths, write_all
-from ..scoring import read_responses
 from .common import fail_on_bad_input, stderr
 
 COLUMNS = (
