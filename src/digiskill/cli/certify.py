@@ -14,8 +14,9 @@ from ..bank.default import load_default
 from ..errors import InputError, Problem
 from ..fileio import atomic_write_text
 from ..results.credential import IssuerProfile
+from ..results.files import load_result
 from ..results.issue import issue_certificate
-from ..results.models import AssessmentResult
+from ..results.issuers import load_issuer_profile
 from ..results.signing import (
     generate_key_pair,
     load_private_key,
@@ -79,26 +80,6 @@ def keys_new(
     stderr.print(f"wrote private key {out} (mode 600)", markup=False)
 
 
-MAX_RESULT_BYTES = 5_000_000
-
-
-def _read_text(path: Path, what: str) -> str:
-    """The UTF-8 text of ``path`` (at most 5 MB), or InputError saying why not."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_RESULT_BYTES + 1)
-    except OSError as err:
-        raise InputError(Problem(f"cannot read the {what}: {err.strerror or err}", str(path))) from err
-    if len(data) > MAX_RESULT_BYTES:
-        raise InputError(Problem(f"the {what} is larger than {MAX_RESULT_BYTES:,} bytes; refused", str(path)))
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(
-            Problem(f"the {what} is not UTF-8 text (byte {err.start}); save it as UTF-8", str(path))
-        ) from err
-
-
 @keys_app.command("publish")
 def keys_publish(
     key: Annotated[Path, typer.Option("--key", help="the issuer's private key (only its public half is published)")],
@@ -110,7 +91,7 @@ def keys_publish(
     it."""
     try:
         check_output_paths([(out, "--out")])
-        profile = _read_issuer(issuer)
+        profile = load_issuer_profile(issuer)
         multikey = public_key_to_multikey(load_private_key(key))
         doc = controller_document(profile.id, multikey)
         atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
@@ -118,33 +99,6 @@ def keys_publish(
         raise fail_on_bad_input(err) from err
     where = did_web_url(profile.id) if profile.id.startswith("did:web:") else profile.id
     stderr.print(f"wrote {out}: publish it at {where}", markup=False)
-
-
-def _read_result(path: Path) -> AssessmentResult:
-    lines = [line for line in _read_text(path, "result").splitlines() if line.strip()]
-    text = "\n".join(lines)
-    if len(lines) > 1 and lines[0].lstrip().startswith("{") and lines[0].rstrip().endswith("}"):
-        try:
-            json.loads(lines[0])
-            raise InputError(Problem(f"{len(lines)} results in the file; certify one result at a time", str(path)))
-        except json.JSONDecodeError:
-            pass
-    try:
-        return AssessmentResult.model_validate_json(text)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(Problem(f"not an assessment result: {where}: {first['msg']}", str(path))) from err
-
-
-def _read_issuer(path: Path) -> IssuerProfile:
-    text = _read_text(path, "issuer profile")
-    try:
-        return IssuerProfile.model_validate_json(text)
-    except ValidationError as err:
-        raise InputError(
-            [Problem(".".join(map(str, e["loc"])) + ": " + e["msg"], str(path)) for e in err.errors()]
-        ) from err
 
 
 def certify_command(
@@ -170,9 +124,9 @@ def certify_command(
         outputs = [(out, "--out")] + ([(pdf, "--pdf")] if pdf is not None else [])
         check_output_paths(outputs)
         private_key = load_private_key(key)
-        profile = _read_issuer(issuer)
+        profile = load_issuer_profile(issuer)
         profile.check_key_valid()
-        res = _read_result(result)
+        res = load_result(result)
         if status_register is not None:
             load_register(status_register)  # checked before the work
         bank = load_default()
