@@ -385,3 +385,26 @@ def test_expected_length_counts_what_is_left(tmp_path: Path) -> None:
     config = take_config()
     session = start_session(CatBank.from_parameters(bank.params, config), config, seed=0)
     assert expected_length(session) == 36  # six areas × the typical 6
+
+
+def test_keys_new_names_the_option_of_a_bad_profile_field_and_makes_no_key(tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    r = runner.invoke(app, ["keys", "new", "--out", str(key), "--issuer-id", "bad id", "--url", "ftp://x"])
+    assert r.exit_code == 2 and not key.exists()
+    problems = _problem_lines(r.stderr)
+    assert len(problems) == 2  # --url sets url and verify_url: one problem
+    assert problems[0].startswith("--issuer-id 'bad id': String should match pattern")
+    assert problems[1].startswith("--url 'ftp://x': String should match pattern")
+    args = ["--issuer-id", "https://a.example/i", "--url", "https://a.example/", "--valid-days", "3"]
+    r = runner.invoke(app, ["keys", "new", "--out", str(key), *args])
+    assert r.exit_code == 0, r.output
+    profile = json.loads((tmp_path / "issuer.json").read_text(encoding="utf-8"))
+    assert (profile["url"], profile["verify_url"]) == ("https://a.example/", "https://a.example/verify/")
+
+
+def test_loadtest_refuses_an_output_folder_before_taking_any_test(tmp_path: Path) -> None:
+    # no service listens on this port: a refusal after the tests had begun would say so, not name --out
+    args = ["loadtest", "--url", "http://127.0.0.1:9", "--token", "x", "--n", "1", "--out", str(tmp_path)]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2
+    assert _problem_lines(r.stderr) == [f"{tmp_path}: --out: is a folder; give a file name"]

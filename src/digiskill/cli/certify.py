@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from pydantic import ValidationError
 
 from ..bank.default import load_default
 from ..errors import InputError, Problem
 from ..fileio import atomic_write_text
-from ..results.credential import IssuerProfile
 from ..results.files import load_result
 from ..results.issue import issue_certificate
-from ..results.issuers import load_issuer_profile
+from ..results.issuers import load_issuer_profile, new_issuer_profile
 from ..results.signing import (
     generate_key_pair,
     load_private_key,
@@ -61,19 +59,13 @@ def keys_new(
     try:
         profile = None
         if issuer_id is not None:  # the profile is checked before the key file is made
-            expires = (
-                None if valid_days is None else datetime.now(UTC).replace(microsecond=0) + timedelta(days=valid_days)
-            )
-            verify_url = url.rstrip("/") + "/verify/" if url else None
-            profile = IssuerProfile(
-                id=issuer_id, name=issuer_name or issuer_id, key_expires=expires, url=url, verify_url=verify_url
-            )
+            profile = new_issuer_profile(issuer_id, name=issuer_name, valid_days=valid_days, url=url)
         key, public = generate_key_pair()
         save_private_key(key, out)
         if profile is not None:
             atomic_write_text(issuer_out or out.with_name("issuer.json"), profile.model_dump_json(indent=2) + "\n")
-    except (InputError, ValidationError) as err:
-        raise fail_on_bad_input(err if isinstance(err, InputError) else InputError(str(err))) from err
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
     except FileExistsError as err:
         raise fail_on_bad_input(InputError(Problem("the key file exists already; not overwritten", str(out)))) from err
     typer.echo(public_key_to_multikey(public))

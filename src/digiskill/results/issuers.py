@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,47 @@ DEMO_ISSUER = IssuerProfile(
     description="A key made on this computer for trying digiskill; certificates signed with it prove nothing.",
 )
 """The profile of the demo issuer of ``digiskill take`` without ``--key``."""
+
+
+_OPTIONS = {
+    "id": "--issuer-id",
+    "name": "--issuer-name",
+    "url": "--url",
+    "verify_url": "--url",
+    "key_expires": "--valid-days",
+}
+"""The option of ``digiskill keys new`` that sets each field of a new profile."""
+
+
+def new_issuer_profile(
+    issuer_id: str,
+    *,
+    name: str | None = None,
+    valid_days: int | None = None,
+    url: str | None = None,
+    now: datetime | None = None,
+) -> IssuerProfile:
+    """A new issuer profile: ``name`` (default the id), a key that may sign for ``valid_days`` from ``now``, and with
+    ``url`` the issuer's web site and its verification URL ``<url>/verify/``.
+
+    Raises:
+        InputError: one problem per field that does not validate, naming the option that set it.
+    """
+    from pydantic import ValidationError
+
+    expires = None
+    if valid_days is not None:
+        expires = (now or datetime.now(UTC)).replace(microsecond=0) + timedelta(days=valid_days)
+    verify_url = url.rstrip("/") + "/verify/" if url else None
+    try:
+        return IssuerProfile(id=issuer_id, name=name or issuer_id, key_expires=expires, url=url, verify_url=verify_url)
+    except ValidationError as err:
+        problems = {}
+        for e in err.errors():
+            field = str(e["loc"][0]) if e["loc"] else ""
+            option = _OPTIONS.get(field, field)
+            problems.setdefault(option, Problem(f"{option} {e.get('input')!r}: {e['msg']}"))
+        raise InputError(list(problems.values())) from err
 
 
 def load_issuer_profile(path: str | Path) -> IssuerProfile:
