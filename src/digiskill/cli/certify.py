@@ -11,10 +11,10 @@ import typer
 
 from ..bank.default import load_default
 from ..errors import InputError, Problem
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, check_output_paths, write_all
 from ..results.files import load_result
 from ..results.issue import issue_certificate
-from ..results.issuers import load_issuer_profile, new_issuer_profile
+from ..results.issuers import load_issuer_profile, load_signer, new_issuer_profile
 from ..results.signing import (
     generate_key_pair,
     load_private_key,
@@ -31,7 +31,6 @@ from ..results.verification import (
     verify_document,
 )
 from .common import fail_on_bad_input, stderr
-from .outputs import check_output_paths, write_together
 
 keys_app = typer.Typer(help="Issuer signing keys (Ed25519).", no_args_is_help=True)
 
@@ -82,7 +81,7 @@ def keys_publish(
     method under assertionMethod. For a did:web issuer it is the DID document (did.json). 'verify --trust' accepts
     it."""
     try:
-        check_output_paths([(out, "--out")])
+        check_output_paths({"--out": out})
         profile = load_issuer_profile(issuer)
         multikey = public_key_to_multikey(load_private_key(key))
         doc = controller_document(profile.id, multikey)
@@ -113,11 +112,8 @@ def certify_command(
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
     language: Literal["da", "en"] = "da" if lang == "da" else "en"
     try:  # everything is checked before any work: outputs, key, issuer, result
-        outputs = [(out, "--out")] + ([(pdf, "--pdf")] if pdf is not None else [])
-        check_output_paths(outputs)
-        private_key = load_private_key(key)
-        profile = load_issuer_profile(issuer)
-        profile.check_key_valid()
+        check_output_paths({"--out": out, "--pdf": pdf})
+        signer = load_signer(key, issuer)
         res = load_result(result)
         if status_register is not None:
             load_register(status_register)  # checked before the work
@@ -125,17 +121,20 @@ def certify_command(
         cert = issue_certificate(
             res,
             bank,
-            profile,
-            private_key,
+            signer.profile,
+            signer.key,
             lang=language,
             holder_name=name,
             source=str(result),
             status_register=status_register,
         )
-        files: list[tuple[Path, bytes]] = [(out, cert.credential_json.encode("utf-8"))]
+        files: dict[str | Path, str | bytes] = {out: cert.credential_json}
         if pdf is not None:
-            files.append((pdf, cert.pdf))
-        write_together(files)
+            files[pdf] = cert.pdf
+        try:
+            write_all(files)  # both files or none
+        except OSError as err:
+            raise InputError(Problem(f"cannot write the output: {err.strerror or err}", err.filename)) from err
     except InputError as err:
         raise fail_on_bad_input(err) from err
     for line in cert.cv_lines:
