@@ -32,7 +32,7 @@ from typing import Annotated
 
 import typer
 
-from ..bank.content import Item, score_response
+from ..bank.content import Item, item_categories, score_response
 from ..bank.default import Bank, load_default
 from ..cat import CatBank, Session, answer, next_item, start_session
 from ..cat.respond import SimulatedPerson
@@ -367,6 +367,11 @@ def _show(item: Item, session: Session, bank: Bank, lang: str) -> None:
     typer.echo("")
     typer.echo(f"{progress} · {getattr(area.name, lang)}"[:WIDTH])
     typer.echo("")
+    _print_item(item, lang)
+
+
+def _print_item(item: Item, lang: str) -> None:
+    """The stem and the numbered options."""
     say(getattr(item.stem, lang))
     for n, opt in enumerate(item.options, start=1):
         say(getattr(opt, lang), indent="     ", first=f"  {n}. ")
@@ -464,15 +469,13 @@ def _review(
     n = len(session.steps)
     for k, step in enumerate(session.steps, start=1):
         item = items[step.item]
-        max_score = len(item.key) if item.format == "multiple_response" else 1
+        max_score = item_categories(item) - 1
         verdict = "right" if step.response == max_score else "partly" if step.response > 0 else "wrong"
         area = getattr(bank.content.framework.area(step.area).name, lang)
         typer.echo("")
         typer.echo(f"{t('review_head', lang, k=k, n=n)} · {area} · {t(verdict, lang)}"[:WIDTH])
         typer.echo("")
-        say(getattr(item.stem, lang))
-        for i, opt in enumerate(item.options, start=1):
-            say(getattr(opt, lang), indent="     ", first=f"  {i}. ")
+        _print_item(item, lang)
         kind = {"multiple_response": "multi", "ordering": "order"}.get(item.format, "single")
         numbers = {o: str(i) for i, o in enumerate(item.option_ids, start=1)}
         chosen = choices[k - 1] if k <= len(choices) else None
