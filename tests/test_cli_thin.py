@@ -408,3 +408,20 @@ def test_loadtest_refuses_an_output_folder_before_taking_any_test(tmp_path: Path
     r = runner.invoke(app, args)
     assert r.exit_code == 2
     assert _problem_lines(r.stderr) == [f"{tmp_path}: --out: is a folder; give a file name"]
+
+
+def test_verify_reads_the_credential_with_the_loaders_parser(tmp_path: Path) -> None:
+    cred = tmp_path / "cred.json"
+    cred.write_text('{\n  "type": ["VerifiableCredential"],\n  "issuer": @\n}\n', encoding="utf-8")
+    r = runner.invoke(app, ["verify", str(cred)])
+    assert r.exit_code == 2
+    assert _problem_lines(r.stderr) == [f"{cred}:3: not valid JSON: Expecting value (column 13)"]
+    # a key twice: JSON parsers keep different copies, so a signed credential with one is refused, not guessed at
+    cred.write_text('{"issuer": "did:key:z6Mk1", "issuer": "did:key:z6Mk2"}', encoding="utf-8")
+    r = runner.invoke(app, ["verify", str(cred)])
+    assert r.exit_code == 2
+    assert _problem_lines(r.stderr) == [f"{cred}: key 'issuer' appears twice in one object (JSON keeps only the last)"]
+    cred.write_text("[1, 2]", encoding="utf-8")
+    r = runner.invoke(app, ["verify", str(cred)])
+    assert r.exit_code == 2
+    assert _problem_lines(r.stderr) == [f"{cred}: a credential is a JSON object; the file holds a list"]
