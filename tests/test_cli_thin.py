@@ -425,3 +425,18 @@ def test_verify_reads_the_credential_with_the_loaders_parser(tmp_path: Path) -> 
     r = runner.invoke(app, ["verify", str(cred)])
     assert r.exit_code == 2
     assert _problem_lines(r.stderr) == [f"{cred}: a credential is a JSON object; the file holds a list"]
+
+
+def test_certify_checks_the_holder_name_before_any_work(signing: Signing, tmp_path: Path) -> None:
+    out = tmp_path / "c.json"
+    base = ["certify", str(signing.result), "--key", str(signing.key), "--issuer", str(signing.issuer)]
+    r = runner.invoke(app, [*base, "--out", str(out), "--name", "名前"])
+    assert r.exit_code == 2 and not out.exists()
+    assert _problem_lines(r.stderr) == [
+        "--name: the certificate cannot show the character '名'; write the name with Latin letters"
+    ]
+    r = runner.invoke(app, [*base, "--out", str(out), "--name", "x" * 81])
+    assert r.exit_code == 2 and not out.exists()
+    assert _problem_lines(r.stderr) == ["--name: give your name on one line, at most 80 characters"]
+    r = runner.invoke(app, [*base, "--out", str(out), "--name", "Søren Ærø"])
+    assert r.exit_code == 0, r.output

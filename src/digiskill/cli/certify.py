@@ -12,6 +12,7 @@ import typer
 from ..bank.default import load_default
 from ..errors import InputError, Problem
 from ..fileio import atomic_write_text, check_output_paths, write_all
+from ..results.credential import check_holder_name
 from ..results.files import load_result
 from ..results.issue import issue_certificate
 from ..results.issuers import load_issuer_profile, load_signer, new_issuer_profile
@@ -111,7 +112,9 @@ def certify_command(
     if lang not in ("da", "en"):
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
     language: Literal["da", "en"] = "da" if lang == "da" else "en"
-    try:  # everything is checked before any work: outputs, key, issuer, result
+    try:  # everything is checked before any work: name, outputs, key, issuer, result
+        if name is not None:
+            check_holder_name(name)
         check_output_paths({"--out": out, "--pdf": pdf})
         signer = load_signer(key, issuer)
         res = load_result(result)

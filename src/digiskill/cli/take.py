@@ -41,6 +41,7 @@ from ..cat.take_config import DEFAULT_MAX_ITEMS_PER_AREA, expected_length, expec
 from ..errors import InputError, Problem
 from ..fileio import write_all
 from ..localstate import session_secret
+from ..results.credential import check_holder_name
 from ..results.issuers import Signer, load_signer
 from ..results.plan import areas_to_test
 from .common import fail_on_bad_input, stderr
@@ -105,7 +106,7 @@ def take_command(
         if answers is not None and simulate_theta is not None:
             raise InputError(Problem("give --answers or --simulate-theta, not both"))
         if name is not None:
-            _check_name(name)
+            check_holder_name(name)
         if resume is not None and (areas or profile or seed is not None or max_items is not None):
             raise InputError(
                 Problem(
@@ -199,19 +200,6 @@ def take_command(
 def _default_bank() -> Bank:
     """The bundled bank, read once per process (it is never changed)."""
     return load_default()
-
-
-def _check_name(name: str) -> None:
-    """The name must fit the certificate: one line of at most 80 characters its font can show (Latin-1)."""
-    if not name.strip() or len(name) > 80 or not name.isprintable():
-        raise InputError(Problem("--name: give your name on one line, at most 80 characters"))
-    try:
-        name.encode("latin-1")
-    except UnicodeEncodeError as err:
-        bad = name[err.start]
-        raise InputError(
-            Problem(f"--name: the certificate cannot show the character {bad!r}; write the name with Latin letters")
-        ) from err
 
 
 def _area_ids(areas: str | None) -> list[str] | None:
