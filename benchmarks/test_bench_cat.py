@@ -79,13 +79,15 @@ def test_step_stateless(benchmark, step_case) -> None:
 
 @pytest.mark.benchmark(group="cat-step-10k")
 def test_step_session(benchmark, step_case) -> None:
-    """One session round, :func:`next_item` then :func:`answer` (which checks the item by choosing it again, updates
-    the EAP and returns a new frozen session); the session given is unchanged, so every round starts alike."""
+    """One session round, :func:`next_item` then :func:`answer` (which checks the item against the choice
+    :func:`next_item` made for the same session object, updates the EAP and returns a new frozen session); each round
+    starts from a fresh copy of the session, so :func:`next_item` never finds a cached choice."""
     bank, _, session, a, b = step_case
     benchmark.extra_info.update(n_items=STEP_ITEMS, n_answered=STEP_ANSWERED, rule="mfi", estimator="eap", seed=11)
 
     def one_round():
-        return answer(session, bank, next_item(session, bank), 1)
+        fresh = session.model_copy()  # a new object each round: next_item chooses afresh (answer reuses its choice)
+        return answer(fresh, bank, next_item(fresh, bank), 1)
 
     after = benchmark(one_round)
     items = [bank.index[s.item] for s in after.steps]

@@ -271,6 +271,33 @@ def test_every_strategy_never_repeats_and_resumes_from_json(rule: str, exposure:
     assert [st.theta for st in again.steps] == [st.theta for st in s.steps]
 
 
+@pytest.mark.parametrize("exposure", ["none", "randomesque", "sympson_hetter"])
+def test_answer_reusing_next_items_choice_equals_a_cold_answer(exposure: str) -> None:
+    """``answer`` reuses the choice ``next_item`` made for the same session object; it must be the choice it would
+    make itself (same item check, candidates, set-aside items, estimates), and a copied session chooses afresh."""
+    import digiskill.cat.session as session_module
+
+    params = bank_2pl(30, areas=("basic_it", "security_gdpr"))
+    sh = {it.id: 0.4 for it in params.items[::2]}
+    cfg = CatConfig(
+        exposure=ExposureControl(method=exposure, top_k=3, sh_parameters=sh),
+        stopping=StoppingRules(se_target=None, max_items_per_area=5),
+    )
+    bank = CatBank.from_parameters(params, cfg)
+    respond = simulee(params, -0.3, 8)
+    s = start_session(bank, seed=4)
+    while (item := next_item(s, bank)) is not None:
+        warm = answer(s, bank, item, respond(item))
+        session_module._last_choice = None
+        cold = answer(s, bank, item, warm.steps[-1].response)
+        assert warm == cold
+        copy = s.model_copy()
+        assert session_module._last_choice is not None and session_module._last_choice[0] is not copy
+        assert next_item(copy, bank) == item
+        s = warm
+    assert len(s.administered) == 10
+
+
 def test_different_seeds_give_different_randomesque_tests() -> None:
     params = bank_2pl(60)
     cfg = CatConfig(

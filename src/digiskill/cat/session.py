@@ -171,7 +171,22 @@ def _history(session: Session, bank: CatBank) -> History:
     return History.of([bank.index[s.item] for s in session.steps], [s.response for s in session.steps])
 
 
+_last_choice: tuple[Session, CatBank, Choice] | None = None
+"""The latest step's choice, by object identity: :func:`answer` checks the item :func:`next_item` just chose for the
+same (immutable) session and bank without choosing it again. A plain tuple, replaced whole, so threads may share it."""
+
+
 def _choice(session: Session, bank: CatBank) -> Choice:
+    global _last_choice
+    last = _last_choice
+    if last is not None and last[0] is session and last[1] is bank:
+        return last[2]
+    choice = _choose(session, bank)
+    _last_choice = (session, bank, choice)
+    return choice
+
+
+def _choose(session: Session, bank: CatBank) -> Choice:
     if session.finished:
         return Choice(None, None, "finished", float("nan"), None)
     finished = [a.area for a in session.areas if a.finished]

@@ -36,9 +36,13 @@ def logsumexp(x: np.ndarray, axis: int | None = None, keepdims: bool = False) ->
     """``log Σ exp(x)`` along ``axis``, shifted by the maximum; all-``−inf`` slices give ``−inf``."""
     x = np.asarray(x)
     top = np.max(x, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
+    finite = np.isfinite(top)
+    if finite.all():  # the usual case: every sum is at least 1, so log needs no error-state guard (a costly context)
         out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    else:
+        top = np.where(finite, top, 0.0)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
