@@ -226,3 +226,13 @@ def test_top_k_orders_best_first_with_ties_by_position() -> None:
     assert top_k(score, 9).tolist() == [[1, 2, 4, 5, 0, 3], [0, 4, 1, 2, 3, 5]]
     big = np.repeat(np.round(np.random.default_rng(0).normal(size=(3, 1000)), 1), 2, axis=1)  # many ties
     assert np.array_equal(top_k(big, 7), np.argsort(-big, axis=1, kind="stable")[:, :7])  # the argpartition path
+
+
+def test_top_k_of_one_row_is_the_stable_sort_of_that_row() -> None:
+    """The one-session path (partition + lexsort) agrees with a stable sort, ties and −inf included."""
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        j, k = int(rng.integers(4100, 6000)), int(rng.integers(1, 12))
+        row = rng.integers(0, int(rng.integers(1, 40)), size=(1, j)).astype(float)
+        row[0, rng.random(j) < 0.4] = -np.inf
+        assert np.array_equal(top_k(row, k), np.argsort(-row, axis=1, kind="stable")[:, :k])

@@ -76,10 +76,15 @@ class AreaBank:
     competence: np.ndarray | None = None
     competences: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def dichotomous(self) -> bool:
         """True when every item of the area is dichotomous (the fast information path applies)."""
         return bool((self.items.family == DICHOTOMOUS).all())
+
+    @cached_property
+    def two_parameter(self) -> bool:
+        """True when every item is dichotomous with asymptotes 0 and 1 (information ``a² P (1 − P)``)."""
+        return self.dichotomous and bool((self.items.c == 0).all() and (self.items.d == 1).all())
 
     @property
     def n_items(self) -> int:

@@ -48,8 +48,11 @@ def dichotomous_information(
 
 def information(area: AreaBank, theta: np.ndarray) -> np.ndarray:
     """``I_j(θ_n) = Σ_k P_njk (∂ log P_njk / ∂θ)²``, ``(N, J)``."""
+    it = area.items
+    if area.two_parameter:  # a² σ(z) σ(−z): a third of the general formula's passes over (N, J)
+        s1 = expit(it.a * (theta[:, None] - it.b[:, 0]))
+        return it.a * it.a * s1 * (1.0 - s1)
     if area.dichotomous:
-        it = area.items
         return dichotomous_information(it.a, it.b[:, 0], it.c, it.d, theta[:, None])
     return category_terms(theta, area.items, with_logp=False).information()
 

@@ -286,6 +286,12 @@ def top_k(score: np.ndarray, k: int) -> np.ndarray:
     k = min(k, j)
     if n * j <= _SMALL:  # a session on a bank of usual size: one stable sort is cheapest
         return np.argsort(-score, axis=1, kind="stable")[:, :k]
+    if n == 1 and k < j:  # one live session on a large bank: the k-th best value, then the few rows above it
+        row = score[0]
+        kth = np.partition(row, j - k)[j - k]
+        above = np.flatnonzero(row > kth)
+        top = np.concatenate([above, np.flatnonzero(row == kth)[: k - above.size]])
+        return top[np.lexsort((top, -row[top]))][None, :]
     rows = np.arange(n)[:, None]
     if k < j:
         top = np.argpartition(-score, k - 1, axis=1)[:, :k]
