@@ -1,7 +1,7 @@
 """The FastAPI app factory: ``create_app(settings)``; ``create_app_from_env()`` for uvicorn workers.
 
-Layers: routes (HTTP) -> assessments (the rules) -> db (tables) and the engine below (cat, results). A ``web`` layer
-with server-rendered pages can be mounted on the same app later (``app.include_router``).
+Layers: routes (HTTP) -> assessments (the rules) -> db (tables) and the engine below (cat, results). The ``web`` layer's
+server-rendered pages are mounted on the same app by ``digiskill.web.install_web``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ DESCRIPTION = """Adaptive tests of digital skills held by the server.
 """
 
 
-def create_app(settings: Settings | None = None, service: Service | None = None):
-    """The app for ``settings`` (connects, migrates when ``settings.migrate``, loads the bank and the issuer)."""
+def create_app(settings: Settings | None = None, service: Service | None = None, *, web: bool = True):
+    """The app for ``settings`` (connects, migrates when ``settings.migrate``, loads the bank and the issuer), with the
+    web pages unless ``web=False``."""
     from fastapi import FastAPI
 
     from .assessments import apply_retention
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.include_router(public.router)
     app.include_router(citizen.router)
     app.include_router(staff.router)
+    if web:
+        from ..web import install_web
+
+        install_web(app)
     return app
 
 
