@@ -42,3 +42,27 @@ def install_web(app) -> None:
         return error_page(request, lang=lang, status=exc.status_code, message=message)
 
     app.add_exception_handler(HTTPException, http_error)
+    app.add_middleware(ServerTiming)
+
+
+class ServerTiming:
+    """Adds ``Server-Timing: app;dur=MS`` (time from the request to the response headers) to every response, so that
+    a browser's developer tools and ``benchmarks/web_pages.py`` see the server's own time apart from the network."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        import time
+
+        start = time.perf_counter()
+
+        async def timed(message):
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - start) * 1000
+                message["headers"] = [*message.get("headers", []), (b"server-timing", f"app;dur={ms:.1f}".encode())]
+            await send(message)
+
+        return await self.app(scope, receive, timed)

@@ -82,6 +82,16 @@ def _open(request: Request, code: str) -> tuple[SessionRow, Lang]:
     return row, page_lang(request, row.lang)
 
 
+def _open_page(request: Request, code: str) -> tuple[SessionRow | None, Lang, Any]:
+    """(session, language, None), or (None, language, the plain-language error page) for an unknown or purged code."""
+    lang = page_lang(request)
+    try:
+        row, lang = _open(request, code)
+    except ProblemError as exc:
+        return None, lang, problem_page(request, lang, exc)
+    return row, lang, None
+
+
 def _area_names(svc: Service, row: SessionRow, lang: Lang) -> list[str]:
     return [getattr(svc.bank.content.framework.area(a).name, lang) for a in json.loads(row.areas)]
 
@@ -137,11 +147,9 @@ async def start_post(request: Request):
 @router.get("/t/{code}")
 def test_home(code: str, request: Request):
     """Where this code's test stands: the introduction, the break page or the result."""
-    lang = page_lang(request)
-    try:
-        row, lang = _open(request, code)
-    except ProblemError as exc:
-        return problem_page(request, lang, exc)
+    row, lang, failed = _open_page(request, code)
+    if failed is not None:
+        return failed
     svc = svc_of(request)
     if row.status == "finished":
         return redirect(request, f"/t/{display_code(code)}/result")
@@ -170,11 +178,9 @@ def _paused_page(request: Request, row: SessionRow, code: str, lang: Lang):
 
 @router.get("/t/{code}/item")
 def item_page(code: str, request: Request):
-    lang = page_lang(request)
-    try:
-        row, lang = _open(request, code)
-    except ProblemError as exc:
-        return problem_page(request, lang, exc)
+    row, lang, failed = _open_page(request, code)
+    if failed is not None:
+        return failed
     if row.status in ("finished", "paused", "purged"):
         return redirect(request, f"/t/{display_code(code)}")
     notice = TEXT_OBJECTS[lang].notice_already if request.query_params.get("notice") == "already" else None
@@ -205,11 +211,9 @@ def _item(request, row, code, lang, *, errors=(), chosen=(), order=None, bad_pla
 @router.post("/t/{code}/answer")
 async def answer_post(code: str, request: Request):
     form = await request.form()
-    lang = page_lang(request)
-    try:
-        row, lang = _open(request, code)
-    except ProblemError as exc:
-        return problem_page(request, lang, exc)
+    row, lang, failed = _open_page(request, code)
+    if failed is not None:
+        return failed
     t = TEXT_OBJECTS[lang]
     if not csrf_ok(request, form.get("csrf")):
         return error_page(request, lang=lang, status=403, message=t.err_csrf)
@@ -266,11 +270,9 @@ async def resume_post(code: str, request: Request):
 
 async def _pause(code: str, request: Request, paused: bool):
     form = await request.form()
-    lang = page_lang(request)
-    try:
-        row, lang = _open(request, code)
-    except ProblemError as exc:
-        return problem_page(request, lang, exc)
+    row, lang, failed = _open_page(request, code)
+    if failed is not None:
+        return failed
     if not csrf_ok(request, form.get("csrf")):
         return error_page(request, lang=lang, status=403, message=TEXT_OBJECTS[lang].err_csrf)
     try:
