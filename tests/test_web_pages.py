@@ -347,6 +347,10 @@ def test_caseworker_result_screening_certificate_revocation_export_and_erasure(w
         data={"csrf": csrf_of(staff, "/staff"), "certificate": cert_id, "reason": "test"},
     )
     assert r.status_code == 303
+    # the text of the PDF's QR code (the demo issuer has no verification page: the id and the verification code)
+    qr = f"{cert_id} ABCD-EFGH-1234"
+    r = staff.post("/verify", data={"csrf": csrf_of(staff, "/verify"), "credential": qr})
+    assert r.status_code == 303 and r.headers["location"] == link
     r = staff.get(link.replace("urn:uuid:", ""), headers=HTML)  # the bare UUID works too
     check_page(r)
     assert TEXTS["da"]["verify_revoked"] in r.text

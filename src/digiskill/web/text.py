@@ -196,10 +196,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     # ------------------------------------------------------------------ verify
     "verify_title": ("Kontrollér et bevis", "Check a certificate"),
     "verify_intro": (
-        "Sæt det digitale bevis (JSON) ind, eller vælg filen. Vi kontrollerer underskriften og om beviset er "
-        "trukket tilbage. Beviset gemmes ikke.",
-        "Paste the digital credential (JSON) or choose the file. We check the signature and whether the certificate "
-        "was withdrawn. The credential is not stored.",
+        "Sæt det digitale bevis (JSON) eller teksten fra PDF'ens QR-kode ind, eller vælg filen. Vi kontrollerer "
+        "underskriften og om beviset er trukket tilbage. Beviset gemmes ikke.",
+        "Paste the digital credential (JSON) or the text of the PDF's QR code, or choose the file. We check the "
+        "signature and whether the certificate was withdrawn. The credential is not stored.",
     ),
     "verify_paste": ("Sæt beviset ind her", "Paste the credential here"),
     "verify_file": ("Eller vælg filen", "Or choose the file"),

@@ -11,8 +11,10 @@ Nothing posted is stored.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +23,7 @@ from ..results.verification import data_model_problems
 from ..service.assessments import verify
 from ..service.db import Certificate
 from ..service.deps import client_address
-from .render import csrf_ok, error_page, page_lang, render
+from .render import csrf_ok, error_page, page_lang, redirect, render
 from .text import TEXT_OBJECTS, Lang
 
 router = APIRouter(include_in_schema=False)
@@ -120,6 +122,9 @@ async def verify_post(request: Request):
         text = (await upload.read(MAX_CREDENTIAL_BYTES + 1)).decode("utf-8", errors="replace")
     if not text.strip():
         return _page(request, lang, status=422, errors=[{"field": "credential", "text": t.verify_empty}])
+    link = qr_link(_svc(request), text)
+    if link is not None:  # the text of a PDF's QR code (an id and the verification code): the stored certificate
+        return redirect(request, link)
     try:
         document = json.loads(text[: MAX_CREDENTIAL_BYTES + 1])
     except (ValueError, RecursionError):
@@ -129,6 +134,24 @@ async def verify_post(request: Request):
         return _page(request, lang, status=422, errors=errors, pasted=text[:2000])
     verdict = await run_in_threadpool(verdict_view, _svc(request), document, lang)
     return _page(request, lang, verdict=verdict)
+
+
+QR_TEXT = re.compile(r"\s*(urn:uuid:[0-9a-fA-F-]{36}|https://\S+)(?:\s+[0-9A-Za-z-]{1,64})?\s*")
+
+
+def qr_link(svc, text: str) -> str | None:
+    """``/verify/<id>`` for the text a certificate's QR code holds (``urn:uuid:…`` and its verification code, or the
+    issuer's ``verify_url`` + UUID), else None."""
+    m = QR_TEXT.fullmatch(text[:300])
+    if m is None:
+        return None
+    ident = m.group(1)
+    base = svc.issuer.profile.verify_url
+    if ident.startswith("https://"):
+        if not base or not ident.startswith(base):
+            return None
+        ident = ident.removeprefix(base)
+    return "/verify/" + quote(ident, safe=":-")
 
 
 def _candidates(svc, credential: str) -> list[str]:
