@@ -406,6 +406,45 @@ def test_employer_opens_the_qr_link_and_a_tampered_credential_is_refused(server,
     context.close()
 
 
+def test_every_item_format_and_its_error_state_passes_axe(server, browser, check):
+    """Each answer format on screen (the session's current item set in the database, for the scan only), in both
+    languages; an ordering with a step used twice shows its error in the live region."""
+    from sqlalchemy import update
+
+    from digiskill.bank.default import load_default
+    from digiskill.service.db import SessionRow, make_engine, session_factories
+
+    by_format = {}
+    for it in load_default().content.items:
+        by_format.setdefault(it.format, it.id)
+    engine = make_engine(server.database_url)
+    write = session_factories(engine)[1]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        for fmt, item_id in sorted(by_format.items()):
+            code = server.invite(f"formats-{fmt}")
+            with write() as db:
+                db.execute(
+                    update(SessionRow).where(SessionRow.person_ref == f"formats-{fmt}").values(current_item=item_id)
+                )
+                db.commit()
+            page.goto(f"{server.url}/t/{code}/item")
+            assert page.locator("input[name=item]").get_attribute("value") == item_id
+            both_languages(page, check, f"format-{fmt}")
+            if fmt == "ordering":
+                first = page.locator("select[name=order]").first.input_value()
+                page.locator("select[name=order]").nth(1).select_option(first)
+                page.click("button[type=submit].primary")
+                alert = page.locator("[role=alert]").inner_text()
+                assert TEXTS["da"]["err_order_twice"] in alert
+                assert page.get_attribute("#place-2", "aria-invalid") == "true"
+                check(page, "format-ordering-error")
+    finally:
+        engine.dispose()
+        context.close()
+
+
 def test_no_page_scrolls_sideways_at_320px_or_200_percent_zoom(server, browser):
     code = server.invite("reflow-1")
     done = server.invite("reflow-2")
