@@ -19,7 +19,7 @@ def install_web(app) -> None:
     from starlette.exceptions import HTTPException
 
     from . import citizen, staff, verify
-    from .render import error_page, page_lang
+    from .render import PageResponse, error_page, page_lang
     from .text import TEXT_OBJECTS
     from .whatnext import load_links
 
@@ -42,6 +42,11 @@ def install_web(app) -> None:
         return error_page(request, lang=lang, status=exc.status_code, message=message)
 
     app.add_exception_handler(HTTPException, http_error)
+
+    async def page_response(_request, exc: PageResponse):
+        return exc.response
+
+    app.add_exception_handler(PageResponse, page_response)
     app.add_middleware(ServerTiming)
 
 

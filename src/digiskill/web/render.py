@@ -114,6 +114,14 @@ def render(request: Request, template: str, *, lang: Lang, status: int = 200, ti
     return finish(HTMLResponse(html, status_code=status), request)
 
 
+class PageResponse(Exception):
+    """Raised by a dependency to answer with ``response`` (an error page or a redirect) instead of the route."""
+
+    def __init__(self, response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def redirect(request: Request, url: str):
     """A 303 See Other (after a form post: the browser GETs the next page)."""
     return finish(RedirectResponse(url, status_code=303), request)

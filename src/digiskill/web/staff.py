@@ -8,9 +8,10 @@ audit log reads the same whichever way a caseworker works. Every form carries th
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -31,7 +32,7 @@ from ..service.db import Certificate, SessionRow
 from ..service.models import InvitationIn
 from ..service.problems import ProblemError
 from .accounts import STAFF_COOKIE, Staff, current_staff, login_password, login_token, logout
-from .render import csrf_ok, error_page, finish, page_lang, redirect, render
+from .render import PageResponse, csrf_ok, error_page, finish, page_lang, redirect, render
 from .text import TEXT_OBJECTS, Lang
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -49,16 +50,28 @@ def _login_redirect(request: Request):
     return redirect(request, "/staff/login")
 
 
-async def _guarded_form(request: Request) -> tuple[Any, Staff | None, Lang, Any]:
-    """(form, staff, lang, response): ``response`` is the page to return when the CSRF check or sign-in fails."""
+@dataclass(frozen=True)
+class StaffForm:
+    """A posted caseworker form that passed the CSRF check, from a signed-in caseworker."""
+
+    form: Any
+    staff: Staff
+    lang: Lang
+
+
+async def staff_form(request: Request) -> StaffForm:
+    """Dependency of every caseworker form: the CSRF check and the sign-in (else the error page or the login)."""
     form = await request.form()
     lang = page_lang(request)
     if not csrf_ok(request, form.get("csrf")):
-        return form, None, lang, error_page(request, lang=lang, status=403, message=TEXT_OBJECTS[lang].err_csrf)
+        raise PageResponse(error_page(request, lang=lang, status=403, message=TEXT_OBJECTS[lang].err_csrf))
     staff = _staff(request)
     if staff is None:
-        return form, None, lang, _login_redirect(request)
-    return form, staff, lang, None
+        raise PageResponse(_login_redirect(request))
+    return StaffForm(form, staff, lang)
+
+
+Posted = Annotated[StaffForm, Depends(staff_form)]
 
 
 def _problem(request: Request, lang: Lang, exc: ProblemError | InputError):
@@ -153,11 +166,8 @@ def home(request: Request):
 
 
 @router.post("/invitations")
-async def invite(request: Request):
-    form, staff, lang, refused = await _guarded_form(request)
-    if refused is not None:
-        return refused
-    assert staff is not None
+async def invite(request: Request, posted: Posted):
+    form, staff, lang = posted.form, posted.staff, posted.lang
     t = TEXT_OBJECTS[lang]
     svc = _svc(request)
     fields = {
@@ -263,11 +273,8 @@ def session_page(session_id: str, request: Request):
 
 
 @router.post("/sessions/{session_id}/certificate")
-async def issue(session_id: str, request: Request):
-    _form, staff, lang, refused = await _guarded_form(request)
-    if refused is not None:
-        return refused
-    assert staff is not None
+async def issue(session_id: str, request: Request, posted: Posted):
+    staff, lang = posted.staff, posted.lang
     svc = _svc(request)
     try:
         ensure_certificate(svc, get_session(svc, session_id), staff.actor, staff.role)
@@ -277,11 +284,8 @@ async def issue(session_id: str, request: Request):
 
 
 @router.post("/sessions/{session_id}/revoke")
-async def revoke(session_id: str, request: Request):
-    form, staff, lang, refused = await _guarded_form(request)
-    if refused is not None:
-        return refused
-    assert staff is not None
+async def revoke(session_id: str, request: Request, posted: Posted):
+    form, staff, lang = posted.form, posted.staff, posted.lang
     reason = str(form.get("reason") or "").strip()[:500] or "withdrawn by a caseworker"
     try:
         revoke_certificate(_svc(request), str(form.get("certificate") or "")[:100], staff.actor, staff.role, reason)
@@ -302,11 +306,8 @@ def export(person: str, request: Request):
 
 
 @router.post("/persons/{person:path}/erase")
-async def erase(person: str, request: Request):
-    form, staff, lang, refused = await _guarded_form(request)
-    if refused is not None:
-        return refused
-    assert staff is not None
+async def erase(person: str, request: Request, posted: Posted):
+    form, staff, lang = posted.form, posted.staff, posted.lang
     t = TEXT_OBJECTS[lang]
     if staff.role != "admin":
         return error_page(request, lang=lang, status=403, message=t.staff_erase_admin_only, back="/staff")
