@@ -401,3 +401,30 @@ def test_serve_user_add_keeps_only_an_argon2_hash(tmp_path):
     engine.dispose()
     assert user.role == "admin" and user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
     assert check_password(user.password_hash, PASSWORD) and not check_password(user.password_hash, PASSWORD + "x")
+
+
+def test_what_next_links_come_from_a_checked_json_file(tmp_path):
+    from digiskill.errors import InputError
+    from digiskill.web.whatnext import load_links, what_next
+
+    packaged = load_links()
+    assert set(packaged) == {
+        "basic_it",
+        "information_data",
+        "communication",
+        "content_social",
+        "security_gdpr",
+        "workflows",
+    }
+    good = tmp_path / "links.json"
+    good.write_text(json.dumps({"basic_it": [{"da": "Kursus", "en": "Course", "url": "https://kommune.example/it"}]}))
+    links = load_links(str(good))
+    assert links["basic_it"][0].url == "https://kommune.example/it"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"basic_it": [{"da": "Kursus", "url": "javascript:alert(1)"}]}))
+    with pytest.raises(InputError, match=r"bad link under 'basic_it'") as err:
+        load_links(str(bad))
+    assert str(bad) in str(err.value)
+    shown = what_next(["security_gdpr", "basic_it"], {"security_gdpr": "Sikkerhed", "basic_it": "IT"}, "en")
+    assert [s["name"] for s in shown] == ["Sikkerhed", "IT"]
+    assert shown[0]["links"][0]["text"] == packaged["security_gdpr"][0].en
