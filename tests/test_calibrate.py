@@ -230,7 +230,7 @@ def test_mixed_models_with_missing_data() -> None:
     assert np.all((r.params.c[6:10] > 0.05) & (r.params.c[6:10] < 0.4))
     assert np.all(r.params.c[:6] == 0) and np.isnan(r.se.c[:6]).all() and np.isfinite(r.se.c[6:10]).all()
     # round trip through the parameter-set file
-    ps = ParameterSet.model_validate_json(r.to_parameter_set("mixed-test", "simulation").dump_json())
+    ps = ParameterSet.model_validate_json(ParameterSet.from_calibration(r, "mixed-test", "simulation").dump_json())
     arr = ps.to_arrays()
     assert ps.calibration.model == "mixed" and ps.calibration.n_parameters == r.n_parameters
     assert_allclose(arr.a, r.params.a)

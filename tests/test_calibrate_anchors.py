@@ -41,7 +41,7 @@ def test_fipc_recovers_latent_distribution_and_new_items(mean: float, sd: float)
     a, b, ids, anchors = old_scale(rng)
     theta = rng.normal(mean, sd, N_PERSONS)
     x = simulate(rng, ItemArrays.dichotomous(a, b), theta)
-    r = calibrate(x, "2pl", item_ids=ids, anchors=anchors)
+    r = calibrate(x, "2pl", item_ids=ids, anchors=anchors.as_fixed_items())
     assert r.converged
     assert r.parameter_names[-2:] == ("latent.mean", "latent.var")
     assert r.n_parameters == 15 * 2 + 2
@@ -56,7 +56,7 @@ def test_fipc_recovers_latent_distribution_and_new_items(mean: float, sd: float)
     assert np.array_equal(r.params.a[:15], a[:15]) and np.array_equal(r.params.b[:15, 0], b[:15])
     assert r.anchored is not None and r.anchored[:15].all() and not r.anchored[15:].any()
     assert np.isnan(r.se.a[:15]).all() and np.isfinite(r.se.a[15:]).all()
-    ps = ParameterSet.model_validate_json(r.to_parameter_set("new", "simulation").dump_json())
+    ps = ParameterSet.model_validate_json(ParameterSet.from_calibration(r, "new", "simulation").dump_json())
     assert ps.items[:15] == anchors.items
     assert ps.calibration.latent.mean == pytest.approx(r.latent_mean)
     assert ps.calibration.latent.sd == pytest.approx(r.latent_sd)
@@ -67,8 +67,8 @@ def test_fipc_without_prior_update_is_biased_for_a_shifted_group() -> None:
     rng = np.random.default_rng(2006)
     a, b, ids, anchors = old_scale(rng)
     x = simulate(rng, ItemArrays.dichotomous(a, b), rng.normal(0.5, 1.2, N_PERSONS))
-    free = calibrate(x, "2pl", item_ids=ids, anchors=anchors, se="none")
-    fixed = calibrate(x, "2pl", item_ids=ids, anchors=anchors, se="none", latent_sd="fixed")
+    free = calibrate(x, "2pl", item_ids=ids, anchors=anchors.as_fixed_items(), se="none")
+    fixed = calibrate(x, "2pl", item_ids=ids, anchors=anchors.as_fixed_items(), se="none", latent_sd="fixed")
     assert "latent.mean" not in fixed.parameter_names and fixed.latent_mean == 0.0
     assert fixed.loglik < free.loglik - 10
     err_free = np.abs(free.params.b[15:, 0] - b[15:]).mean()
@@ -96,13 +96,13 @@ def test_fipc_mixed_models_anchor_with_unused_category() -> None:
     anchors = new_parameter_set(anchor_items, set_id="old")
     x = simulate(rng, bank, rng.normal(-0.3, 0.9, 5000))
     models = ["2pl"] * 9 + ["grm"] * 4  # entries for anchors are replaced by the anchors' own models
-    r = calibrate(x, models, item_ids=ids, anchors=anchors)
+    r = calibrate(x, models, item_ids=ids, anchors=anchors.as_fixed_items())
     assert r.converged and r.models[8] == "3pl"
     assert abs(r.latent_mean + 0.3) < 0.1 and abs(r.latent_sd - 0.9) < 0.1
     # the graded anchor keeps its fifth category, which nobody can reach at b = 9.5
     assert r.params.n_cat[9] == 5 and r.params.b[9, 3] == 9.5
     assert r.params.c[8] == 0.2
-    ps = r.to_parameter_set("new")
+    ps = ParameterSet.from_calibration(r, "new")
     assert ps.items[9] == anchor_items[5] and ps.items[8] == anchor_items[4]
     assert np.abs(r.params.a[10:] - bank.a[10:]).max() < 0.3
 
@@ -112,11 +112,11 @@ def test_fipc_bad_anchors() -> None:
     a, b, ids, anchors = old_scale(rng)
     x = simulate(rng, ItemArrays.dichotomous(a, b), rng.normal(size=500))
     with pytest.raises(InputError, match="none of the 30 response columns"):
-        calibrate(x, "2pl", anchors=anchors)  # default ids Item.1.. are not in the anchor set
+        calibrate(x, "2pl", anchors=anchors.as_fixed_items())  # default ids Item.1.. are not in the anchor set
     x3 = x.copy()
     x3[0, 2] = 2  # a third category for a dichotomous anchor
     with pytest.raises(InputError, match=r"I02.*anchor parameters give the item 2 categories"):
-        calibrate(x3, ["2pl"] * 2 + ["grm"] + ["2pl"] * 27, item_ids=ids, anchors=anchors)
+        calibrate(x3, ["2pl"] * 2 + ["grm"] + ["2pl"] * 27, item_ids=ids, anchors=anchors.as_fixed_items())
 
 
 # ---------------------------------------------------------------------------------------------------- sandwich SEs

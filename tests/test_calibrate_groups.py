@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from digiskill.bank import ParameterSet
 from digiskill.calibrate import calibrate
 from digiskill.errors import InputError
 from digiskill.irt.quadrature import Quadrature
@@ -104,8 +105,8 @@ def test_rasch_groups_estimate_every_variance_and_anchors_free_every_group(two_g
     assert r.group_latent_mean[0] == 0.0 and r.group_latent_sd[0] != 1.0
     assert "latent.var[ref]" in r.parameter_names and "latent.mean[ref]" not in r.parameter_names
     # anchored on a set from the reference group: both groups get a mean and SD on the anchors' scale
-    base = calibrate(x[labels == "ref"], "2pl", se="none").to_parameter_set("base")
-    anchored = calibrate(x, "2pl", groups=labels, anchors=base, se="none")
+    base = ParameterSet.from_calibration(calibrate(x[labels == "ref"], "2pl", se="none"), "base")
+    anchored = calibrate(x, "2pl", groups=labels, anchors=base.as_fixed_items(), se="none")
     assert anchored.group_labels == ("foc", "ref")  # sorted labels; no reference needed on an anchored scale
     assert abs(anchored.group_latent_mean[1]) < 0.06 and abs(anchored.group_latent_sd[1] - 1) < 0.06
     assert anchored.group_latent_mean[0] == pytest.approx(-0.5, abs=0.12)
@@ -118,7 +119,14 @@ def test_start_values_only_speed_things_up(two_groups) -> None:
     assert warm.loglik == pytest.approx(cold.loglik, abs=1e-6)
     np.testing.assert_allclose(warm.params.a, cold.params.a, atol=1e-5)
     assert warm.iterations <= 3 < cold.iterations
-    items_only = calibrate(x, "2pl", groups=labels, se="none", tol=1e-6, start=cold.to_parameter_set("start"))
+    items_only = calibrate(
+        x,
+        "2pl",
+        groups=labels,
+        se="none",
+        tol=1e-6,
+        start=ParameterSet.from_calibration(cold, "start").as_fixed_items(),
+    )
     assert items_only.loglik == pytest.approx(cold.loglik, abs=1e-6)
 
 

@@ -204,7 +204,7 @@ def test_anchored_calibration_rmse_shrinks() -> None:
         for rep in range(REPS):
             g = np.random.default_rng([n, rep, 1])
             x = simulate(g, bank, g.normal(0.4, 1.1, n))
-            r = calibrate(x, "2pl", item_ids=ids, anchors=anchors, se="none")
+            r = calibrate(x, "2pl", item_ids=ids, anchors=anchors.as_fixed_items(), se="none")
             assert r.converged
             err_a.append(r.params.a[10:] - a[10:])
             err_b.append(r.params.b[10:, 0] - b[10:])

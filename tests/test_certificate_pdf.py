@@ -10,12 +10,12 @@ import pytest
 from PIL import Image
 
 from digiskill.bank.default import load_default
+from digiskill.bank.responses import read_responses
 from digiskill.results.batch import batch_results
 from digiskill.results.credential import IssuerProfile
 from digiskill.results.document import level_distribution
 from digiskill.results.issue import issue_certificate
 from digiskill.results.signing import generate_key_pair
-from digiskill.scoring import read_responses
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG_NAME = "Maria Josefine Kristiansen-Ødegaard Vestergaard Bjerregaard Thorsen-Lindholm of Nørrebro"

@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from digiskill.bank.default import load_default
+from digiskill.bank.responses import read_responses
 from digiskill.cli.main import app
 from digiskill.results.batch import batch_results
 from digiskill.results.credential import IssuerProfile, identity_matches, open_badge_credential
 from digiskill.results.signing import canonicalize
-from digiskill.scoring import read_responses
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from digiskill.cli.main import app
-from digiskill.scoring import PersonScore
+from digiskill.results.scoring import PersonScore
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,8 +141,8 @@ def test_unknown_method_is_a_usage_error() -> None:
 
 def test_line_numbers_survive_blank_lines_and_blocks(tmp_path: Path) -> None:
     from digiskill.bank import load_parameter_set
+    from digiskill.bank.responses import read_responses
     from digiskill.errors import InputError
-    from digiskill.scoring import read_responses
 
     params = load_parameter_set(LSAT7 / "params-mirt.json")
     resp = tmp_path / "r.csv"
@@ -158,8 +158,8 @@ def test_line_numbers_survive_blank_lines_and_blocks(tmp_path: Path) -> None:
 
 def test_extra_columns_are_returned_as_strings_and_are_not_items(tmp_path: Path) -> None:
     from digiskill.bank import load_parameter_set
+    from digiskill.bank.responses import read_responses
     from digiskill.errors import InputError
-    from digiskill.scoring import read_responses
 
     params = load_parameter_set(LSAT7 / "params-mirt.json")
     resp = tmp_path / "r.csv"
@@ -184,8 +184,8 @@ def test_extra_columns_are_returned_as_strings_and_are_not_items(tmp_path: Path)
 
 def test_missing_extra_column_is_reported_with_the_file_and_other_problems(tmp_path: Path) -> None:
     from digiskill.bank import load_parameter_set
+    from digiskill.bank.responses import read_responses
     from digiskill.errors import InputError
-    from digiskill.scoring import read_responses
 
     params = load_parameter_set(LSAT7 / "params-mirt.json")
     resp = tmp_path / "r.csv"

@@ -122,9 +122,9 @@ def _alignments(node: Any):
 
 def test_certificate_names_digcomp_30_beside_22() -> None:
     from digiskill.bank.default import load_default
+    from digiskill.bank.responses import read_responses
     from digiskill.results.batch import batch_results
     from digiskill.results.credential import IssuerProfile, open_badge_credential
-    from digiskill.scoring import read_responses
 
     bank = load_default()
     result = next(batch_results(read_responses(ROOT / "examples/jobcenter/responses.csv", bank.params), bank))

@@ -238,8 +238,8 @@ def test_science_grm_eap_matches_mirt_to_1e4_with_full_precision_estimates() -> 
     # which reproduces mirt's log-likelihood (-1608.87).
     from pathlib import Path
 
+    from digiskill.bank.responses import read_responses
     from digiskill.calibrate import calibrate
-    from digiskill.scoring import read_responses
 
     table = read_responses(Path(__file__).resolve().parents[1] / "examples/science/responses.csv", None)
     fit = calibrate(table.codes, "grm", item_ids=table.item_ids, se="none", tol=1e-6)

@@ -16,6 +16,7 @@ import pytest
 from conftest import reference_data
 from numpy.testing import assert_allclose, assert_array_equal
 
+from digiskill.bank.responses import read_responses
 from digiskill.calibrate import calibrate
 from digiskill.calibrate.fit import (
     FitReport,
@@ -29,7 +30,6 @@ from digiskill.calibrate.fit import (
 )
 from digiskill.errors import InputError
 from digiskill.irt import ItemArrays, Quadrature, eap, probability
-from digiskill.scoring import read_responses
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = reference_data("irt-datasets")

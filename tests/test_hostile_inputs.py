@@ -248,8 +248,8 @@ def test_calibrate_refuses_estimates_beyond_the_file_bounds(small_csv: Path) -> 
 
     import numpy as np
 
-    from digiskill.cli.calibrate import parameter_set_of
-    from digiskill.scoring import read_responses
+    from digiskill.bank.calibration import parameter_set_of
+    from digiskill.bank.responses import read_responses
 
     table = read_responses(small_csv, None)
     result = calibrate(table.codes, item_ids=table.item_ids, se="none")

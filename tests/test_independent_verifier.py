@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from digiskill.bank.default import load_default
+from digiskill.bank.responses import read_responses
 from digiskill.results.batch import batch_results
 from digiskill.results.credential import IssuerProfile
 from digiskill.results.issue import issue_certificate
 from digiskill.results.signing import generate_key_pair, public_key_to_multikey, sign_credential
 from digiskill.results.status import load_register, new_register, revoke, status_list_credential
-from digiskill.scoring import read_responses
 
 ROOT = Path(__file__).resolve().parents[1]
 VERIFIER = ROOT / "verifier"

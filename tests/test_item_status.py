@@ -84,10 +84,10 @@ def _pdf_text(pdf: bytes) -> bytes:
 def test_results_and_certificates_say_they_rest_on_unreviewed_items() -> None:
     from pathlib import Path
 
+    from digiskill.bank.responses import read_responses
     from digiskill.results.batch import batch_results
     from digiskill.results.document import certificate_pdf
     from digiskill.results.models import AssessmentResult
-    from digiskill.scoring import read_responses
 
     bank = load_default()
     responses = Path(__file__).resolve().parents[1] / "examples/jobcenter/responses.csv"

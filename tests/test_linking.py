@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from digiskill.bank.linking import link
 from digiskill.bank.parameters import (
     CalibrationInfo,
     DichotomousItem,
@@ -26,7 +27,6 @@ from digiskill.calibrate.linking import (
     _grid,
     _HaebaraResiduals,
     _StockingLordResiduals,
-    link,
     link_items,
     transform_arrays,
 )

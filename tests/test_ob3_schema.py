@@ -11,6 +11,7 @@ import pytest
 from jsonschema import Draft201909Validator
 
 from digiskill.bank.default import load_default
+from digiskill.bank.responses import ResponseTable, read_responses
 from digiskill.cat import CatConfig, answer, next_item, prepare, start_session
 from digiskill.results.batch import batch_results
 from digiskill.results.credential import IssuerProfile, hashed_identity, identity_matches
@@ -18,7 +19,6 @@ from digiskill.results.issue import issue_certificate
 from digiskill.results.models import result_from_session
 from digiskill.results.signing import generate_key_pair
 from digiskill.results.status import new_register
-from digiskill.scoring import ResponseTable, read_responses
 
 ROOT = Path(__file__).resolve().parent
 SCHEMA = ROOT / "data" / "ob3" / "ob_v3p0_achievementcredential_schema.json"

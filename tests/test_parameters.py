@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from digiskill.bank import ParameterSet, load_parameter_set
+from digiskill.cli.schema_export import PUBLIC_MODELS, json_schema
 from digiskill.errors import ParameterFileError
 from digiskill.irt import GRADED, PARTIAL_CREDIT
-from digiskill.schemas import PUBLIC_MODELS, json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 

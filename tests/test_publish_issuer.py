@@ -9,9 +9,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from digiskill.bank.default import load_default
+from digiskill.bank.responses import read_responses
 from digiskill.cli.main import app
 from digiskill.results.batch import batch_results
-from digiskill.scoring import read_responses
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

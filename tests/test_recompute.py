@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from digiskill.bank.default import load_default
+from digiskill.bank.responses import read_responses
 from digiskill.cat import CatConfig, answer, next_item, prepare, start_session
 from digiskill.cli.main import app
 from digiskill.errors import InputError
@@ -18,7 +19,6 @@ from digiskill.results.issue import issue_certificate
 from digiskill.results.models import AssessmentResult, result_from_session
 from digiskill.results.recompute import recompute_result
 from digiskill.results.signing import generate_key_pair
-from digiskill.scoring import read_responses
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

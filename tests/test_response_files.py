@@ -15,10 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digiskill import scoring
-from digiskill.bank import load_parameter_set
+from digiskill.bank import load_parameter_set, responses
+from digiskill.bank.responses import read_responses
 from digiskill.errors import InputError
-from digiskill.scoring import read_responses
 
 LSAT7 = Path(__file__).resolve().parents[1] / "examples" / "lsat7"
 
@@ -34,12 +33,12 @@ def test_columnar_reader_gives_the_exact_readers_table(tmp_path: Path) -> None:
         lines.append(f"p{n},{'ab'[n % 2]}," + ",".join(cells))
     path = tmp_path / "r.csv"
     path.write_text("\n".join(lines) + "\n")
-    fast = scoring.read_csv_columnar_for_tests(path, ("group",))
+    fast = responses.read_csv_columnar_for_tests(path, ("group",))
     assert fast is not None  # a plain file takes the columnar path
     with path.open(newline="") as fh:
         import csv
 
-        exact = scoring._read(csv.reader(fh), str(path), None, "person", ("group",), 100)
+        exact = responses._read(csv.reader(fh), str(path), None, "person", ("group",), 100)
     assert fast.person_ids == exact.person_ids
     assert fast.item_ids == exact.item_ids == [f"i{j}" for j in range(12)]
     assert fast.codes.dtype == np.int16

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from digiskill.bank.content import item_categories
 from digiskill.bank.default import load_default
+from digiskill.bank.responses import read_responses
 from digiskill.cat import CatBank, CatConfig, answer, next_item, start_session
 from digiskill.cli.main import app
 from digiskill.errors import InputError
@@ -20,7 +21,6 @@ from digiskill.results.batch import batch_results
 from digiskill.results.levels import certified_level, prob_at_least
 from digiskill.results.models import AssessmentResult, result_from_session
 from digiskill.results.screening import GAP, MEETS, UNCERTAIN, matching_profiles, profile_by_id, rank, screen
-from digiskill.scoring import read_responses
 
 ROOT = Path(__file__).resolve().parents[1]
 JOBCENTER = ROOT / "examples" / "jobcenter" / "responses.csv"

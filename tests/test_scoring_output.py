@@ -10,7 +10,9 @@ import pytest
 
 from digiskill.bank import load_parameter_set
 from digiskill.bank.default import load_default
-from digiskill.scoring import ResponseTable, ScoreRecords, score_table, write_scores
+from digiskill.bank.responses import ResponseTable
+from digiskill.cli.score import write_scores
+from digiskill.results.scoring import ScoreRecords, score_table
 
 LSAT7 = Path(__file__).resolve().parents[1] / "examples" / "lsat7"
 

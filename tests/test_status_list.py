@@ -75,8 +75,8 @@ def test_indices_are_never_reused_survive_restarts_and_two_processes(tmp_path: P
 
 def test_revoked_credential_verifies_as_revoked_with_exit_4(tmp_path: Path) -> None:
     from digiskill.bank.default import load_default
+    from digiskill.bank.responses import read_responses
     from digiskill.results.batch import batch_results
-    from digiskill.scoring import read_responses
 
     bank = load_default()
     res = next(batch_results(read_responses(ROOT / "examples/jobcenter/responses.csv", bank.params), bank))

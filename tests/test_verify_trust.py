@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from digiskill.bank.default import load_default
+from digiskill.bank.responses import read_responses
 from digiskill.cli.main import app
 from digiskill.results.batch import batch_results
 from digiskill.results.credential import IssuerProfile, open_badge_credential
 from digiskill.results.signing import generate_key_pair, public_key_to_multikey, sign_credential
 from digiskill.results.verification import TrustStore, verify_document
-from digiskill.scoring import read_responses
 
 ROOT = Path(__file__).resolve().parents[1]
 ISSUER = "https://jobcenter.example.dk/issuers/digiskill"

@@ -2,8 +2,8 @@
 
     .venv/bin/python calibration/provisional/run.py
 
-1. simulate the linked-booklet pilot (digiskill.pilot, seed 2026, 6,000 simulees per area) and save its design,
-   data and generating parameters;
+1. simulate the linked-booklet pilot (pilot.py beside this script, seed 2026, 6,000 simulees per area) and save its
+   design, data and generating parameters;
 2. calibrate each area on its own scale with the real command line, ``digiskill calibrate`` (2PL for dichotomous
    formats, GPCM for multiple-response items; Oakes SEs), saving a parameter set and a report per area;
 3. join the areas into the bank's parameter set ``params.json`` (marked provisional), set the level cut scores by
@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from pilot import LEVEL_LOCATION, N_ANCHORS, N_FORMS, simulate_pilot  # calibration/provisional/pilot.py
 
 from digiskill import ENGINE
 from digiskill.bank import ParameterSet, load_parameter_set
@@ -31,7 +32,6 @@ from digiskill.bank.content import load_bank_content
 from digiskill.bank.cut_scores import set_cut_scores
 from digiskill.bank.parameters import CalibrationInfo, LatentSpec, QuadratureSpec
 from digiskill.fileio import atomic_write_text
-from digiskill.pilot import LEVEL_LOCATION, N_ANCHORS, N_FORMS, simulate_pilot
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -1,8 +1,10 @@
 """digiskill: adaptive measurement of adults' digital skills.
 
-Layers (each imports only the ones above it): :mod:`digiskill.irt` (item response math),
-:mod:`digiskill.bank` (file schemas and loading), :mod:`digiskill.scoring` (batch scoring),
-:mod:`digiskill.cli` (the ``digiskill`` command).
+Layers (each imports only the ones above it; ``tests/test_layers.py`` checks): :mod:`digiskill.irt` (item response
+math), :mod:`digiskill.calibrate` (estimation on arrays), :mod:`digiskill.bank` (file schemas and loading),
+:mod:`digiskill.cat` (adaptive tests), :mod:`digiskill.results` (scoring, results, certificates),
+:mod:`digiskill.service` (the HTTP service), :mod:`digiskill.cli` (the ``digiskill`` command); ``errors`` and
+``fileio`` are the base.
 
 ``__version__`` and ``ENGINE`` are looked up from the installed package metadata on first use (importing
 ``importlib.metadata`` costs about 0.1 s, which every start of the command would otherwise pay).

@@ -18,11 +18,16 @@ from .errors import InputError, Problem
 
 
 @contextlib.contextmanager
-def _atomic(path: str | Path, mode: str, **open_kw: Any) -> Iterator[IO[Any]]:
+def _atomic(path: str | Path, mode: str, *, private: bool = False, **open_kw: Any) -> Iterator[IO[Any]]:
+    """A temporary file beside ``path``, fsynced and renamed over ``path`` when the block ends without an exception.
+
+    ``private``: keep mkstemp's owner-only mode 0o600 (secrets); otherwise the usual ``0o666 & ~umask``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; an ordinary output file gets the usual permissions
+    if not private:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; an ordinary output file gets the usual permissions
     try:
         with os.fdopen(fd, mode, **open_kw) as fh:
             yield fh
@@ -54,9 +59,9 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         fh.write(text)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with _atomic(path, "wb") as fh:
+def atomic_write_bytes(path: str | Path, data: bytes, *, private: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically (``private``: owner-only mode 0o600 from the start, for secrets)."""
+    with _atomic(path, "wb", private=private) as fh:
         fh.write(data)
 
 

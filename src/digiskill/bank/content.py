@@ -28,7 +28,6 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
@@ -38,6 +37,7 @@ from pydantic import (
 )
 
 from ..errors import InputError, Problem
+from .frozen import FrozenModel
 from .loading import parse_yaml, read_text_file
 
 FORMATS = ("single_choice", "multiple_response", "ordering", "true_false")
@@ -76,23 +76,19 @@ Theme = Literal["ai", "cybersecurity", "disinformation", "digital_rights", "well
 Band = Literal["foundation", "intermediate", "advanced", "highly_specialised"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _duplicates(values: Sequence[Any]) -> list[Any]:
     return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
 # --------------------------------------------------------------------------------------------------- framework
-class LocalizedText(_Frozen):
+class LocalizedText(FrozenModel):
     """A text in Danish and English (both required)."""
 
     da: Text
     en: Text
 
 
-class Competence(_Frozen):
+class Competence(FrozenModel):
     id: CompetenceId
     name: LocalizedText
 
@@ -104,7 +100,7 @@ class Competence(_Frozen):
         return value
 
 
-class Alignment3(_Frozen):
+class Alignment3(FrozenModel):
     """How an area maps to DigComp 3.0: the 3.0 competences it covers and a note on what changed or is left out.
 
     DigComp 3.0 keeps the 2.2 structure (5 areas, 21 competences, same numbering) with new wording, so ``competences``
@@ -127,7 +123,7 @@ class Alignment3(_Frozen):
         return competences
 
 
-class Area(_Frozen):
+class Area(FrozenModel):
     """A competence area: the unit of one θ scale."""
 
     id: AreaId
@@ -148,7 +144,7 @@ class Area(_Frozen):
         return tuple(c.id for c in self.competences)
 
 
-class Level(_Frozen):
+class Level(FrozenModel):
     """A proficiency level with its DigComp band and a descriptor in our own words."""
 
     level: int = Field(ge=1, le=8)
@@ -166,7 +162,7 @@ class Level(_Frozen):
 Level3Id = Literal["basic", "intermediate", "advanced", "highly_advanced"]
 
 
-class Level3(_Frozen):
+class Level3(FrozenModel):
     """A DigComp 3.0 proficiency level and the levels 1–8 we certify that fall in it."""
 
     id: Level3Id
@@ -174,7 +170,7 @@ class Level3(_Frozen):
     levels: list[int] = Field(min_length=1, description="our levels (1–8) in this 3.0 level")
 
 
-class DigComp3(_Frozen):
+class DigComp3(FrozenModel):
     """The DigComp 3.0 reference: source, area titles and the four 3.0 proficiency levels over our levels 1–8."""
 
     version: Literal["3.0"]
@@ -204,7 +200,7 @@ class DigComp3(_Frozen):
         return next(lv for lv in self.levels if level in lv.levels)
 
 
-class Framework(_Frozen):
+class Framework(FrozenModel):
     """``framework.yaml``: areas, competences and levels (DigComp 2.2), optionally the DigComp 3.0 mapping."""
 
     version: Text
@@ -246,7 +242,7 @@ class Framework(_Frozen):
 
 
 # ------------------------------------------------------------------------------------------------------- items
-class Option(_Frozen):
+class Option(FrozenModel):
     """One answer option (or one step of an ordering item) in both languages."""
 
     id: OptionId
@@ -289,7 +285,7 @@ DECISIONS: dict[str, tuple[tuple[str | None, ...], str]] = {
 }
 
 
-class StatusEvent(_Frozen):
+class StatusEvent(FrozenModel):
     """One decision about an item: when, by whom (a role, not necessarily a name), what, and why.
 
     ``approved`` lists the review checklist points that were checked (all of :data:`CHECKLIST`).
@@ -308,7 +304,7 @@ class StatusEvent(_Frozen):
         return self
 
 
-class Status(_Frozen):
+class Status(FrozenModel):
     """Where an item stands in the review workflow ``draft → expert_reviewed → piloted → operational``.
 
     ``stage`` must be the stage the ``history`` leads to: a first ``written`` entry (draft), then ``approved``
@@ -340,7 +336,7 @@ class Status(_Frozen):
         return self.stage != "draft"
 
 
-class _ItemBase(_Frozen):
+class _ItemBase(FrozenModel):
     """Fields shared by every format; subclasses fix ``format``, the option count and the key rule."""
 
     _n_options: ClassVar[tuple[int, int]] = (3, 5)
@@ -461,7 +457,7 @@ Item = Annotated[SingleChoiceItem | MultipleResponseItem | OrderingItem | TrueFa
 ITEM_ADAPTER: TypeAdapter[Item] = TypeAdapter(Item)
 
 
-class AreaFile(_Frozen):
+class AreaFile(FrozenModel):
     """``areas/<area-id>.yaml``: the items of one area."""
 
     area: AreaId
@@ -469,7 +465,7 @@ class AreaFile(_Frozen):
 
 
 # ---------------------------------------------------------------------------------------------------- profiles
-class Requirement(_Frozen):
+class Requirement(FrozenModel):
     """What a job needs in one area. Areas and levels are checked against the framework by :func:`check_bank`."""
 
     area: AreaId
@@ -477,7 +473,7 @@ class Requirement(_Frozen):
     essential: bool
 
 
-class Profile(_Frozen):
+class Profile(FrozenModel):
     """An example job profile."""
 
     id: AreaId
@@ -499,7 +495,7 @@ class Profile(_Frozen):
         return requirements
 
 
-class ProfilesFile(_Frozen):
+class ProfilesFile(FrozenModel):
     """``profiles.yaml``."""
 
     version: Text
@@ -724,7 +720,7 @@ def load_bank_content(folder: str | Path) -> BankContent:
 
 
 # --------------------------------------------------------------------------------------------------- the check
-class ReportProblem(_Frozen):
+class ReportProblem(FrozenModel):
     """One problem of a bank, for the JSON report."""
 
     path: str | None
@@ -737,7 +733,7 @@ class ReportProblem(_Frozen):
         return cls(path=p.path, line=p.line, item_id=p.item_id, message=p.message)
 
 
-class CoverageRow(_Frozen):
+class CoverageRow(FrozenModel):
     """Number of items of one area and level, by format."""
 
     area: str
@@ -749,7 +745,7 @@ class CoverageRow(_Frozen):
     total: int
 
 
-class ReadingStats(_Frozen):
+class ReadingStats(FrozenModel):
     """Length of the stems in one language and level band (``band = "all"`` for every level)."""
 
     band: str
@@ -764,7 +760,7 @@ class ReadingStats(_Frozen):
     words_max: int
 
 
-class BankReport(_Frozen):
+class BankReport(FrozenModel):
     """The result of :func:`check_bank`: problems, coverage (area × level × format) and reading load."""
 
     folder: str

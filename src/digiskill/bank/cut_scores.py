@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..irt.items import ItemArrays
 from ..irt.response import expected_score
+from .frozen import FrozenModel
 from .parameters import Location
 
 Level = Annotated[int, Field(ge=1, le=8)]
@@ -31,9 +32,7 @@ MIN_GAP = 0.1
 _GRID = np.linspace(-8.0, 8.0, 16001)
 
 
-class AreaCuts(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class AreaCuts(FrozenModel):
     cuts: dict[Level, Location] = Field(description="level -> θ cut score (a person reaches level L at θ ≥ cut)")
     n_items: dict[Level, Annotated[int, Field(ge=0)]] = Field(description="level -> number of items the cut rests on")
 

@@ -38,9 +38,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from .content import FORMATS, LANGUAGES, BankContent, Item
+from .frozen import FrozenModel
 
 ALL = "all"
 
@@ -65,11 +66,7 @@ STEM_ECHO_EXCESS = 0.10
 CHOICE = ("single_choice", "multiple_response")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Flag(_Frozen):
+class Flag(FrozenModel):
     """One item showing one cue."""
 
     item_id: str
@@ -79,7 +76,7 @@ class Flag(_Frozen):
     detail: str
 
 
-class CueRate(_Frozen):
+class CueRate(FrozenModel):
     """The measured rate of one cue in one area (or ``all``) and format, and whether it is within its threshold."""
 
     cue: str
@@ -92,7 +89,7 @@ class CueRate(_Frozen):
     ok: bool
 
 
-class LixStats(_Frozen):
+class LixStats(FrozenModel):
     """LIX of the Danish stems at one level."""
 
     level: int
@@ -102,7 +99,7 @@ class LixStats(_Frozen):
     limit: float
 
 
-class LintReport(_Frozen):
+class LintReport(FrozenModel):
     """The result of :func:`lint_bank`: the rates, the flagged items and the LIX per level."""
 
     folder: str

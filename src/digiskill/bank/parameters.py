@@ -16,13 +16,19 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from ..errors import ParameterFileError
-from ..irt.items import GRADED, PARTIAL_CREDIT, ItemArrays
+from ..errors import InputError, ParameterFileError, Problem
+from ..irt.items import DICHOTOMOUS, GRADED, PARTIAL_CREDIT, ItemArrays
+from ..irt.numbers import finite_or_none
+from .frozen import FrozenModel
+
+if TYPE_CHECKING:
+    from ..calibrate.fixed import FixedItems
+    from ..calibrate.result import CalibrationResult
 
 SCHEMA_ID = "digiskill.parameters/1"
 DICHOTOMOUS_MODELS = ("rasch", "1pl", "2pl", "3pl", "4pl")
@@ -38,11 +44,7 @@ Slope = Annotated[float, Field(gt=0, le=PARAMETER_BOUND, allow_inf_nan=False)]
 Scalar = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DichotomousSE(_Frozen):
+class DichotomousSE(FrozenModel):
     """Standard errors of a dichotomous item's parameters (absent = fixed or not estimated)."""
 
     a: Scalar | None = None
@@ -51,14 +53,14 @@ class DichotomousSE(_Frozen):
     d: Scalar | None = None
 
 
-class PolytomousSE(_Frozen):
+class PolytomousSE(FrozenModel):
     """Standard errors of a polytomous item's slope and thresholds/steps."""
 
     a: Scalar | None = None
     b: list[Scalar] | None = None
 
 
-class ItemFit(_Frozen):
+class ItemFit(FrozenModel):
     """Item fit from the calibration (see :mod:`digiskill.calibrate.fit`); absent values were not computable."""
 
     s_x2: float | None = Field(None, description="Orlando-Thissen S-X2 (persons with complete responses)")
@@ -69,7 +71,7 @@ class ItemFit(_Frozen):
     zh: float | None = Field(None, description="standardized log-likelihood of the item (mirt's Zh)")
 
 
-class DichotomousItem(_Frozen):
+class DichotomousItem(FrozenModel):
     """A two-category item (Rasch, 1PL–4PL) in IRT form."""
 
     id: str = Field(min_length=1)
@@ -96,7 +98,7 @@ class DichotomousItem(_Frozen):
         return self
 
 
-class GradedItem(_Frozen):
+class GradedItem(FrozenModel):
     """Samejima's graded response item: ordered thresholds ``b_1 < … < b_{K−1}``."""
 
     id: str = Field(min_length=1)
@@ -116,7 +118,7 @@ class GradedItem(_Frozen):
         return b
 
 
-class PartialCreditItem(_Frozen):
+class PartialCreditItem(FrozenModel):
     """Generalized partial credit item (``pcm``: slope fixed at 1) with step parameters in IRT form."""
 
     id: str = Field(min_length=1)
@@ -138,17 +140,17 @@ class PartialCreditItem(_Frozen):
 ItemParams = Annotated[DichotomousItem | GradedItem | PartialCreditItem, Field(discriminator="model")]
 
 
-class QuadratureSpec(_Frozen):
+class QuadratureSpec(FrozenModel):
     points: int = Field(61, ge=2, le=10_000)
     range: tuple[Location, Location] = (-6.0, 6.0)
 
 
-class LatentSpec(_Frozen):
+class LatentSpec(FrozenModel):
     mean: Location = 0.0
     sd: Slope = 1.0
 
 
-class ModelFit(_Frozen):
+class ModelFit(FrozenModel):
     """Maydeu-Olivares & Joe's M2 with its df, p-value and RMSEA."""
 
     statistic: float
@@ -157,7 +159,7 @@ class ModelFit(_Frozen):
     rmsea: float
 
 
-class CalibrationInfo(_Frozen):
+class CalibrationInfo(FrozenModel):
     """How the parameters were estimated."""
 
     model: str = Field(description="model name, or 'mixed' when items use several")
@@ -179,7 +181,7 @@ class CalibrationInfo(_Frozen):
     )
 
 
-class ParameterSet(_Frozen):
+class ParameterSet(FrozenModel):
     """A versioned set of item parameters (JSON file ``digiskill.parameters/1``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -223,6 +225,103 @@ class ParameterSet(_Frozen):
             by_id = self.items_by_id()
             chosen = [by_id[i] for i in item_ids]
         return items_to_arrays(chosen)
+
+    def as_fixed_items(self, item_ids: list[str] | None = None) -> FixedItems:
+        """The items (all, or ``item_ids`` in that order) as the arrays :func:`digiskill.calibrate.calibrate` takes
+        for ``anchors`` and ``start`` (see :func:`digiskill.bank.calibration.fixed_items`)."""
+        from .calibration import fixed_items
+
+        return fixed_items(self, item_ids)
+
+    @classmethod
+    def from_calibration(
+        cls,
+        result: CalibrationResult,
+        set_id: str,
+        provenance: str | None = None,
+        *,
+        area: str | None = None,
+        data: str | None = None,
+        provisional: bool = False,
+    ) -> ParameterSet:
+        """A :class:`~digiskill.bank.ParameterSet` with the estimates in IRT form, per-item SEs when computed, and
+        the calibration record (log-likelihood, AIC, BIC, iterations, convergence, latent N(mean, sd²)).
+
+        Anchor items (fixed-item calibration) from a parameter set are written exactly as they were given (parameters,
+        SEs and area of the anchor set); the new items are on the anchors' scale, and ``calibration.latent`` is the
+        estimated latent mean and SD of this sample on that scale.
+
+        Raises:
+            InputError: an item whose estimated slope is not positive (the file format requires ``a > 0``).
+        """
+        p = result.params
+        bad = np.flatnonzero(~(p.a > 0))
+        if bad.size:
+            raise InputError(
+                [
+                    Problem(
+                        f"estimated slope {p.a[j]:.4g} is not positive; the item measures the "
+                        "opposite of the scale (check its key) and cannot be written",
+                        item_id=p.ids[j],
+                    )
+                    for j in bad
+                ]
+            )
+        items: list[ItemParams] = []
+        origin = result.anchors.origin if result.anchors is not None else None
+        given = origin.items_by_id() if isinstance(origin, ParameterSet) else {}
+        for j, item_id in enumerate(p.ids):  # conversion at the boundary, once per item
+            if item_id in given:
+                items.append(given[item_id])
+                continue
+            model = result.models[j]
+            k = int(p.n_cat[j]) - 1
+            b = [float(v) for v in p.b[j, :k]]
+            se = result.se
+            if p.family[j] == DICHOTOMOUS:
+                se_obj = None
+                if se is not None:
+                    se_obj = DichotomousSE(
+                        a=finite_or_none(se.a[j]),
+                        b=finite_or_none(se.b[j, 0]),
+                        c=finite_or_none(se.c[j]),
+                        d=finite_or_none(se.d[j]),
+                    )
+                items.append(
+                    DichotomousItem(
+                        id=item_id,
+                        model=model,
+                        a=1.0 if model == "rasch" else float(p.a[j]),
+                        b=b[0],
+                        c=float(p.c[j]),
+                        d=float(p.d[j]),
+                        area=area,
+                        se=se_obj,
+                    )
+                )
+            else:
+                se_obj = None
+                if se is not None:
+                    bse = [finite_or_none(v) for v in se.b[j, :k]]
+                    se_obj = PolytomousSE(a=finite_or_none(se.a[j]), b=None if None in bse else bse)
+                cls = GradedItem if p.family[j] == GRADED else PartialCreditItem
+                a = 1.0 if model == "pcm" else float(p.a[j])
+                items.append(cls(id=item_id, model=model, a=a, b=b, area=area, se=se_obj))
+        info = CalibrationInfo(
+            model=result.model_name,
+            loglik=result.loglik,
+            aic=result.aic,
+            bic=result.bic,
+            n_parameters=result.n_parameters,
+            iterations=result.iterations,
+            converged=result.converged,
+            n_persons=round(result.n_persons),
+            quadrature=QuadratureSpec(points=result.quadrature_points, range=result.quadrature_range),
+            se_method=result.se_method,
+            latent=LatentSpec(mean=result.latent_mean, sd=result.latent_sd),
+            data=data,
+        )
+        return new_parameter_set(items, set_id=set_id, provenance=provenance, provisional=provisional, calibration=info)
 
     def dump_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2, exclude_none=True)

@@ -2,12 +2,15 @@
 
 * :func:`calibrate`: estimate the parameters of a bank from a response matrix (any mix of ``rasch``, ``1pl``, ``2pl``,
   ``3pl``, ``4pl``, ``grm``, ``gpcm``, ``pcm``; missing responses allowed; frequency weights for pattern tables).
-* :class:`CalibrationResult`: estimates, SEs, log-likelihood, AIC/BIC, convergence record, and
-  :meth:`~CalibrationResult.to_parameter_set` for the parameter-set file.
+* :class:`CalibrationResult`: estimates, SEs, log-likelihood, AIC/BIC, convergence record
+  (:meth:`digiskill.bank.ParameterSet.from_calibration` writes it as a parameter-set file).
+* :class:`FixedItems`: items with given parameters, for anchors and start values.
 * :class:`Priors`: item priors for MAP estimation (3PL/4PL asymptotes by default).
 * :mod:`~digiskill.calibrate.fit`: item fit (S-X2, infit/outfit, Zh), person fit (lz) and model fit (M2).
-* :mod:`~digiskill.calibrate.dif`: Mantel–Haenszel DIF with ETS classes (calibration data only, never scoring).
-* :mod:`~digiskill.calibrate.linking`: mean-mean, mean-sigma, Haebara and Stocking–Lord linking.
+* :mod:`~digiskill.calibrate.dif`: Mantel–Haenszel DIF with ETS classes, and the two-group IRT likelihood-ratio test
+  :func:`lr_dif` (calibration data only, never scoring).
+* :mod:`~digiskill.calibrate.linking`: mean-mean, mean-sigma, Haebara and Stocking–Lord linking of item arrays
+  (:mod:`digiskill.bank.linking` links parameter-set files).
 """
 
 from importlib import import_module
@@ -17,16 +20,17 @@ from ._data import ResponseData, collapse_patterns, prepare_responses
 from ._models import MODELS, Priors
 from .em import calibrate
 from .fit import FitReport, fit_report, infit_outfit, item_zh, m2, person_fit_lz, s_x2
+from .fixed import FixedItems
 from .result import CalibrationResult
 
 # DIF and linking need scipy.stats / scipy.optimize (about 0.5 s to import): loaded on first use, so that
 # `digiskill calibrate` does not pay for them
 _LAZY = {
     "mantel_haenszel_dif": "dif",
+    "lr_dif": "dif",
+    "LRDIFResult": "dif",
     "LinkingResult": "linking",
-    "link": "linking",
     "link_items": "linking",
-    "transform_parameter_set": "linking",
 }
 
 
@@ -40,6 +44,8 @@ __all__ = [
     "MODELS",
     "CalibrationResult",
     "FitReport",
+    "FixedItems",
+    "LRDIFResult",
     "LinkingResult",
     "Priors",
     "ResponseData",
@@ -48,12 +54,11 @@ __all__ = [
     "fit_report",
     "infit_outfit",
     "item_zh",
-    "link",
     "link_items",
+    "lr_dif",
     "m2",
     "mantel_haenszel_dif",
     "person_fit_lz",
     "prepare_responses",
     "s_x2",
-    "transform_parameter_set",
 ]

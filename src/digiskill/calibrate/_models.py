@@ -360,27 +360,34 @@ def _difficulty_prior(
 
 # ---------------------------------------------------------------------------------------------------- conversions
 def to_irt(family: int, eta: np.ndarray, n_cat: np.ndarray) -> dict[str, np.ndarray]:
-    """IRT-form parameters of one family: ``a`` ``(J,)``, ``b`` ``(J, K−1)`` (NaN padded), ``c``, ``u`` ``(J,)``."""
+    """IRT-form parameters of one family: ``a`` ``(J,)``, ``b`` ``(J, K−1)`` (NaN padded), ``c`` and ``d`` ``(J,)``.
+
+    The names are :class:`~digiskill.irt.items.ItemArrays`'s: ``c`` the lower and ``d`` the upper asymptote (the
+    slope–intercept form's intercepts live in ``eta[:, 1:]``, never under the name ``d`` here).
+    """
     a = eta[:, 0]
     j = eta.shape[0]
     if family == DICHOTOMOUS:
-        return {"a": a, "b": (-eta[:, 1] / a)[:, None], "c": expit(eta[:, 2]), "u": expit(eta[:, 3])}
+        return {"a": a, "b": (-eta[:, 1] / a)[:, None], "c": expit(eta[:, 2]), "d": expit(eta[:, 3])}
     k_max = eta.shape[1]
     thr_present = np.arange(1, k_max) < n_cat[:, None]
-    d = eta[:, 1:]
+    intercepts = eta[:, 1:]
     if family == GRADED:
-        b = -d / a[:, None]
+        b = -intercepts / a[:, None]
     else:
-        b = -np.diff(np.concatenate([np.zeros((j, 1)), d], axis=1), axis=1) / a[:, None]
-    return {"a": a, "b": np.where(thr_present, b, np.nan), "c": np.zeros(j), "u": np.ones(j)}
+        b = -np.diff(np.concatenate([np.zeros((j, 1)), intercepts], axis=1), axis=1) / a[:, None]
+    return {"a": a, "b": np.where(thr_present, b, np.nan), "c": np.zeros(j), "d": np.ones(j)}
 
 
-def from_irt(family: int, a: np.ndarray, b: np.ndarray, c: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Internal ``η`` rows from IRT-form parameters (the inverse of :func:`to_irt`; NaN b entries become 0)."""
+def from_irt(family: int, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Internal ``η`` rows from IRT-form parameters (the inverse of :func:`to_irt`; NaN b entries become 0).
+
+    ``c`` and ``d`` are the lower and upper asymptotes (dichotomous items only).
+    """
     if family == DICHOTOMOUS:
         with np.errstate(divide="ignore"):
-            gc, gu = np.log(c) - np.log1p(-c), np.log(u) - np.log1p(-u)
-        return np.column_stack([a, -a * b[:, 0], gc, gu])
+            logit_c, logit_d = np.log(c) - np.log1p(-c), np.log(d) - np.log1p(-d)
+        return np.column_stack([a, -a * b[:, 0], logit_c, logit_d])
     bb = np.nan_to_num(b)
-    d = -a[:, None] * bb if family == GRADED else -a[:, None] * np.cumsum(bb, axis=1)
-    return np.column_stack([a, d])
+    intercepts = -a[:, None] * bb if family == GRADED else -a[:, None] * np.cumsum(bb, axis=1)
+    return np.column_stack([a, intercepts])

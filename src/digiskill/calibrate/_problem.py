@@ -208,10 +208,10 @@ class EMProblem:
                 mods = np.array(self.models)[fam.idx]
                 p = props[:, 1] / props.sum(axis=1)
                 c = np.where(np.isin(mods, ("3pl", "4pl")), np.minimum(0.2, p / 2), 0.0)
-                u = np.where(mods == "4pl", 0.98, 1.0)
-                pc = np.clip((p - c) / (u - c), 0.02, 0.98)
-                d = _PROBIT_SCALE * np.log(pc / (1 - pc))
-                eta = from_irt(DICHOTOMOUS, a, (-d)[:, None], c, u)
+                upper = np.where(mods == "4pl", 0.98, 1.0)
+                pc = np.clip((p - c) / (upper - c), 0.02, 0.98)
+                intercept = _PROBIT_SCALE * np.log(pc / (1 - pc))
+                eta = from_irt(DICHOTOMOUS, a, (-intercept)[:, None], c, upper)
             elif fam.code == GRADED:
                 upper = np.cumsum(props[:, ::-1], axis=1)[:, ::-1][:, 1:] / props.sum(axis=1, keepdims=True)
                 upper = np.clip(upper, 1e-3, 1 - 1e-3)
@@ -261,8 +261,8 @@ class EMProblem:
                 if fam.code == DICHOTOMOUS:
                     ok &= given.family[src] == DICHOTOMOUS
                     c = np.clip(given.c[src], 0.01, 0.99)
-                    u = np.clip(given.d[src], 0.01, 0.99)
-                    new = from_irt(DICHOTOMOUS, given.a[src], given.b[src][:, :1], c, u)
+                    upper = np.clip(given.d[src], 0.01, 0.99)
+                    new = from_irt(DICHOTOMOUS, given.a[src], given.b[src][:, :1], c, upper)
                     new[:, 2] = np.where(fam.free[rows, 2], new[:, 2], eta[rows, 2])
                     new[:, 3] = np.where(fam.free[rows, 3], new[:, 3], eta[rows, 3])
                 else:

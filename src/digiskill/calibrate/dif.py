@@ -58,9 +58,11 @@ from typing import Literal
 import numpy as np
 from scipy.stats import chi2, ncx2
 
-from ..bank.parameters import ParameterSet, new_parameter_set
 from ..errors import ConvergenceWarning, InputError, Problem
 from ..irt.items import ItemArrays
+from ..irt.likelihood import encode_responses
+from ..irt.numbers import finite_or_none
+from .fixed import FixedItems
 
 DELTA_PER_LOG_ODDS = -2.35  # ETS delta metric: Δ = −2.35 ln α (Holland & Thayer, 1988)
 ETS_A_LIMIT = 1.0  # |Δ_MH| below this: A
@@ -134,9 +136,6 @@ class DIFResult:
     def to_rows(self) -> list[dict[str, object]]:
         """One dict per item for a CSV (numbers as floats, NaN as None)."""
 
-        def num(x: float) -> float | None:
-            return float(x) if np.isfinite(x) else None
-
         rows = []
         for j, item in enumerate(self.item_ids):
             d = self.delta_mh[j] if not self.polytomous[j] else self.smd[j]
@@ -148,16 +147,16 @@ class DIFResult:
                     "n_reference": self.n_reference,
                     "n_focal": self.n_focal,
                     "n_strata": int(self.n_strata[j]),
-                    "alpha_mh": num(self.alpha_mh[j]),
-                    "delta_mh": num(self.delta_mh[j]),
-                    "se_delta_mh": num(self.se_delta[j]),
-                    "mh_chi2": num(self.mh_chi2[j]),
-                    "mh_p": num(self.mh_p[j]),
-                    "p_abs_delta_gt_1": num(self.p_delta_above_1[j]),
-                    "mantel_chi2": num(self.mantel_chi2[j]),
-                    "mantel_p": num(self.mantel_p[j]),
-                    "smd": num(self.smd[j]),
-                    "smd_effect": num(self.smd_effect[j]),
+                    "alpha_mh": finite_or_none(self.alpha_mh[j]),
+                    "delta_mh": finite_or_none(self.delta_mh[j]),
+                    "se_delta_mh": finite_or_none(self.se_delta[j]),
+                    "mh_chi2": finite_or_none(self.mh_chi2[j]),
+                    "mh_p": finite_or_none(self.mh_p[j]),
+                    "p_abs_delta_gt_1": finite_or_none(self.p_delta_above_1[j]),
+                    "mantel_chi2": finite_or_none(self.mantel_chi2[j]),
+                    "mantel_p": finite_or_none(self.mantel_p[j]),
+                    "smd": finite_or_none(self.smd[j]),
+                    "smd_effect": finite_or_none(self.smd_effect[j]),
                     "ets_class": self.ets_class[j],
                     "favours": favours,
                 }
@@ -354,18 +353,6 @@ def _group_masks(group: Sequence[object] | np.ndarray, focal: object, reference:
     return is_ref, is_focal
 
 
-def _as_codes(responses: np.ndarray) -> np.ndarray:
-    x = np.asarray(responses)
-    if x.ndim != 2:
-        raise ValueError(f"responses must be a 2-D (persons, items) array, got shape {x.shape}")
-    if np.issubdtype(x.dtype, np.floating):
-        seen = np.isfinite(x)
-        if (seen & ((x != np.round(x)) | (x < 0))).any():
-            raise ValueError("responses must be category codes 0, 1, 2, … (NaN or a negative code = missing)")
-        return np.where(seen, x, -1).astype(np.int64)
-    return x.astype(np.int64)
-
-
 def mantel_haenszel_dif(
     responses: np.ndarray,
     group: Sequence[object] | np.ndarray,
@@ -399,7 +386,7 @@ def mantel_haenszel_dif(
     Raises:
         InputError: an unknown group label, too few persons in a group, or codes outside an item's categories.
     """
-    codes = _as_codes(responses)
+    codes = encode_responses(responses).astype(np.int64)
     n, j = codes.shape
     if len(group) != n:
         raise ValueError(f"group has {len(group)} labels for {n} response rows")
@@ -557,9 +544,6 @@ class LRDIFResult:
     def to_rows(self) -> list[dict[str, object]]:
         """One dict per item for a CSV (numbers as floats, NaN as None; thresholds joined by ``;``)."""
 
-        def num(x: float) -> float | None:
-            return float(x) if np.isfinite(x) else None
-
         def joined(b: np.ndarray) -> str:
             return ";".join(f"{v:.6g}" for v in b if np.isfinite(v))
 
@@ -571,15 +555,15 @@ class LRDIFResult:
                 "reason": self.reason[j],
                 "n_reference": self.n_reference,
                 "n_focal": self.n_focal,
-                "g2": num(self.g2[j]),
+                "g2": finite_or_none(self.g2[j]),
                 "df": int(self.df[j]) if self.tested[j] else None,
-                "p": num(self.p[j]),
-                "p_bh": num(self.p_adjusted[j]),
+                "p": finite_or_none(self.p[j]),
+                "p_bh": finite_or_none(self.p_adjusted[j]),
                 "flag": bool(self.flag[j]),
-                "a_common": num(self.a_common[j]),
+                "a_common": finite_or_none(self.a_common[j]),
                 "b_common": joined(self.b_common[j]),
-                "a_reference": num(self.a_reference[j]),
-                "a_focal": num(self.a_focal[j]),
+                "a_reference": finite_or_none(self.a_reference[j]),
+                "a_focal": finite_or_none(self.a_focal[j]),
                 "b_reference": joined(self.b_reference[j]) if self.tested[j] else "",
                 "b_focal": joined(self.b_focal[j]) if self.tested[j] else "",
                 "focal_mean": self.focal_mean,
@@ -672,7 +656,7 @@ def lr_dif(
     """
     from .em import _latent_by_label, calibrate  # em imports nothing from here; kept local so that MH stays light
 
-    codes = _as_codes(responses)
+    codes = encode_responses(responses).astype(np.int64)
     n, j = codes.shape
     if len(groups) != n:
         raise ValueError(f"groups has {len(groups)} labels for {n} response rows")
@@ -713,7 +697,7 @@ def lr_dif(
             ConvergenceWarning,
             stacklevel=2,
         )
-    m0_set = m0.to_parameter_set("lr-dif-m0")
+    m0_items = FixedItems.from_result(m0, "lr-dif-m0")
     start_latent = _latent_by_label(m0)
 
     kmax = int(n_cat.max())
@@ -735,7 +719,7 @@ def lr_dif(
         if mods[i] not in LR_MODELS:
             reason[i] = f"model {mods[i]}: the likelihood-ratio test covers 2pl and grm items"
             continue
-        x1, ids1, start = _split_item(x, foc, i, ids, m0_set)
+        x1, ids1, start = _split_item(x, foc, i, ids, m0_items)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -801,15 +785,15 @@ def lr_dif(
 
 
 def _split_item(
-    x: np.ndarray, focal: np.ndarray, i: int, ids: tuple[str, ...], m0: ParameterSet
-) -> tuple[np.ndarray, tuple[str, ...], ParameterSet]:
+    x: np.ndarray, focal: np.ndarray, i: int, ids: tuple[str, ...], m0: FixedItems
+) -> tuple[np.ndarray, tuple[str, ...], FixedItems]:
     """The responses with item ``i`` split in two columns: column ``i`` answered in the reference group only and a
     last column answered in the focal group only; their ids; start values (M0's, the split item's for both)."""
     x1 = np.column_stack([x, np.where(focal, x[:, i], -1)])
     x1[focal, i] = -1
     ref_id, foc_id = f"{ids[i]} (reference)", f"{ids[i]} (focal)"
     ids1 = (*ids[:i], ref_id, *ids[i + 1 :], foc_id)
-    item = m0.items_by_id()[ids[i]]
-    items = [it for it in m0.items if it.id != ids[i]]
-    items += [item.model_copy(update={"id": ref_id}), item.model_copy(update={"id": foc_id})]
-    return x1, ids1, new_parameter_set(items, set_id="lr-dif-start")
+    k = m0.params.index[ids[i]]
+    order = [*(n for n in range(m0.params.n_items) if n != k), k, k]
+    names = [*(m0.ids[n] for n in order[:-2]), ref_id, foc_id]
+    return x1, ids1, m0.with_ids(order, names)

@@ -38,7 +38,6 @@ from typing import Literal
 
 import numpy as np
 
-from ..bank.parameters import ItemParams, ParameterSet
 from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
 from ..irt.items import DICHOTOMOUS, ItemArrays
 from ..irt.quadrature import Quadrature
@@ -54,6 +53,8 @@ from ._se import (
     sandwich_information,
     summarize_information,
 )
+from .fixed import FixedItems
+from .flags import LOCATION_WARN, SLOPE_WARN
 from .result import CalibrationResult
 
 DEFAULT_TOL = 1e-4  # mirt's TOL for EM
@@ -64,8 +65,6 @@ DEFAULT_MAX_ITER = 500  # mirt's NCYCLES
 # the rest of ``max_iter``.
 SINGLE_PRECISION_TOL = 1e-4
 SQUAREM_MAX_STEP = 64.0  # bound on the SQUAREM step length |α|
-SLOPE_WARN = 20.0  # warn about a free slope above this, or not positive
-LOCATION_WARN = 10.0  # warn about a difficulty/threshold/step beyond ±this (outside the ±6 grid)
 
 
 def _check_arguments(tol: float, max_iter: int, se: str, latent_sd: str) -> None:
@@ -100,10 +99,10 @@ def calibrate(
     precision: Literal["auto", "double", "single"] = "auto",
     collapse: bool | None = None,
     design: Literal["auto", "dense", "sparse"] = "auto",
-    anchors: ParameterSet | None = None,
+    anchors: FixedItems | None = None,
     groups: Sequence[object] | np.ndarray | None = None,
     reference_group: object = None,
-    start: ParameterSet | CalibrationResult | None = None,
+    start: FixedItems | CalibrationResult | None = None,
     start_latent: dict[str, tuple[float, float]] | None = None,
 ) -> CalibrationResult:
     """Estimate item parameters by marginal maximum likelihood (MAP with item priors) with the EM algorithm.
@@ -134,9 +133,10 @@ def calibrate(
         collapse: merge identical response patterns (default: when there are at most 30 items).
         design: hold the response indicators as a dense or a scipy sparse matrix; ``"auto"`` goes sparse for large
             designs with at most 20 % of the cells answered (cost then grows with the number of answers).
-        anchors: fixed-item calibration onto the scale of an existing parameter set: every response column whose
-            item id is in ``anchors`` keeps the given parameters and model (``model`` entries for those columns are
-            ignored), the other items are estimated, and so are the latent mean and SD (see the module docstring).
+        anchors: fixed-item calibration onto the scale of existing items (e.g. a parameter set's
+            :meth:`~digiskill.bank.ParameterSet.as_fixed_items`): every response column whose item id is in
+            ``anchors`` keeps the given parameters and model (``model`` entries for those columns are ignored), the
+            other items are estimated, and so are the latent mean and SD (see the module docstring).
             An anchor may have categories nobody used in these data, never a code beyond its categories.
         groups: ``(N,)`` a group label per row for a multiple-group calibration (Bock & Zimowski, 1997): the item
             parameters are common to all groups and every group has its own latent N(μ_g, σ²_g). The reference group
@@ -147,7 +147,7 @@ def calibrate(
             only (as :func:`~digiskill.calibrate.lr_dif` does). Results: ``group_labels``, ``group_latent_mean``,
             ``group_latent_sd`` (``latent_mean``/``latent_sd`` are the reference group's).
         reference_group: the label of the reference group (must occur in ``groups``).
-        start: start values for the free items whose id is in this parameter set or earlier result (the others
+        start: start values for the free items whose id is in these items or earlier result (the others
             start from their marginal proportions); an earlier result also gives the start of the latent
             distribution of every group with the same label (or of the single group). Only speeds convergence up.
         start_latent: start ``(mean, SD)`` of the latent distribution by group label (``""`` without groups);
@@ -166,18 +166,18 @@ def calibrate(
     """
     _check_arguments(tol, max_iter, se, latent_sd)
     fixed = anchor_pos = given = None
-    anchor_items: tuple[ItemParams, ...] = ()
+    anchor_items: FixedItems | None = None
     if anchors is not None:
         ids = _column_ids(responses, item_ids)
-        by_id = anchors.items_by_id()
+        by_id = anchors.params.index
         anchor_pos = np.array([i for i, k in enumerate(ids) if k in by_id], dtype=np.int64)
         if not anchor_pos.size:
             raise InputError(
-                f"none of the {len(ids)} response columns is an item of the anchor set {anchors.id!r} "
-                f"({len(anchors.items)} items); anchors are matched by item id"
+                f"none of the {len(ids)} response columns is an item of the anchor set {anchors.name!r} "
+                f"({anchors.params.n_items} items); anchors are matched by item id"
             )
-        anchor_items = tuple(by_id[ids[i]] for i in anchor_pos)
-        given = anchors.to_arrays([it.id for it in anchor_items])
+        anchor_items = anchors.take([ids[i] for i in anchor_pos])
+        given = anchor_items.params
         fixed = np.zeros(len(ids), bool)
         fixed[anchor_pos] = True
         n_cat_in = np.zeros(len(ids), np.int64)
@@ -187,8 +187,8 @@ def calibrate(
         n_categories = n_cat_in
         model = list((model,) * len(ids) if isinstance(model, str) else model)
         if len(model) == len(ids):
-            for i, it in zip(anchor_pos, anchor_items, strict=True):
-                model[i] = it.model
+            for i, m in zip(anchor_pos, anchor_items.models, strict=True):
+                model[i] = m
     group_codes, group_labels = (None, ()) if groups is None else _group_codes(groups, reference_group, responses)
     data = prepare_responses(
         responses,
@@ -229,11 +229,11 @@ def calibrate(
     if start is not None:
         if isinstance(start, CalibrationResult):
             start_latent = {**_latent_by_label(start), **(start_latent or {})}
-            start = start.to_parameter_set("start")
-        known = start.items_by_id()
+            start = FixedItems.from_result(start)
+        known = start.params.index
         pos = np.array([i for i, k in enumerate(data.ids) if k in known], dtype=np.int64)
         if pos.size:
-            template = problem.with_start(template, pos, start.to_arrays([data.ids[i] for i in pos]))
+            template = problem.with_start(template, pos, start.take([data.ids[i] for i in pos]).params)
     for g, name in enumerate(data.group_labels or ("",)):
         if start_latent and name in start_latent:
             latent0.mean[g], latent0.var[g] = start_latent[name][0], start_latent[name][1] ** 2
@@ -328,16 +328,16 @@ def _column_ids(responses: np.ndarray, item_ids: Sequence[str] | None) -> tuple[
 
 
 def _with_anchors(
-    result: CalibrationResult, pos: np.ndarray, given: ItemArrays, items: tuple[ItemParams, ...]
+    result: CalibrationResult, pos: np.ndarray, given: ItemArrays, items: FixedItems
 ) -> CalibrationResult:
     """The anchors' given IRT-form values exactly (no round trip through the slope–intercept form) and NaN SEs."""
     p = result.params
-    a, b, c, u = p.a.copy(), p.b.copy(), p.c.copy(), p.d.copy()
+    a, b, c, d = p.a.copy(), p.b.copy(), p.c.copy(), p.d.copy()
     k = min(b.shape[1], given.b.shape[1])
-    a[pos], c[pos], u[pos] = given.a, given.c, given.d
+    a[pos], c[pos], d[pos] = given.a, given.c, given.d
     b[pos] = np.nan
     b[pos, :k] = given.b[:, :k]
-    params = ItemArrays(family=p.family, a=a, b=b, c=c, d=u, n_cat=p.n_cat, ids=p.ids)
+    params = ItemArrays(family=p.family, a=a, b=b, c=c, d=d, n_cat=p.n_cat, ids=p.ids)
     se = result.se
     if se is not None:
         se_b = se.b.copy()
@@ -354,7 +354,7 @@ def _with_anchors(
         )
     mask = np.zeros(p.n_items, bool)
     mask[pos] = True
-    return dataclasses.replace(result, params=params, se=se, anchored=mask, anchor_items=items)
+    return dataclasses.replace(result, params=params, se=se, anchored=mask, anchors=items)
 
 
 def _put(x: np.ndarray, pos: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -466,27 +466,27 @@ def _result(
             "a": np.empty(j),
             "b": np.full((j, k_max - 1), np.nan),
             "c": np.zeros(j),
-            "u": np.ones(j),
-            "d": np.full((j, k_max - 1), np.nan),
+            "d": np.ones(j),
+            "intercepts": np.full((j, k_max - 1), np.nan),
         }
         for fam, eta in zip(problem.families, etas, strict=True):
             irt = to_irt(fam.code, eta, fam.n_cat)
-            out["a"][fam.idx], out["c"][fam.idx], out["u"][fam.idx] = irt["a"], irt["c"], irt["u"]
+            out["a"][fam.idx], out["c"][fam.idx], out["d"][fam.idx] = irt["a"], irt["c"], irt["d"]
             out["b"][fam.idx, : irt["b"].shape[1]] = irt["b"]
             thr = np.arange(1, eta.shape[1]) < fam.n_cat[:, None] if fam.code != DICHOTOMOUS else np.ones((1, 1), bool)
-            out["d"][fam.idx, : eta.shape[1] - 1] = (
+            out["intercepts"][fam.idx, : eta.shape[1] - 1] = (
                 np.where(thr, eta[:, 1:], np.nan) if fam.code != DICHOTOMOUS else eta[:, 1:2]
             )
         return out
 
     def flat(x: np.ndarray) -> np.ndarray:
         o = arrays(x)
-        return np.concatenate([o["a"], o["b"].ravel(), o["c"], o["u"], o["d"].ravel()])
+        return np.concatenate([o["a"], o["b"].ravel(), o["c"], o["d"], o["intercepts"].ravel()])
 
     est = arrays(phi)
 
-    def item_arrays(a: np.ndarray, b: np.ndarray, c: np.ndarray, u: np.ndarray) -> ItemArrays:
-        return ItemArrays(family=problem.family_codes.copy(), a=a, b=b, c=c, d=u, n_cat=data.n_cat.copy(), ids=data.ids)
+    def item_arrays(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> ItemArrays:
+        return ItemArrays(family=problem.family_codes.copy(), a=a, b=b, c=c, d=d, n_cat=data.n_cat.copy(), ids=data.ids)
 
     se_items = se_d = se_var = se_mean = None
     if info is not None and info.cov is not None:
@@ -501,9 +501,9 @@ def _result(
     etas, latent = problem.unpack(phi, template)
     lp = problem.total_log_prior(etas)
     return CalibrationResult(
-        params=item_arrays(est["a"], est["b"], est["c"], est["u"]),
+        params=item_arrays(est["a"], est["b"], est["c"], est["d"]),
         models=problem.models,
-        intercepts=est["d"],
+        intercepts=est["intercepts"],
         loglik=float(loglik),
         log_prior=lp,
         n_parameters=problem.n_free,

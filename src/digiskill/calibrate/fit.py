@@ -85,13 +85,6 @@ def _rmsea(x2: np.ndarray, df: np.ndarray, n: float) -> np.ndarray:
     return np.where(df <= 0, np.nan, out)
 
 
-def _codes(responses: np.ndarray, items: ItemArrays) -> np.ndarray:
-    x = np.asarray(responses)
-    if np.issubdtype(x.dtype, np.integer):
-        x = np.where(x < 0, -1, x)
-    return encode_responses(x, items)
-
-
 # --------------------------------------------------------------------------------------------------------- S-X2
 @dataclass(frozen=True, eq=False)
 class SX2Result:
@@ -159,7 +152,7 @@ def s_x2(
         mincell: the smallest expected count of a cell.
     """
     quadrature = quadrature or Quadrature.normal()
-    codes = _codes(responses, items)
+    codes = encode_responses(responses, items)
     codes = codes[(codes >= 0).all(axis=1)]
     n, j_items = codes.shape
     free = _default_free(items) if n_free is None else np.asarray(n_free, dtype=np.int64)
@@ -363,7 +356,7 @@ def _person_blocks(n_persons: int, j_items: int) -> list[slice]:
 
 
 def _codes_and_theta(responses: np.ndarray, items: ItemArrays, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes = _codes(responses, items)
+    codes = encode_responses(responses, items)
     theta = np.asarray(theta, dtype=float).reshape(-1)
     if theta.shape[0] != codes.shape[0]:
         raise ValueError(f"theta has {theta.shape[0]} values for {codes.shape[0]} persons")
@@ -507,7 +500,7 @@ def m2(
         InputError: missing responses (M2 needs complete data; the message names the items), polytomous items, or
             too few degrees of freedom.
     """
-    codes = _codes(responses, items)
+    codes = encode_responses(responses, items)
     j_items = items.n_items
     problems = [
         Problem(
@@ -818,7 +811,7 @@ def fit_report(
     )
     if statistics not in ("sx2", "full"):
         raise ValueError(f"statistics must be 'sx2' or 'full', got {statistics!r}")
-    codes = _codes(responses, items)
+    codes = encode_responses(responses, items)
     latent_free = sum(name in result.parameter_names for name in ("latent.mean", "latent.var"))
     n_free = np.asarray(n_free_parameters(result.models, items.n_cat))
     if result.anchored is not None:  # anchors' parameters were given, not estimated

@@ -1,5 +1,5 @@
 """The result of a calibration: one immutable object that answers the usual questions (estimates, SEs, fit indices,
-convergence) and writes a parameter-set file."""
+convergence). :meth:`digiskill.bank.ParameterSet.from_calibration` writes it as a parameter-set file."""
 
 from __future__ import annotations
 
@@ -8,21 +8,8 @@ from typing import Literal
 
 import numpy as np
 
-from ..bank.parameters import (
-    CalibrationInfo,
-    DichotomousItem,
-    DichotomousSE,
-    GradedItem,
-    ItemParams,
-    LatentSpec,
-    ParameterSet,
-    PartialCreditItem,
-    PolytomousSE,
-    QuadratureSpec,
-    new_parameter_set,
-)
-from ..errors import InputError, Problem
-from ..irt.items import DICHOTOMOUS, GRADED, ItemArrays
+from ..irt.items import ItemArrays
+from .fixed import FixedItems
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,7 +43,8 @@ class CalibrationResult:
         se_intercepts: standard errors of ``intercepts``; ``se_latent_var`` of the latent variance and
             ``se_latent_mean`` of the latent mean when estimated.
         anchored: ``(J,)`` whether each item was an anchor (parameters given, not estimated); None without anchors.
-        anchor_items: the anchors' items as given (written unchanged by :meth:`to_parameter_set`).
+        anchors: the anchors as given, in column order (a parameter set writes its own anchor items unchanged, see
+            :meth:`~digiskill.bank.ParameterSet.from_calibration`); None without anchors.
         group_labels: the groups of a multiple-group calibration, reference group first (empty otherwise).
         group_latent_mean, group_latent_sd: ``(G,)`` each group's latent mean and SD (None without groups);
             ``se_group_latent_mean``, ``se_group_latent_var`` their SEs (NaN where fixed, None when not computed).
@@ -89,7 +77,7 @@ class CalibrationResult:
     se_latent_var: float | None = None
     se_latent_mean: float | None = None
     anchored: np.ndarray | None = None
-    anchor_items: tuple[ItemParams, ...] = ()
+    anchors: FixedItems | None = None
     group_labels: tuple[str, ...] = ()
     group_latent_mean: np.ndarray | None = None
     group_latent_sd: np.ndarray | None = None
@@ -153,90 +141,3 @@ class CalibrationResult:
             extra = f"  c {self.params.c[j]:.4f}" if self.params.c[j] > 0 else ""
             lines.append(f"{item_id:>16s} {self.models[j]:>5s}  a {self.params.a[j]:7.4f}  b {b}{extra}")
         return "\n".join(lines)
-
-    # ------------------------------------------------------------------ export
-    def to_parameter_set(
-        self,
-        set_id: str,
-        provenance: str | None = None,
-        *,
-        area: str | None = None,
-        data: str | None = None,
-        provisional: bool = False,
-    ) -> ParameterSet:
-        """A :class:`~digiskill.bank.ParameterSet` with the estimates in IRT form, per-item SEs when computed, and
-        the calibration record (log-likelihood, AIC, BIC, iterations, convergence, latent N(mean, sd²)).
-
-        Anchor items (fixed-item calibration) are written exactly as they were given (parameters, SEs and area of
-        the anchor set); the new items are on the anchors' scale, and ``calibration.latent`` is the estimated
-        latent mean and SD of this sample on that scale.
-
-        Raises:
-            InputError: an item whose estimated slope is not positive (the file format requires ``a > 0``).
-        """
-        p = self.params
-        bad = np.flatnonzero(~(p.a > 0))
-        if bad.size:
-            raise InputError(
-                [
-                    Problem(
-                        f"estimated slope {p.a[j]:.4g} is not positive; the item measures the "
-                        "opposite of the scale (check its key) and cannot be written",
-                        item_id=p.ids[j],
-                    )
-                    for j in bad
-                ]
-            )
-        items: list[ItemParams] = []
-        given = {it.id: it for it in self.anchor_items}
-        for j, item_id in enumerate(p.ids):  # conversion at the boundary, once per item
-            if item_id in given:
-                items.append(given[item_id])
-                continue
-            model = self.models[j]
-            k = int(p.n_cat[j]) - 1
-            b = [float(v) for v in p.b[j, :k]]
-            se = self.se
-            if p.family[j] == DICHOTOMOUS:
-                se_obj = None
-                if se is not None:
-                    se_obj = DichotomousSE(a=_num(se.a[j]), b=_num(se.b[j, 0]), c=_num(se.c[j]), d=_num(se.d[j]))
-                items.append(
-                    DichotomousItem(
-                        id=item_id,
-                        model=model,
-                        a=1.0 if model == "rasch" else float(p.a[j]),
-                        b=b[0],
-                        c=float(p.c[j]),
-                        d=float(p.d[j]),
-                        area=area,
-                        se=se_obj,
-                    )
-                )
-            else:
-                se_obj = None
-                if se is not None:
-                    bse = [_num(v) for v in se.b[j, :k]]
-                    se_obj = PolytomousSE(a=_num(se.a[j]), b=None if None in bse else bse)
-                cls = GradedItem if p.family[j] == GRADED else PartialCreditItem
-                a = 1.0 if model == "pcm" else float(p.a[j])
-                items.append(cls(id=item_id, model=model, a=a, b=b, area=area, se=se_obj))
-        info = CalibrationInfo(
-            model=self.model_name,
-            loglik=self.loglik,
-            aic=self.aic,
-            bic=self.bic,
-            n_parameters=self.n_parameters,
-            iterations=self.iterations,
-            converged=self.converged,
-            n_persons=round(self.n_persons),
-            quadrature=QuadratureSpec(points=self.quadrature_points, range=self.quadrature_range),
-            se_method=self.se_method,
-            latent=LatentSpec(mean=self.latent_mean, sd=self.latent_sd),
-            data=data,
-        )
-        return new_parameter_set(items, set_id=set_id, provenance=provenance, provisional=provisional, calibration=info)
-
-
-def _num(v: float) -> float | None:
-    return float(v) if np.isfinite(v) else None

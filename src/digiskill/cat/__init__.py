@@ -3,8 +3,11 @@
 * :mod:`~digiskill.cat.config`: :class:`CatConfig` and its rule blocks (start, selection, estimator, quadrature,
   exposure, content balancing, stopping), with documented defaults.
 * :mod:`~digiskill.cat.arrays`: :class:`CatBank`, a parameter set prepared once for a configuration.
-* :mod:`~digiskill.cat.criteria`, :mod:`~digiskill.cat.estimate`, :mod:`~digiskill.cat.stopping`,
-  :mod:`~digiskill.cat.select`: the step on plain numpy arrays.
+* :mod:`~digiskill.cat.rules` (selectors, exposure control), :mod:`~digiskill.cat.balancing`,
+  :mod:`~digiskill.cat.stopping`, :mod:`~digiskill.cat.criteria`,
+  :mod:`~digiskill.cat.estimate`: each rule once, vectorised over N tests (a session N = 1, the simulation N simulees);
+  :mod:`~digiskill.cat.select`: one step of one test on plain numpy arrays; :mod:`~digiskill.cat.pcg`: the
+  simulees' exposure draws, bit-identical to a session's ``default_rng([seed, step])``.
 * :mod:`~digiskill.cat.session`: :class:`Session`, :func:`start_session`, :func:`next_item`, :func:`answer`.
 * :mod:`~digiskill.cat.replay`: :func:`verify_session` replays a stored session and compares every field.
 * :mod:`~digiskill.cat.sessionfile`: sealed session files (HMAC-SHA256 with a per-installation secret).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -83,6 +84,14 @@ class AreaBank:
     @property
     def n_items(self) -> int:
         return self.index.size
+
+    @cached_property
+    def strata_order(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The items sorted by a-stratum, where each non-empty stratum starts in that order, and its number (for
+        per-stratum counts)."""
+        order = np.argsort(self.stratum, kind="stable")
+        present = np.unique(self.stratum)
+        return order, np.searchsorted(self.stratum[order], present), present
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,7 +1,7 @@
 """Simulated respondents: draw a score category from the IRT model, and turn a score into a typed answer.
 
-* :func:`draw_categories`: ``x = #{k : u > P(X ≤ k | θ)}`` with ``u ~ U(0, 1)``, for any array of category
-  probabilities ``(..., K)``: one uniform per response, drawn from the caller's Generator.
+* :func:`draw_categories` (from :mod:`digiskill.irt.sampling`): ``x = #{k : u > P(X ≤ k | θ)}`` with
+  ``u ~ U(0, 1)``, one uniform per response, drawn from the caller's Generator.
 * :class:`SimulatedPerson`: a person of ability θ who answers content items by choosing options (draw a score,
   then options with that score); every draw comes from one Generator.
 * :func:`answer_with_score`: option ids a person could have chosen that score exactly ``score`` by the item's
@@ -25,18 +25,7 @@ from ..bank.parameters import ParameterSet
 from ..errors import InputError, Problem
 from ..irt.items import ItemArrays
 from ..irt.response import probability
-
-
-def draw_categories(p: np.ndarray, rng: np.random.Generator, n_cat: np.ndarray | None = None) -> np.ndarray:
-    """Category codes drawn from probabilities ``p`` of shape ``(..., K)``; shape ``p.shape[:-1]``.
-
-    One uniform per response from ``rng``. ``n_cat`` (broadcast against ``p.shape[:-1]``, e.g. ``(J,)``) caps each
-    code at the item's last category, in case rounding leaves the cumulative sum a hair below 1.
-    """
-    cum = np.cumsum(p, axis=-1)
-    u = rng.random((*p.shape[:-1], 1))
-    codes = (cum < u).sum(axis=-1)
-    return np.minimum(codes, p.shape[-1] - 1 if n_cat is None else np.asarray(n_cat) - 1)
+from ..irt.sampling import draw_categories  # re-exported: the sampler lives in irt
 
 
 def simulate_category(theta: float, items: ItemArrays, rng: np.random.Generator) -> np.ndarray:

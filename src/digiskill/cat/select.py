@@ -1,29 +1,25 @@
-"""One adaptive step on arrays: pick the area (Kingsbury–Zara), estimate it, score its items, apply exposure control.
+"""One adaptive step of one test: the rules of :mod:`~digiskill.cat.rules` called with N = 1.
 
 :func:`choose` is a pure function of the bank, the answers so far, the areas still open, the items set aside and
-``(seed, step)``. Random draws come from ``numpy.random.default_rng([seed, step])``, so a session resumed from JSON
-draws exactly what it would have drawn without the pause. With exposure control ``none`` nothing random happens.
+``(seed, step)``: it picks the area (Kingsbury–Zara), estimates it, scores its items and applies exposure control.
+:func:`area_stop` evaluates an area's stopping rules after an answer. Random draws come from
+:class:`~digiskill.cat.rules.SessionDraws` (``numpy.random.default_rng([seed, step])``), so a session resumed from
+JSON draws exactly what it would have drawn without the pause. With exposure control ``none`` nothing random happens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..irt.likelihood import finite_logp
-from ..irt.response import category_terms
 from .arrays import AreaBank, CatBank
-from .config import CatConfig, ContentBalancing
-from .criteria import (
-    astrat_distance,
-    dichotomous_information,
-    expected_posterior_variance,
-    fisher_information,
-    kullback_leibler,
-)
-from .estimate import AreaFit, fit_area
+from .balancing import area_targets, competence_allowed, kingsbury_zara
+from .config import StoppingRules
+from .estimate import AreaFit, answers_row, fit_area, fit_rows, grid_loglik
+from .rules import Rules, SessionDraws, top_k
+from .stopping import Stopper, sprt_llr
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +55,14 @@ class Choice:
     set_aside: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class AreaStop:
+    """Which rule ended the area (None: it goes on) and the classification against the cut, if decided."""
+
+    rule: str | None
+    classification: str | None  # "above" / "below" the cut score
+
+
 def available_mask(bank: CatBank, area: str | None, history: History, excluded: np.ndarray) -> np.ndarray:
     """``(J_a,)`` True for the area's items neither answered nor set aside."""
     ab = bank.areas[area]
@@ -70,58 +74,15 @@ def available_mask(bank: CatBank, area: str | None, history: History, excluded: 
     return mask
 
 
-def kingsbury_zara(
-    open_areas: Sequence[str | None],
-    session_areas: Sequence[str | None],
-    counts: Mapping[str | None, int],
-    targets: Mapping[str, float] | None,
-) -> str | None:
-    """The open area with the largest target minus observed proportion (ties: first in session order)."""
-    if targets:
-        fill = float(np.mean(list(targets.values())))
-        raw = np.array([targets.get(a, fill) if a is not None else fill for a in session_areas])
-    else:
-        raw = np.ones(len(session_areas))
-    target = raw / raw.sum()
-    total = sum(counts.get(a, 0) for a in session_areas)
-    observed = np.array([counts.get(a, 0) for a in session_areas], dtype=float) / max(total, 1)
-    deficit = np.where([a in open_areas for a in session_areas], target - observed, -np.inf)
-    return session_areas[int(np.argmax(deficit))]
-
-
-def competence_allowed(
-    ab: AreaBank, given: np.ndarray, available: np.ndarray, cfg_balancing: ContentBalancing
-) -> np.ndarray:
-    """Kingsbury–Zara on DigComp competences within an area: only items of the competence with the largest target
-    minus observed proportion (among competences with items left) stay available.
-
-    Args:
-        ab: the area's items (``competence`` codes, −1 = none given: always allowed).
-        given: ``(..., J_a)`` True for items already answered.
-        available: ``(..., J_a)`` True for items that could be chosen.
-        cfg_balancing: the :class:`~digiskill.cat.config.ContentBalancing` block.
-
-    Returns:
-        ``(..., J_a)`` the allowed items (a subset of ``available``; ``available`` itself when nothing is balanced).
-    """
-    n_comp = len(ab.competences)
-    if not cfg_balancing.competences or n_comp < 2 or ab.competence is None:
-        return available
-    onehot = (ab.competence[:, None] == np.arange(n_comp)).astype(np.float64)  # (J_a, C)
-    targets = cfg_balancing.competence_targets
-    if targets:
-        fill = float(np.mean(list(targets.values())))
-        raw = np.array([targets.get(c, fill) for c in ab.competences])
-    else:
-        raw = np.ones(n_comp)
-    counts = given.astype(np.float64) @ onehot  # (..., C)
-    observed = counts / np.maximum(counts.sum(axis=-1, keepdims=True), 1.0)
-    has_items = (available.astype(np.float64) @ onehot) > 0
-    deficit = np.where(has_items, raw / raw.sum() - observed, -np.inf)
-    chosen = np.argmax(deficit, axis=-1)  # ties: the first competence id in sorted order
-    any_left = has_items.any(axis=-1)
-    keep = (ab.competence == np.expand_dims(chosen, -1)) | (ab.competence < 0)
-    return np.where(np.expand_dims(any_left, -1), available & keep, available)
+def area_stop(
+    rules: StoppingRules, area: AreaBank, local: np.ndarray, codes: np.ndarray, fit: AreaFit, n_left: int
+) -> AreaStop:
+    """Evaluate one test's area rules after its latest answer (``n_left``: items still available in the area)."""
+    one = np.array
+    stops = Stopper(rules).area(
+        area, one([local.size]), one([fit.theta]), one([fit.se]), one([sprt_llr(area, local, codes)]), one([n_left])
+    )
+    return AreaStop(stops.rule[0], stops.classification[0])
 
 
 def choose(
@@ -146,97 +107,30 @@ def choose(
         if area in open_areas and masks[area][bank.local[pos]]:
             fit = fit_area(bank.areas[area], bank.grid, *history.of_area(bank, area), cfg.estimator)
             return Choice(pos, area, "start: given first item", cfg.start.theta, fit)
-    counts = {
-        a: int(c)
-        for a, c in zip(
-            bank.area_names, np.bincount(bank.area_code[history.items], minlength=len(bank.area_names)), strict=True
-        )
-    }
-    area = kingsbury_zara(open_areas, session_areas, counts, cfg.balancing.targets)
+    codes = [bank.area_names.index(a) for a in session_areas]
+    counts = np.bincount(bank.area_code[history.items], minlength=len(bank.area_names))[codes]
+    is_open = np.array([a in open_areas for a in session_areas])
+    target = area_targets(session_areas, cfg.balancing.targets)
+    area = session_areas[int(kingsbury_zara(counts[None, :], is_open[None, :], target)[0])]
     ab = bank.areas[area]
-    local, codes = history.of_area(bank, area)
-    fit = fit_area(ab, bank.grid, local, codes, cfg.estimator)
-    given = np.zeros(ab.n_items, dtype=bool)
-    given[local] = True
-    allowed = competence_allowed(ab, given, masks[area], cfg.balancing)
-    return _select_in_area(bank, ab, fit, allowed, seed, step, area)
-
-
-def _select_in_area(
-    bank: CatBank, ab: AreaBank, fit: AreaFit, available: np.ndarray, seed: int, step: int, area: str | None
-) -> Choice:
-    cfg = bank.config
-    rule = cfg.selection.rule
-    started = fit.n > 0
-    theta = fit.theta if started else cfg.start.theta
-    lower_is_better = False
-    if rule == "cut_info":
-        score, name = ab.cut_info.copy(), f"cut_info (at {ab.cut:g})"
-    elif rule == "astrat":
-        n_strata = cfg.selection.strata
-        stage = min(n_strata - 1, fit.n * n_strata // cfg.stopping.max_items_per_area)
-        dist, used = astrat_distance(ab.b_center, ab.stratum, available, stage, theta)
-        score, name, lower_is_better = -dist, f"astrat (stratum {used + 1} of {n_strata})", True
-    elif rule == "mfi" or not started:
-        if ab.dichotomous:
-            it = ab.items
-            score = dichotomous_information(it.a, it.b[:, 0], it.c, it.d, theta)
-        else:
-            t = category_terms(theta, ab.items, with_logp=False)
-            score = fisher_information(t.prob, t.dlogp)
-        name = "mfi"
-    elif rule in ("kl", "klp"):
-        t = category_terms(theta, ab.items)
-        log_w = fit.loglik + bank.grid.log_integration if rule == "kl" else fit.log_post
-        score, name = kullback_leibler(t.prob, finite_logp(t.logp), ab.logp, log_w), rule
-    else:  # mepv
-        t = category_terms(theta, ab.items, with_logp=False)
-        epv = expected_posterior_variance(t.prob, ab.prob, bank.grid.points, fit.log_post)
-        score, name, lower_is_better = -epv, "mepv", True
-    if not started:
-        name = f"start: {name} at θ = {theta:g}"
-    score = np.where(available, score, -np.inf)
-    local, set_aside, name = _apply_exposure(cfg, ab, score, available, seed, step, name)
-    candidates = _top(score, cfg.selection.candidates_logged)
-    sign = -1.0 if lower_is_better else 1.0
+    local, answers = history.of_area(bank, area)
+    x = answers_row(ab, local, answers)
+    n = np.array([local.size])
+    fit = fit_rows(ab, bank.grid, grid_loglik(ab, local, answers)[None, :], x, cfg.estimator, n)
+    allowed = competence_allowed(ab, x >= 0, masks[area][None, :], cfg.balancing)
+    rules = Rules.from_config(cfg)
+    sel = rules.select(ab, bank.grid, fit, allowed, SessionDraws(seed, step))
+    item = int(sel.pick.item[0])
+    score = sel.score[0]
+    top = top_k(sel.score, cfg.selection.candidates_logged)[0]
+    top = top[np.isfinite(score[top])]
+    sign = rules.selector.sign
     return Choice(
-        item=int(ab.index[local]),
+        item=int(ab.index[item]),
         area=area,
-        rule=name,
-        theta=float(theta),
-        fit=fit,
-        candidates=tuple((int(ab.index[c]), float(sign * score[c])) for c in candidates),
-        set_aside=tuple(int(ab.index[s]) for s in set_aside),
+        rule=rules.selector.describe(sel.view, 0) + rules.exposure.describe(sel.pick, 0),
+        theta=float(sel.view.theta[0]),
+        fit=fit.row(0, cfg.estimator),
+        candidates=tuple((int(ab.index[c]), float(sign * score[c])) for c in top),
+        set_aside=tuple(int(ab.index[s]) for s in np.flatnonzero(sel.pick.set_aside[0])),
     )
-
-
-def _top(score: np.ndarray, m: int) -> np.ndarray:
-    """Positions of the ``m`` highest finite scores, best first (ties: bank order)."""
-    finite = np.isfinite(score)
-    m = min(m, int(finite.sum()))
-    if m == 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-score, m - 1)[:m] if m < score.size else np.arange(score.size)
-    part = part[np.isfinite(score[part])]
-    return part[np.lexsort((part, -score[part]))][:m]
-
-
-def _apply_exposure(
-    cfg: CatConfig, ab: AreaBank, score: np.ndarray, available: np.ndarray, seed: int, step: int, name: str
-) -> tuple[int, np.ndarray, str]:
-    method = cfg.exposure.method
-    if method == "randomesque":
-        top = _top(score, cfg.exposure.top_k)
-        u = np.random.default_rng([seed, step]).random()
-        return int(top[int(u * top.size)]), np.zeros(0, dtype=np.int64), f"{name}, randomesque top {top.size}"
-    best = int(np.argmax(score))
-    if method == "sympson_hetter":
-        u = np.random.default_rng([seed, step]).random(ab.n_items)
-        accept = available & (u < ab.sh)
-        if accept.any():
-            best = int(np.argmax(np.where(accept, score, -np.inf)))
-            idx = np.arange(score.size)
-            above = (score > score[best]) | ((score == score[best]) & (idx < best))
-            return best, np.flatnonzero(available & ~accept & above), f"{name}, sympson-hetter"
-        return best, np.zeros(0, dtype=np.int64), f"{name}, sympson-hetter (all declined: best given)"
-    return best, np.zeros(0, dtype=np.int64), name

@@ -28,8 +28,8 @@ from ..errors import InputError, Problem
 from .arrays import CatBank
 from .config import CatConfig
 from .estimate import fit_area
-from .select import Choice, History, available_mask, choose
-from .stopping import area_stop
+from .select import Choice, History, area_stop, available_mask, choose
+from .stopping import Stopper
 
 SESSION_SCHEMA = "digiskill.cat-session/1"
 
@@ -237,7 +237,7 @@ def answer(session: Session, bank: CatBank | ParameterSet, item_id: str, respons
     fit = fit_area(ab, bank.grid, local, codes, cfg.estimator)
     excluded = np.array([bank.index[i] for i in excluded_ids], dtype=np.int64)
     n_left = int(available_mask(bank, area, history, excluded).sum())
-    stop = area_stop(cfg.stopping, ab, local, codes, fit.theta, fit.se, n_left)
+    stop = area_stop(cfg.stopping, ab, local, codes, fit, n_left)
     areas = []
     for st in session.areas:
         if st.area == area:
@@ -252,14 +252,10 @@ def answer(session: Session, bank: CatBank | ParameterSet, item_id: str, respons
                 classification=stop.classification,
             )
         areas.append(st)
-    session_stop = None
-    max_total = cfg.stopping.max_total_items
-    if max_total is not None and history.items.size >= max_total:
-        session_stop = "max_total_items"
-    elif all(a.finished for a in areas):
-        session_stop = "all_areas_finished"
-    elif not any(available_mask(bank, a.area, history, excluded).any() for a in areas if not a.finished):
-        session_stop = "items_exhausted"
+    left = any(available_mask(bank, a.area, history, excluded).any() for a in areas if not a.finished)
+    session_stop = Stopper(cfg.stopping).session(
+        np.array([history.items.size]), np.array([all(a.finished for a in areas)]), np.array([left])
+    )[0]
     record = StepRecord(
         step=len(session.steps) + 1,
         item=item_id,

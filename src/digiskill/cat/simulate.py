@@ -1,17 +1,16 @@
 """Simulation harness: many adaptive tests at once, all simulees stepping in lockstep, and a summary report.
 
-Every step works on ``(N, J)`` arrays for the ``N`` simulees still testing: one criterion matrix, one masked argmax
-(or a top-k / Sympson–Hetter draw), one gather of the answers from the response matrix, one update of the
-``(N, Q)`` log-likelihoods. No loop over simulees or items in the step.
+Each simulee takes a whole session over every area of the bank (its own true θ per area), and every step calls the
+rules of :mod:`~digiskill.cat.rules`, the ones a live session calls with N = 1, on ``(N, J_a)`` arrays for the
+simulees still testing: Kingsbury–Zara chooses each simulee's area, then per area (at most a handful) one criterion
+matrix, one exposure-control pick, one gather of the answers from the response matrix, one update of the ``(N, Q)``
+log-likelihoods and the stopping rules. No loop over simulees or items in the step.
 
 Responses come from a complete matrix ``(N, J)`` of category codes: drawn from the model at the simulees' true θ
-(:func:`generate_responses`), or given (post-hoc simulation on real data). With exposure control ``none`` a simulee's
-test is exactly the test a :class:`~digiskill.cat.session.Session` gives for the same answers.
-
-Scope of this first version: each area is simulated as its own test (its own true θ, its own stopping rules, one area
-after the other); ``max_total_items`` and Kingsbury–Zara interleaving, which only order the areas' items within a
-session, do not change an area's items and are not simulated. Random draws (true θ, responses, randomesque,
-Sympson–Hetter) come from one ``numpy.random.default_rng(seed)``.
+(:func:`generate_responses`), or given (post-hoc simulation on real data). True θ, the responses and one session seed
+per simulee come from ``numpy.random.default_rng(seed)``; exposure control draws from each simulee's session seed as
+a live session does. A simulee's test is therefore exactly the test a :class:`~digiskill.cat.session.Session` with
+that seed gives for the same answers, for every rule, estimator, exposure method, balancing and stopping option.
 """
 
 from __future__ import annotations
@@ -21,21 +20,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import norm
 
 from ..bank.parameters import ParameterSet
-from ..irt.estimation import estimate
-from ..irt.likelihood import finite_logp, indicator_products
-from ..irt.response import category_terms, probability
+from ..irt.likelihood import indicator_products
+from ..irt.response import probability
 from .arrays import AreaBank, CatBank, Grid
+from .balancing import area_targets, competence_allowed, kingsbury_zara
 from .config import CatConfig
-from .criteria import (
-    NEGLIGIBLE_WEIGHT,
-    astrat_distance,
-    dichotomous_information,
-)
+from .estimate import Fit, fit_rows, posterior
 from .respond import draw_categories
-from .select import competence_allowed
+from .rules import PersonDraws, Rules
 
 _CHUNK = 2048  # simulees per block when a criterion needs (N, J, K) arrays
 
@@ -73,254 +67,156 @@ class AreaRun:
     selected: np.ndarray
 
 
-def run_area(
+@dataclass(eq=False)
+class _AreaTests:
+    """The lockstep state of one area for all ``N`` simulees; owned and updated by :func:`run_sessions` alone."""
+
+    area: AreaBank
+    x: np.ndarray  # (N, J_a) the complete answers
+    loglik: np.ndarray  # (N, Q)
+    used: np.ndarray  # (N, J_a)
+    excluded: np.ndarray  # (N, J_a) set aside by Sympson–Hetter
+    items: np.ndarray  # (N, L_max)
+    length: np.ndarray
+    theta: np.ndarray
+    se: np.ndarray
+    llr: np.ndarray
+    finished: np.ndarray
+    rule: np.ndarray
+    decision: np.ndarray
+
+    @classmethod
+    def start(cls, bank: CatBank, area: str | None, codes: np.ndarray) -> _AreaTests:
+        ab = bank.areas[area]
+        x = codes[:, ab.index].astype(np.int64)
+        n, j = x.shape
+        max_len = min(j, bank.config.stopping.max_items_per_area or j)
+        loglik = np.zeros((n, bank.grid.points.size))
+        _, theta, se = posterior(loglik, bank.grid)  # the estimate before any answer
+        none = np.full(n, None, dtype=object)
+        return cls(
+            ab,
+            x,
+            loglik,
+            np.zeros((n, j), dtype=bool),
+            np.zeros((n, j), dtype=bool),
+            np.full((n, max_len), -1, dtype=np.int64),
+            np.zeros(n, dtype=np.int64),
+            theta,
+            se,
+            np.zeros(n),
+            np.zeros(n, dtype=bool),
+            none,
+            none.copy(),
+        )
+
+    def left(self, rows: np.ndarray) -> np.ndarray:
+        """``(n, J_a)`` items neither answered nor set aside."""
+        return ~(self.used[rows] | self.excluded[rows])
+
+    def choose(self, rules: Rules, grid: Grid, rows: np.ndarray, draws: PersonDraws) -> np.ndarray:
+        """The next item of the tests ``rows`` (positions in the area); records what Sympson–Hetter set aside."""
+        log_post, _, _ = posterior(self.loglik[rows], grid)
+        n = self.length[rows]
+        fit = Fit(self.theta[rows], self.se[rows], n, np.zeros(n.size, dtype=bool), self.loglik[rows], log_post)
+        allowed = competence_allowed(self.area, self.used[rows], self.left(rows), rules.config.balancing)
+        sel = rules.select(self.area, grid, fit, allowed, draws)
+        self.excluded[rows] |= sel.pick.set_aside
+        return sel.pick.item
+
+    def answer(self, rules: Rules, grid: Grid, rows: np.ndarray, chosen: np.ndarray) -> None:
+        """Record the answers of the tests ``rows`` to ``chosen``, estimate again and apply the stopping rules."""
+        ab = self.area
+        resp = self.x[rows, chosen]
+        self.used[rows, chosen] = True
+        self.items[rows, self.length[rows]] = chosen
+        self.length[rows] += 1
+        self.loglik[rows] += ab.logp[:, chosen, resp].T
+        if ab.sprt_logp is not None:
+            self.llr[rows] += ab.sprt_logp[1, chosen, resp] - ab.sprt_logp[0, chosen, resp]
+        seen = np.where(self.used[rows], self.x[rows], -1)
+        fit = fit_rows(ab, grid, self.loglik[rows], seen, rules.config.estimator)
+        self.theta[rows], self.se[rows] = fit.theta, fit.se
+        n_left = self.left(rows).sum(axis=1)
+        stops = rules.stopper.area(ab, self.length[rows], fit.theta, fit.se, self.llr[rows], n_left)
+        self.finished[rows] = stops.rule != None  # noqa: E711 - object array comparison
+        self.rule[rows] = stops.rule
+        self.decision[rows] = stops.classification
+
+    def run(self, true_theta: np.ndarray) -> AreaRun:
+        declined = self.excluded.sum(axis=0)
+        selected = np.bincount(self.items[self.items >= 0], minlength=self.area.n_items) + declined
+        return AreaRun(
+            self.area.area,
+            true_theta,
+            self.items,
+            self.theta,
+            self.se,
+            self.length,
+            self.rule,
+            self.decision,
+            selected,
+        )
+
+
+def run_sessions(
     bank: CatBank,
-    area: str | None,
     codes: np.ndarray,
     true_theta: np.ndarray,
-    rng: np.random.Generator,
+    seeds: np.ndarray,
     progress: Callable[[int], None] | None = None,
-) -> AreaRun:
-    """All ``N`` tests of one area in lockstep; ``codes`` is the ``(N, J)`` response matrix of the whole bank."""
+) -> list[AreaRun]:
+    """``N`` whole sessions over every area of the bank, in lockstep: each step picks each simulee's area
+    (Kingsbury–Zara), its item (the area's selector and exposure control, drawing from the simulee's session seed),
+    takes the answer from ``codes`` ``(N, J)`` and applies the stopping rules. Simulee ``i``'s test is the live
+    session with seed ``seeds[i]`` given the same answers.
+
+    Args:
+        bank: the prepared bank.
+        codes: ``(N, J)`` complete category codes.
+        true_theta: ``(N, A)`` true θ per area (reported, not used).
+        seeds: ``(N,)`` session seed per simulee.
+        progress: called after each step with the number of area tests that ended in it (``N · A`` in all).
+    """
     cfg = bank.config
-    ab = bank.areas[area]
+    rules = Rules.from_config(cfg)
     grid = bank.grid
-    x = codes[:, ab.index].astype(np.int64)  # (N, J_a)
-    n, j = x.shape
-    stop = cfg.stopping
-    max_len = min(j, stop.max_items_per_area or j)
-    loglik = np.zeros((n, grid.points.size))
-    used = np.zeros((n, j), dtype=bool)
-    excluded = np.zeros((n, j), dtype=bool)
-    items = np.full((n, max_len), -1, dtype=np.int64)
-    length = np.zeros(n, dtype=np.int64)
-    theta = np.full(n, np.nan)
-    se = np.full(n, np.nan)
-    rule = np.full(n, None, dtype=object)
-    decision = np.full(n, None, dtype=object)
-    sprt = np.zeros(n)
-    active = np.arange(n)
+    tests = [_AreaTests.start(bank, name, codes) for name in bank.area_names]
+    target = area_targets(bank.area_names, cfg.balancing.targets)
     first = cfg.start.first_item
-    first_local = None
-    if first in bank.index and bank.area_of(bank.index[first]) == area:
-        first_local = int(bank.local[bank.index[first]])
+    first_pos = bank.index.get(first) if first is not None else None
+    active = np.arange(codes.shape[0])
     step = 0
     while active.size:
-        th, sd, log_post = _estimate(ab, grid, cfg.estimator, loglik[active], x[active], used[active])
-        open_items = ~(used[active] | excluded[active])
-        allowed = competence_allowed(ab, used[active], open_items, cfg.balancing)
-        chosen = _select(
-            bank,
-            ab,
-            th,
-            sd,
-            log_post,
-            loglik[active],
-            ~allowed,
-            length[active],
-            rng,
-            excluded,
-            active,
-        )
-        if step == 0 and first_local is not None:
-            chosen[:] = first_local
-        resp = x[active, chosen]
-        used[active, chosen] = True
-        items[active, length[active]] = chosen
-        length[active] += 1
-        loglik[active] += ab.logp[:, chosen, resp].T
-        if ab.sprt_logp is not None:
-            sprt[active] += ab.sprt_logp[1, chosen, resp] - ab.sprt_logp[0, chosen, resp]
-        th, sd, _ = _estimate(ab, grid, cfg.estimator, loglik[active], x[active], used[active])
-        theta[active], se[active] = th, sd
-        left = (~(used[active] | excluded[active])).sum(axis=1)
-        fired = _stop_rules(cfg, ab, th, sd, length[active], sprt[active], left, decision, active)
-        done = fired != None  # noqa: E711 - object array comparison
-        rule[active[done]] = fired[done]
-        active = active[~done]
+        finished = np.stack([t.finished[active] for t in tests], axis=1)  # (n, A)
+        if step == 0 and first_pos is not None:
+            which = np.full(active.size, int(bank.area_code[first_pos]))
+        else:
+            has_left = np.stack([t.left(active).any(axis=1) for t in tests], axis=1)
+            counts = np.stack([t.length[active] for t in tests], axis=1)
+            which = kingsbury_zara(counts, has_left & ~finished, target)
+        for a, t in enumerate(tests):
+            rows = active[which == a]
+            if rows.size == 0:
+                continue
+            if step == 0 and first_pos is not None:
+                chosen = np.full(rows.size, int(bank.local[first_pos]))
+            else:
+                chosen = t.choose(rules, grid, rows, PersonDraws(seeds[rows], step))
+            t.answer(rules, grid, rows, chosen)
+        now = np.stack([t.finished[active] for t in tests], axis=1)
+        has_left = np.stack([t.left(active).any(axis=1) for t in tests], axis=1)
+        total = np.stack([t.length[active] for t in tests], axis=1).sum(axis=1)
+        session = rules.stopper.session(total, now.all(axis=1), (has_left & ~now).any(axis=1))
+        done = session != None  # noqa: E711 - object array comparison
+        for t in tests:  # areas still open when the session ends are ended by the session's rule
+            cut_short = active[done & ~t.finished[active]]
+            t.rule[cut_short] = session[done & ~t.finished[active]]
         if progress is not None:
-            progress(int(done.sum()))
+            progress(int((now & ~finished).sum() + (~now[done]).sum()))
+        active = active[~done]
         step += 1
-    declined = excluded.sum(axis=0)
-    selected = np.bincount(items[items >= 0], minlength=j) + declined
-    return AreaRun(area, true_theta, items, theta, se, length, rule, decision, selected)
-
-
-def _estimate(
-    ab: AreaBank, grid: Grid, estimator: str, loglik: np.ndarray, x: np.ndarray, used: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """θ̂, SE and normalised log posterior ``(N, Q)`` for a block of simulees (EAP; MAP/ML/WLE where they apply)."""
-    log_post = loglik + grid.log_weights
-    top = log_post.max(axis=1, keepdims=True)
-    log_post = log_post - (top + np.log(np.exp(log_post - top).sum(axis=1, keepdims=True)))
-    post = np.exp(log_post)
-    q = grid.points
-    mean = post @ q
-    sd = np.sqrt(np.maximum(post @ (q * q) - mean * mean, 0.0))
-    if estimator == "eap":
-        return mean, sd, log_post
-    seen = used
-    fit = seen.any(axis=1)
-    if estimator in ("ml", "wle"):
-        max_code = ab.items.n_cat - 1
-        all_min = ((x == 0) | ~seen).all(axis=1)
-        all_max = ((x == max_code) | ~seen).all(axis=1)
-        fit &= ~all_min & ~all_max
-    if fit.any():
-        codes = np.where(seen[fit], x[fit], -1).astype(np.int16)
-        est = estimate(
-            codes, ab.items, estimator, prior_mean=grid.prior_mean, prior_sd=grid.prior_sd, bounds=grid.bounds
-        )  # type: ignore[arg-type]
-        mean, sd = mean.copy(), sd.copy()
-        mean[fit], sd[fit] = est.theta, est.se
-    return mean, sd, log_post
-
-
-def _select(
-    bank: CatBank,
-    ab: AreaBank,
-    theta: np.ndarray,
-    se: np.ndarray,
-    log_post: np.ndarray,
-    loglik: np.ndarray,
-    unavailable: np.ndarray,
-    n_given: np.ndarray,
-    rng: np.random.Generator,
-    excluded: np.ndarray,
-    active: np.ndarray,
-) -> np.ndarray:
-    cfg = bank.config
-    rule = cfg.selection.rule
-    started = n_given > 0
-    th = np.where(started, theta, cfg.start.theta)
-    score = np.empty(unavailable.shape)
-    for start in range(0, th.size, _CHUNK):
-        sl = slice(start, min(start + _CHUNK, th.size))
-        score[sl] = _scores(bank, ab, rule, th[sl], started[sl], log_post[sl], loglik[sl], unavailable[sl], n_given[sl])
-    score[unavailable] = -np.inf
-    method = cfg.exposure.method
-    if method == "randomesque":
-        k = min(cfg.exposure.top_k, score.shape[1])
-        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
-        finite = np.isfinite(np.take_along_axis(score, top, axis=1))
-        n_ok = finite.sum(axis=1)
-        order = np.argsort(~finite, axis=1, kind="stable")  # finite candidates first
-        top = np.take_along_axis(top, order, axis=1)
-        pick = (rng.random(th.size) * n_ok).astype(np.int64)
-        return top[np.arange(th.size), pick]
-    if method == "sympson_hetter":
-        u = rng.random(score.shape)
-        accept = u < ab.sh[None, :]
-        masked = np.where(accept, score, -np.inf)
-        best_acc = np.argmax(masked, axis=1)
-        has = np.isfinite(masked[np.arange(th.size), best_acc])
-        best = np.where(has, best_acc, np.argmax(score, axis=1))
-        s_best = score[np.arange(th.size), best]
-        above = (score > s_best[:, None]) & np.isfinite(score) & ~accept & has[:, None]
-        excluded[active] |= above
-        return best
-    return np.argmax(score, axis=1)
-
-
-def _scores(
-    bank: CatBank,
-    ab: AreaBank,
-    rule: str,
-    theta: np.ndarray,
-    started: np.ndarray,
-    log_post: np.ndarray,
-    loglik: np.ndarray,
-    unavailable: np.ndarray,
-    n_given: np.ndarray,
-) -> np.ndarray:
-    """Criterion ``(n, J)`` (higher is better) for a block of simulees."""
-    cfg = bank.config
-    if rule == "cut_info":
-        return np.broadcast_to(ab.cut_info, unavailable.shape).copy()
-    if rule == "astrat":
-        n_strata = cfg.selection.strata
-        stage = np.minimum(n_strata - 1, n_given * n_strata // cfg.stopping.max_items_per_area)
-        avail = ~unavailable
-        in_stage = (ab.stratum[None, :] == stage[:, None]) & avail
-        dist = np.where(in_stage, np.abs(ab.b_center[None, :] - theta[:, None]), np.inf)
-        for r in np.flatnonzero(~in_stage.any(axis=1)):  # stratum used up: nearest stratum, rare
-            dist[r], _ = astrat_distance(ab.b_center, ab.stratum, avail[r], int(stage[r]), float(theta[r]))
-        return -dist
-    info = _information(ab, theta)
-    if rule == "mfi":
-        return info
-    out = info.copy()  # before the first answer: MFI at the start θ
-    go = np.flatnonzero(started)
-    if go.size == 0:
-        return out
-    th = theta[go]
-    t = category_terms(th, ab.items)
-    p_hat = t.prob  # (n, J, K)
-    q, j, k = ab.logp.shape
-    if rule in ("kl", "klp"):
-        log_w = loglik[go] + bank.grid.log_integration if rule == "kl" else log_post[go]
-        u = _weights(log_w)
-        expected = (u @ ab.logp.reshape(q, j * k)).reshape(-1, j, k)
-        out[go] = np.einsum("njk,njk->nj", p_hat, finite_logp(t.logp) - expected)
-    else:  # mepv
-        post = _weights(log_post[go])
-        pts = bank.grid.points
-        prob = ab.prob.reshape(q, j * k)
-        m0 = (post @ prob).reshape(-1, j, k)
-        m1 = ((post * pts) @ prob).reshape(-1, j, k)
-        m2 = ((post * pts * pts) @ prob).reshape(-1, j, k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = m1 / m0
-            var = np.where(m0 > 0, np.maximum(m2 / m0 - mean * mean, 0.0), 0.0)
-        out[go] = -np.einsum("njk,njk->nj", p_hat, var)
-    return out
-
-
-def _weights(log_w: np.ndarray) -> np.ndarray:
-    u = np.exp(log_w - log_w.max(axis=1, keepdims=True))
-    u /= u.sum(axis=1, keepdims=True)
-    u[u < NEGLIGIBLE_WEIGHT] = 0.0
-    return u
-
-
-def _information(ab: AreaBank, theta: np.ndarray) -> np.ndarray:
-    if ab.dichotomous:
-        it = ab.items
-        return dichotomous_information(it.a, it.b[:, 0], it.c, it.d, theta[:, None])
-    return category_terms(theta, ab.items, with_logp=False).information()
-
-
-def _stop_rules(
-    cfg: CatConfig,
-    ab: AreaBank,
-    theta: np.ndarray,
-    se: np.ndarray,
-    n: np.ndarray,
-    sprt: np.ndarray,
-    left: np.ndarray,
-    decision: np.ndarray,
-    active: np.ndarray,
-) -> np.ndarray:
-    """The rule that ends each test of the block (None: it goes on), as :func:`~digiskill.cat.stopping.area_stop`."""
-    stop = cfg.stopping
-    above = below = np.zeros(theta.size, dtype=bool)
-    if ab.cut is not None and stop.classification == "ci":
-        z = float(norm.ppf(1.0 - stop.alpha / 2.0))
-        ok = np.isfinite(se)
-        above, below = ok & (theta - z * se >= ab.cut), ok & (theta + z * se <= ab.cut)
-    elif ab.cut is not None and stop.classification == "sprt":
-        above = sprt >= np.log((1.0 - stop.beta) / stop.alpha)
-        below = sprt <= np.log(stop.beta / (1.0 - stop.alpha))
-    decision[active] = np.where(above, "above", np.where(below, "below", None))
-    enough = n >= stop.min_items_per_area
-    at_max = n >= stop.max_items_per_area if stop.max_items_per_area is not None else np.zeros(n.size, dtype=bool)
-    precise = enough & (se <= stop.se_target) if stop.se_target is not None else np.zeros(n.size, dtype=bool)
-    classified = "ci_classification" if stop.classification == "ci" else "sprt"
-    return np.select(
-        [at_max, precise, enough & (above | below), left == 0],
-        np.array(["max_items_area", "se_target", classified, "items_exhausted"], dtype=object),
-        default=None,
-    )
+    return [t.run(true_theta[:, min(a, true_theta.shape[1] - 1)]) for a, t in enumerate(tests)]
 
 
 # ------------------------------------------------------------------------------------------------------ report
@@ -395,10 +291,11 @@ class SimulationReport(_Model):
 
 @dataclass(frozen=True, eq=False)
 class Simulation:
-    """Arrays of a simulation run and its report."""
+    """Arrays of a simulation run, its report and the session seed of each simulee."""
 
     runs: list[AreaRun]
     report: SimulationReport
+    seeds: np.ndarray
 
 
 def simulate(
@@ -414,6 +311,7 @@ def simulate(
     person_ids: list[str] | None = None,
     cuts: list[float] | None = None,
     progress: Callable[[int], None] | None = None,
+    seeds: np.ndarray | None = None,
 ) -> Simulation:
     """Simulate complete adaptive tests.
 
@@ -427,7 +325,8 @@ def simulate(
             bias/RMSE compare with ``theta`` if given, else with the EAP of the complete responses.
         person_ids: ids of the rows (post-hoc; the report then lists each person's test).
         cuts: cut scores for the classification accuracy (default: the configuration's cut, if any).
-        progress: called with the number of tests that ended after each lockstep step (``N`` per area in all).
+        progress: called with the number of area tests that ended after each lockstep step (``N`` per area in all).
+        seeds: session seed of each simulee (default: drawn from ``seed`` after θ and the responses).
     """
     from .. import ENGINE
 
@@ -451,17 +350,21 @@ def simulate(
     n = theta.shape[0]
     if responses is None:
         codes = generate_responses(bank, theta, rng)
-    runs, reports = [], []
-    for a, name in enumerate(bank.area_names):
-        true = theta[:, min(a, theta.shape[1] - 1)]
-        run = run_area(bank, name, codes, true, rng, progress)
-        runs.append(run)
+    if seeds is None:
+        seeds = rng.integers(0, 2**32, size=n, dtype=np.int64)
+    seeds = np.asarray(seeds, dtype=np.int64)
+    if seeds.shape != (n,) or (seeds < 0).any():
+        raise ValueError(f"seeds must be {n} non-negative integers, one per simulee")
+    runs = run_sessions(bank, codes, theta, seeds, progress)
+    reports = []
+    for run in runs:
+        name = run.area
         area_cuts = cuts if cuts is not None else [c for c in [config.cut_for(name)] if c is not None]
         reports.append(_area_report(bank, run, area_cuts, person_ids if responses is not None else None))
     report = SimulationReport(
         parameter_set=bank.parameter_set, engine=ENGINE, seed=seed, n_simulees=n, config=config, areas=reports
     )
-    return Simulation(runs, report)
+    return Simulation(runs, report, seeds)
 
 
 def _complete_eap(bank: CatBank, codes: np.ndarray) -> np.ndarray:
@@ -470,7 +373,7 @@ def _complete_eap(bank: CatBank, codes: np.ndarray) -> np.ndarray:
         ab = bank.areas[name]
         x = codes[:, ab.index].astype(np.int64)
         loglik = indicator_products(x, ab.logp)  # (N, Q): K matrix products, no loop over items
-        out[:, a], _, _ = _estimate(ab, bank.grid, "eap", loglik, x, np.ones_like(x, dtype=bool))
+        out[:, a] = fit_rows(ab, bank.grid, loglik, x, "eap").theta
     return out
 
 
@@ -525,7 +428,7 @@ def _area_report(bank: CatBank, run: AreaRun, cuts: list[float], person_ids: lis
         bias=float(err.mean()),
         rmse=float(np.sqrt((err**2).mean())),
         mean_se=float(run.se.mean()),
-        correlation=float(np.corrcoef(run.theta, run.true_theta)[0, 1]) if n > 1 else float("nan"),
+        correlation=_correlation(run.theta, run.true_theta),
         mean_length=mean_len,
         min_length=int(run.length.min()),
         max_length=int(run.length.max()),
@@ -535,6 +438,13 @@ def _area_report(bank: CatBank, run: AreaRun, cuts: list[float], person_ids: lis
         classification_accuracy={f"{c:g}": float(((run.theta >= c) == (run.true_theta >= c)).mean()) for c in cuts},
         persons=persons,
     )
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's r, NaN when either side has no spread (e.g. one simulee, or tests cut short before the area)."""
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
 
 
 def derive_sympson_hetter(

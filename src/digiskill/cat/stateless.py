@@ -18,9 +18,8 @@ from ..errors import InputError, Problem
 from .arrays import CatBank
 from .config import ESTIMATORS, RULES, CatConfig, SelectionRule, StoppingRules
 from .estimate import fit_area
-from .select import History, available_mask, choose
+from .select import History, area_stop, available_mask, choose
 from .session import AreaState, Candidate, _finite
-from .stopping import area_stop
 
 
 class StepResult(BaseModel):
@@ -100,7 +99,7 @@ def next_step(
         local, codes = history.of_area(bank, a)
         fit = fit_area(bank.areas[a], bank.grid, local, codes, config.estimator)
         n_left = int(available_mask(bank, a, history, excluded).sum())
-        stop = area_stop(config.stopping, bank.areas[a], local, codes, fit.theta, fit.se, n_left)
+        stop = area_stop(config.stopping, bank.areas[a], local, codes, fit, n_left)
         if stop.rule is not None:
             finished.append(a)
         states.append(

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import io
 import re
 import warnings
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
-from pydantic import ValidationError
 
-from ..bank.loading import read_text_file
-from ..bank.parameters import PARAMETER_BOUND, ItemFit, ModelFit, ParameterSet, load_parameter_set
-from ..calibrate import MODELS, Priors, calibrate
-from ..calibrate.fit import FitReport, fit_report
-from ..calibration_report import calibration_report
+from ..bank.calibration import parameter_set_of, read_item_models, with_item_fit
+from ..bank.parameters import load_parameter_set
+from ..bank.responses import read_responses
+from ..calibrate import MODELS, calibrate
+from ..calibrate.fit import fit_report
+from ..calibrate.priors import parse_priors
+from ..calibrate.report import calibration_report
 from ..errors import ConvergenceWarning, DigiskillWarning, InputError, Problem
 from ..fileio import check_output_paths, write_all
-from ..scoring import read_responses
 from .calibrate_groups import (
     LANGUAGE_COL,
     extra_columns,
@@ -32,105 +29,15 @@ from .calibrate_groups import (
 )
 from .common import fail_on_bad_input, stderr
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 class SEChoice(StrEnum):
     oakes = "oakes"
     crossprod = "crossprod"
     sandwich = "sandwich"
     none = "none"
-
-
-def read_item_models(path: Path, item_ids: list[str], optional: frozenset[str] = frozenset()) -> list[str]:
-    """Per-item models from a CSV with columns ``item,model`` (items not listed keep no model: an error, except for
-    the ``optional`` ones, the anchors, which take their model from the anchor set)."""
-    problems: list[Problem] = []
-    models: dict[str, str] = {}
-    text = read_text_file(path, "item-model file")
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        if reader.fieldnames is None or not {"item", "model"} <= {f.strip() for f in reader.fieldnames}:
-            raise InputError(Problem("expected a header with columns 'item' and 'model'", path=str(path), line=1))
-        for row in reader:
-            item, model = (row.get("item") or "").strip(), (row.get("model") or "").strip().lower()
-            line = reader.line_num
-            if model not in MODELS:
-                problems.append(
-                    Problem(
-                        f"unknown model {model!r}; expected one of {', '.join(MODELS)}",
-                        str(path),
-                        line,
-                        item_id=item,
-                    )
-                )
-            elif item in models:
-                problems.append(Problem("item listed twice", str(path), line, item_id=item))
-            models[item] = model
-    except csv.Error as err:
-        raise InputError(Problem(f"not a valid CSV file: {err}", path=str(path), line=reader.line_num)) from err
-    missing = [i for i in item_ids if i not in models and i not in optional]
-    problems += [Problem("no model given for this response column", str(path), item_id=i) for i in missing]
-    known = set(item_ids)
-    unknown = [i for i in models if i not in known]
-    problems += [
-        Problem("not a column of the response file (a typing error?); remove it or fix the id", str(path), item_id=i)
-        for i in unknown
-    ]
-    if problems:
-        raise InputError(problems)
-    return [models.get(i, "2pl") for i in item_ids]  # anchors' entries are replaced by their own models
-
-
-# option name -> (Priors field, distribution, names of its two numbers)
-PRIOR_OPTIONS: dict[str, tuple[str, str, str]] = {
-    "--prior-slope": ("slope", "LogNormal", "MU,SD"),
-    "--prior-difficulty": ("difficulty", "Normal", "MU,SD"),
-    "--prior-intercept": ("intercept", "Normal", "MU,SD"),
-    "--prior-guessing": ("guessing", "Beta", "ALPHA,BETA"),
-    "--prior-slipping": ("slipping", "Beta", "ALPHA,BETA"),
-}
-
-
-def parse_priors(values: dict[str, str | None]) -> Priors:
-    """The item priors from the ``--prior-*`` options (option name -> text, None when not given).
-
-    An option not given keeps the default of :class:`~digiskill.calibrate.Priors`; ``none`` switches that prior off;
-    otherwise the text is two numbers separated by a comma. ``--prior-slope MU,SD`` puts the LogNormal on every free
-    slope (replacing the default on 3PL/4PL slopes), and ``--prior-slope none`` removes every slope prior, the
-    3PL/4PL default included.
-
-    Raises:
-        InputError: every malformed or inadmissible value, one problem per option.
-    """
-    problems: list[Problem] = []
-    fields: dict[str, tuple[float, float] | None] = {}
-    for option, text in values.items():
-        if text is None:
-            continue
-        field, dist, names = PRIOR_OPTIONS[option]
-        if text.strip().lower() == "none":
-            fields[field] = None
-            if field == "slope":
-                fields["asymptote_slope"] = None
-            continue
-        parts = text.split(",")
-        try:
-            pair = tuple(float(v) for v in parts)
-        except ValueError:
-            pair = ()
-        first, second = names.split(",")
-        if len(pair) != 2 or not np.isfinite(pair).all():
-            problems.append(
-                Problem(f"{option}: expected {names} (two numbers separated by a comma) or 'none', got {text!r}")
-            )
-        elif dist == "Beta" and not (pair[0] >= 1 and pair[1] >= 1):
-            problems.append(Problem(f"{option}: Beta({first}, {second}) needs {first}, {second} >= 1, got {text!r}"))
-        elif dist != "Beta" and not pair[1] > 0:
-            problems.append(Problem(f"{option}: {dist}({first}, {second}) needs {second} > 0, got {text!r}"))
-        else:
-            fields[field] = (pair[0], pair[1])
-    if problems:
-        raise InputError(problems)
-    return Priors(**fields)
 
 
 class FitChoice(StrEnum):
@@ -283,7 +190,7 @@ def calibrate_command(
                     se=se.value,
                     max_iter=max_iter,
                     tol=tol,
-                    anchors=anchor_set,
+                    anchors=None if anchor_set is None else anchor_set.as_fixed_items(),
                     priors=priors,
                     **by_group,
                 )
@@ -300,17 +207,16 @@ def calibrate_command(
         stderr.print(f"[yellow]{kind}:[/] {w.message}", markup=True)
     files: dict[Path, str | bytes] = {out: params.dump_json() + "\n"}
     if report is not None:
-        figures: dict[Path, bytes] = {}
-        files[report] = calibration_report(
+        rep = calibration_report(
             result,
             title=f"Calibration of {responses.name}",
-            plot_dir=report.parent,
+            plots=True,
             plot_stem=report.stem,
             fit=fit,
             priors=priors,
-            figures=figures,
-        ) + (translation_dif_section(table, models) if LANGUAGE_COL in table.extra else "")
-        files |= figures
+        )
+        files[report] = rep.text + (translation_dif_section(table, models) if LANGUAGE_COL in table.extra else "")
+        files |= {report.parent / name: png_bytes(fig) for name, fig in rep.figures.items()}
     write_all(files)  # the parameter file, the report and its plots: all or none
     stderr.print(result.summary().splitlines()[1], markup=False)
     if by_group:
@@ -329,64 +235,8 @@ def _check_options(tol: float, out: Path, report: Path | None, *, with_plots: bo
     check_output_paths(paths)
 
 
-def parameter_set_of(
-    result, set_id: str, provenance: str | None, area: str | None, responses: Path, provisional: bool
-) -> ParameterSet:
-    """The parameter-set file of a calibration; the data file is recorded by name and SHA-256, never by its path.
-
-    Raises:
-        InputError: an estimate beyond the bounds of the file (e.g. |b| > 50 for an item that hardly discriminates).
-    """
-    p = result.params
-    problems = []
-    for j in range(p.n_items):  # once per item, at the file boundary
-        values = [float(p.a[j]), *(float(v) for v in p.b[j, : int(p.n_cat[j]) - 1])]
-        if not all(abs(v) <= PARAMETER_BOUND for v in values):  # also catches NaN
-            shown = ", ".join(f"{v:.4g}" for v in values)
-            problems.append(
-                Problem(
-                    f"estimates (a, b) = ({shown}) are beyond the bound {PARAMETER_BOUND:g} of the parameter file: "
-                    "the item hardly discriminates or nearly everybody gives the same answer; remove it, or set a "
-                    "prior (--prior-slope, --prior-difficulty)",
-                    path=str(responses),
-                    item_id=p.ids[j],
-                )
-            )
-    if problems:
-        raise InputError(problems)
-    try:
-        params = result.to_parameter_set(set_id, provenance, area=area, data=responses.name, provisional=provisional)
-    except ValidationError as err:
-        raise InputError(Problem(f"the estimates cannot be written as a parameter set: {err}")) from err
-    if params.calibration is not None:
-        digest = hashlib.sha256(responses.read_bytes()).hexdigest()
-        calibration = params.calibration.model_copy(update={"data_sha256": digest})
-        params = params.model_copy(update={"calibration": calibration})
-    return params
-
-
-def with_item_fit(params: ParameterSet, fit: FitReport) -> ParameterSet:
-    """``params`` with each item's fit statistics and the test's M2 (when computed) recorded in the file."""
-
-    def num(v: float) -> float | None:
-        return float(v) if np.isfinite(v) else None
-
-    items = []
-    for j, it in enumerate(params.items):  # once per item, at the file boundary
-        sx, io = fit.s_x2, fit.infit_outfit
-        item_fit = ItemFit(
-            s_x2=num(sx.statistic[j]) if sx else None,
-            s_x2_df=int(sx.df[j]) if sx and np.isfinite(sx.statistic[j]) else None,
-            s_x2_p=num(sx.p_value[j]) if sx else None,
-            infit=num(io.item_infit[j]) if io else None,
-            outfit=num(io.item_outfit[j]) if io else None,
-            zh=num(fit.zh[j]) if fit.zh is not None else None,
-        )
-        items.append(it.model_copy(update={"fit": item_fit}))
-    calibration = params.calibration
-    if fit.m2 is not None and calibration is not None:
-        m = fit.m2
-        calibration = calibration.model_copy(
-            update={"m2": ModelFit(statistic=m.statistic, df=m.df, p=m.p_value, rmsea=m.rmsea)}
-        )
-    return params.model_copy(update={"items": items, "calibration": calibration})
+def png_bytes(fig: Figure) -> bytes:
+    """A figure as PNG (120 dpi)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=120, format="png")
+    return buf.getvalue()

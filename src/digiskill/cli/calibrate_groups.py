@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..bank.responses import ResponseTable
 from ..errors import InputError, Problem
-from ..scoring import ResponseTable
 
 if TYPE_CHECKING:
     from ..calibrate.result import CalibrationResult

@@ -140,9 +140,9 @@ def simulate_cmd(
     With --responses the answers come from a complete matrix (one row per person, one column per bank item) and the
     report lists every person's test. Exit status 2 on bad input.
     """
+    from ..bank.responses import read_responses
     from ..cat.simulate import simulate
     from ..fileio import atomic_write_text
-    from ..scoring import read_responses
 
     try:
         check_output_paths({"--out": out})

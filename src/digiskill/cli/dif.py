@@ -1,7 +1,7 @@
 """``digiskill dif``: Mantel–Haenszel / standardization DIF by a grouping column, with the ETS classes, or
 (``--method lr``) the IRT likelihood-ratio test for 2PL and GRM items with all other items as anchors.
 
-The group column is read with the responses, as an extra column of :func:`digiskill.scoring.read_responses`, for
+The group column is read with the responses, as an extra column of :func:`digiskill.bank.responses.read_responses`, for
 the DIF analysis only; it never reaches scoring.
 """
 
@@ -17,10 +17,10 @@ from typing import Annotated
 import typer
 
 from ..bank.parameters import load_parameter_set
+from ..bank.responses import read_responses
 from ..calibrate.dif import DEFAULT_MIN_GROUP, DIFResult, LRDIFResult, lr_dif, mantel_haenszel_dif
 from ..errors import InputError
 from ..fileio import check_output_paths, write_all
-from ..scoring import read_responses
 from .common import fail_on_bad_input, stderr
 
 COLUMNS = (
@@ -115,9 +115,9 @@ def dif_command(
 ) -> None:
     """Differential item functioning between a focal and a reference group (Mantel-Haenszel with the ETS A/B/C
     classes for 0/1 items; Mantel's test and SMD with AA/BB/CC for polytomous items), or with ``--method lr`` the
-    IRT likelihood-ratio test of each 2PL/GRM item with all other items anchored at the reference group's estimates
-    (G2, df, p, Benjamini-Hochberg flag; the reference estimates are treated as known, which is anti-conservative
-    unless the reference group is much larger than the focal group).
+    two-group IRT likelihood-ratio test of each 2PL/GRM item: both groups calibrated together (the focal group's
+    latent mean and SD estimated, so a difference in ability is not taken for DIF), the studied item free in each
+    group against all other items common to both as anchors (G2, df, p, Benjamini-Hochberg flag at --alpha).
 
     Group data is used for this fairness check only, never in scoring. Persons with a missing response or an empty
     group value are left out. Exit status 2 on bad input (unknown group value, too few persons in a group, an item

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from ..bank.linking import DEFAULT_GRID_POINTS, link
 from ..bank.parameters import MODELS, ParameterSet, load_parameter_set
-from ..calibrate.linking import DEFAULT_GRID_POINTS, link
 from ..errors import InputError, Problem
 from ..fileio import check_output_paths, write_all
 from .common import fail_on_bad_input, stderr

@@ -10,8 +10,8 @@ import typer
 
 from ..errors import InputError, Problem
 from ..fileio import check_output_paths, write_all
-from ..schemas import PUBLIC_MODELS, json_schema
 from .common import fail_on_bad_input
+from .schema_export import PUBLIC_MODELS, json_schema
 
 
 def schema(

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import json
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from ..bank.default import load_default
 from ..bank.parameters import load_parameter_set
+from ..bank.responses import read_responses
 from ..errors import InputError, Problem
-from ..fileio import check_output_paths, write_all
+from ..fileio import atomic_writer, check_output_paths, write_all
 from ..results.batch import batch_results
-from ..scoring import read_responses, score_table, write_scores
+from ..results.scoring import PersonScore, ScoreRecords, score_table
 from .common import fail_on_bad_input, progress_bar, stderr
 
 
@@ -96,3 +100,71 @@ def score(
         stderr.print(f"wrote {table.n_persons} results to {results}", markup=False)
     if out is None:
         typer.echo(text, nl=False)
+
+
+CSV_FIELDS = ("person", "area", "theta", "se", "n_answered", "status", "provisional")
+
+
+def write_scores(
+    scores: Iterable[PersonScore], out: str | Path | None, fmt: Literal["csv", "jsonl"], *, with_area: bool
+) -> str | None:
+    """Write scores as CSV or JSON Lines to ``out`` atomically, or return the text when ``out`` is None."""
+    fields = [f for f in CSV_FIELDS if with_area or f != "area"]
+
+    def emit(fh) -> None:
+        if isinstance(scores, ScoreRecords):
+            _emit_records(fh, scores, fmt, fields, with_area)
+        elif fmt == "jsonl":
+            for s in scores:
+                d = s.model_dump()
+                if not with_area:
+                    d.pop("area")
+                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+        else:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(fields)
+            for s in scores:
+                w.writerow(["" if (v := getattr(s, f)) is None else _fmt(v) for f in fields])
+
+    if out is None:
+        import io
+
+        buf = io.StringIO()
+        emit(buf)
+        return buf.getvalue()
+    with atomic_writer(out, newline="") as fh:
+        emit(fh)
+    return None
+
+
+def _emit_records(fh, scores: ScoreRecords, fmt: str, fields: list[str], with_area: bool) -> None:
+    """The rows of ``scores`` as CSV (``_fmt`` formatting) or JSON Lines (``PersonScore.model_dump`` field order)."""
+    prov = "true" if scores.provisional else "false"
+    if fmt == "jsonl":
+        tail = json.dumps({"method": scores.method, "parameter_set": scores.set_id, "provisional": scores.provisional})
+        tail = ", " + tail[1:]
+        for person, area, theta, se, n_ans, status in scores.rows():
+            head = {"person": person, "area": area, "theta": theta, "se": se, "n_answered": n_ans, "status": status}
+            if not with_area:
+                del head["area"]
+            fh.write(json.dumps(head, ensure_ascii=False)[:-1] + tail + "\n")
+        return
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow(fields)
+    if with_area:
+        w.writerows(
+            (person, "" if area is None else area, "" if t is None else f"{t:.6f}", "" if e is None else f"{e:.6f}", n,
+             status, prov)
+            for person, area, t, e, n, status in scores.rows()
+        )  # fmt: skip
+    else:
+        w.writerows(
+            (person, "" if t is None else f"{t:.6f}", "" if e is None else f"{e:.6f}", n, status, prov)
+            for person, _, t, e, n, status in scores.rows()
+        )
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return f"{v:.6f}" if isinstance(v, float) else str(v)

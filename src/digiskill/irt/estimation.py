@@ -93,14 +93,6 @@ def pattern_status(codes: np.ndarray, items: ItemArrays) -> np.ndarray:
     return status
 
 
-def _as_codes(responses: np.ndarray, items: ItemArrays) -> np.ndarray:
-    x = np.asarray(responses)
-    if np.issubdtype(x.dtype, np.integer) and x.ndim == 2 and x.shape[1] == items.n_items:
-        if x.min(initial=0) >= -1 and (x < items.n_cat).all():
-            return x.astype(np.int16, copy=False)
-    return encode_responses(x, items)
-
-
 def _chunks(n: int, size: int):
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
@@ -122,7 +114,7 @@ def eap(
 ) -> AbilityEstimates:
     """Expected a posteriori estimates (posterior mean) and posterior SDs."""
     quadrature = quadrature or Quadrature.normal()
-    codes = _as_codes(responses, items)
+    codes = encode_responses(responses, items)
     lp = finite_logp(log_probability(quadrature.points, items))  # (Q, J, K), computed once
     theta = np.empty(codes.shape[0])
     se = np.empty(codes.shape[0])
@@ -206,7 +198,7 @@ def _point_estimates(
         raise ValueError(f"bounds must be increasing, got {bounds}")
     if not prior_sd > 0:
         raise ValueError(f"prior_sd must be positive, got {prior_sd}")
-    codes = _as_codes(responses, items)
+    codes = encode_responses(responses, items)
     n = codes.shape[0]
     status = pattern_status(codes, items)
     theta = np.full(n, np.nan)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .items import ItemArrays
 
 MISSING = -1
@@ -18,36 +19,47 @@ MISSING = -1
 _ABSENT_LOGP = 0.0
 
 
-def encode_responses(responses: np.ndarray, items: ItemArrays) -> np.ndarray:
-    """Integer codes ``(N, J)`` from responses given as floats with NaN for missing, or integers with −1.
+def encode_responses(responses: np.ndarray, items: ItemArrays | None = None) -> np.ndarray:
+    """Integer codes ``(N, J)`` from responses given as floats with NaN for missing, or integers with a negative code
+    for missing (both become :data:`MISSING`). The one response coder: estimation, fit and DIF all use it.
+
+    Args:
+        responses: ``(N, J)`` (or one pattern ``(J,)``).
+        items: the items, whose categories bound the codes; None (DIF on raw data): any whole number ``>= 0``.
 
     Raises:
-        ValueError: a value that is not a whole number, or a category an item does not have; the message names the
-            first offending row (0-based) and item id, and how many values are wrong.
+        InputError: a matrix of the wrong shape, a value that is not a whole number, or a category an item does not
+            have; the message names the first offending row (0-based) and item id, and how many values are wrong.
     """
     x = np.asarray(responses)
-    if x.ndim == 1:
+    if x.ndim == 1 and items is not None:
         x = x[None, :]
-    if x.ndim != 2 or x.shape[1] != items.n_items:
-        raise ValueError(f"responses must be (persons, {items.n_items} items); got shape {x.shape}")
+    n_items = x.shape[1] if items is None and x.ndim == 2 else None if items is None else items.n_items
+    if x.ndim != 2 or n_items is None or x.shape[1] != n_items:
+        expected = "items" if items is None else f"{items.n_items} items"
+        raise InputError(f"responses must be (persons, {expected}); got shape {x.shape}")
+    n_cat = np.iinfo(np.int16).max if items is None else items.n_cat
     if np.issubdtype(x.dtype, np.integer):
+        if x.min(initial=0) >= MISSING and (x < n_cat).all():  # already coded: no copy
+            return x.astype(np.int16, copy=False)
         codes = x.astype(np.int16)
-        missing = codes < 0
-        bad = ~missing & (codes >= items.n_cat)
+        missing = x < 0
+        bad = ~missing & (x >= n_cat)
     else:
         xf = x.astype(float)
         missing = np.isnan(xf)
         filled = np.where(missing, 0.0, xf)
         codes = filled.astype(np.int16)
-        bad = ~missing & ((codes != filled) | (codes < 0) | (codes >= items.n_cat))
+        bad = ~missing & ((codes != filled) | (codes < 0) | (codes >= n_cat))
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
-        raise ValueError(
+        item = f"item {col + 1}" if items is None else f"item {items.ids[col]!r}"
+        top = "" if items is None else f"..{int(items.n_cat[col]) - 1}"
+        raise InputError(
             f"{int(bad.sum())} response(s) outside the items' categories; first at row {row}, "
-            f"item {items.ids[col]!r}: got {x[row, col].item()!r}, expected an integer 0..{int(items.n_cat[col]) - 1}"
+            f"{item}: got {x[row, col].item()!r}, expected an integer 0{top}"
         )
-    codes = np.where(missing, MISSING, codes).astype(np.int16)
-    return codes
+    return np.where(missing, MISSING, codes).astype(np.int16)
 
 
 def finite_logp(logp: np.ndarray) -> np.ndarray:

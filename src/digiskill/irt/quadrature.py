@@ -15,6 +15,8 @@ from typing import Literal
 
 import numpy as np
 
+from .special import logsumexp
+
 DEFAULT_POINTS = 61
 DEFAULT_RANGE = (-6.0, 6.0)
 
@@ -52,8 +54,7 @@ class Quadrature:
             log_w[[0, -1]] += np.log(0.5)
         elif rule != "rectangular":
             raise ValueError(f"rule must be 'rectangular' or 'trapezoid', got {rule!r}")
-        top = log_w.max()
-        return cls(points, log_w - (top + np.log(np.exp(log_w - top).sum())))
+        return cls(points, log_w - logsumexp(log_w))
 
     @property
     def weights(self) -> np.ndarray:

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 from .. import ENGINE
 from ..bank.default import Bank
-from ..irt.estimation import Method, estimate
+from ..bank.responses import ResponseTable
+from ..irt.estimation import Method
 from ..irt.quadrature import Quadrature
-from ..scoring import ResponseTable
 from .models import AreaResult, AssessmentResult, area_results, bank_version
+from .scoring import estimate_areas
 
 
 def batch_results(
@@ -21,21 +22,12 @@ def batch_results(
 
     Areas a person answered nothing in are left out of that person's result.
     """
-    by_id = bank.params.items_by_id()
     latent = bank.params.calibration.latent if bank.params.calibration else None
-    mean, sd = (latent.mean, latent.sd) if latent else (0.0, 1.0)
-    quad = Quadrature.normal(mean=mean, sd=sd)
-    per_area: dict[str, list[AreaResult]] = {}
-    for area in bank.areas:
-        cols = [c for c, i in enumerate(table.item_ids) if by_id[i].area == area]
-        if not cols:
-            continue
-        ids = [table.item_ids[c] for c in cols]
-        codes = table.codes[:, cols]
-        est = estimate(codes, bank.params.to_arrays(ids), method, prior_mean=mean, prior_sd=sd)
-        per_area[area] = area_results(bank, area, codes, ids, est.theta, est.se, quad)
-        if progress is not None:
-            progress(table.n_persons)
+    quad = Quadrature.normal(mean=latent.mean, sd=latent.sd) if latent else Quadrature.normal()
+    per_area: dict[str, list[AreaResult]] = {
+        area: area_results(bank, area, codes, ids, est.theta, est.se, quad)
+        for area, ids, codes, est in estimate_areas(table, bank.params, method, areas=bank.areas, progress=progress)
+    }
     version = bank_version(bank)
     created = datetime.now(UTC).replace(microsecond=0)
     for n, person in enumerate(table.person_ids):

@@ -28,9 +28,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ..bank.default import Bank
+from ..bank.frozen import FrozenModel
 from ..errors import InputError, Problem
 from .models import AssessmentResult
 
@@ -44,10 +45,8 @@ DIGCOMP_FRAMEWORK_TYPE = "ext:DigCompFramework"
 IDENTITY_HASH_ALGORITHM = "sha256"
 
 
-class IssuerProfile(BaseModel):
+class IssuerProfile(FrozenModel):
     """The issuer (file given to ``digiskill certify --issuer``): an OB3 ``Profile``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:[^#\s]+$", description="URL or DID, no '#'")
     name: str = Field(min_length=1)

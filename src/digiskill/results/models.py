@@ -15,30 +15,28 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ..bank.content import unreviewed_items
 from ..bank.default import Bank
+from ..bank.frozen import FrozenModel
 from ..cat.config import CatConfig
 from ..cat.session import Session, StepRecord
 from ..irt.estimation import log_posterior
 from ..irt.likelihood import encode_responses
+from ..irt.numbers import finite_or_none
 from ..irt.quadrature import Quadrature
 from .levels import CERTIFY_PROBABILITY, certified_level, prob_at_least
 
 RESULT_SCHEMA = "digiskill.result/1"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Localized(_Frozen):
+class Localized(FrozenModel):
     da: str
     en: str
 
 
-class BankVersion(_Frozen):
+class BankVersion(FrozenModel):
     """Which bank produced a result: enough to reproduce it."""
 
     framework_version: str
@@ -48,7 +46,7 @@ class BankVersion(_Frozen):
     provisional: bool = Field(description="true while the parameters do not come from real response data")
 
 
-class AreaResult(_Frozen):
+class AreaResult(FrozenModel):
     """The result in one competence area."""
 
     area: str
@@ -72,7 +70,7 @@ class AreaResult(_Frozen):
     )
 
 
-class AssessmentResult(_Frozen):
+class AssessmentResult(FrozenModel):
     """One person's result (adaptive test or batch scoring)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -157,8 +155,8 @@ def area_results(
         out.append(
             AreaResult(
                 area=area,
-                theta=float(theta[n]) if np.isfinite(theta[n]) else None,
-                se=float(se[n]) if np.isfinite(se[n]) else None,
+                theta=finite_or_none(theta[n]),
+                se=finite_or_none(se[n]),
                 n_items=int(seen[n].sum()),
                 items=[item_ids[j] for j in np.flatnonzero(seen[n])],
                 responses=[int(codes[n, j]) for j in np.flatnonzero(seen[n])],

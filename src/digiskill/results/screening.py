@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ..bank.content import Profile
 from ..bank.default import Bank
+from ..bank.frozen import FrozenModel
 from ..errors import InputError, Problem
 from .models import AssessmentResult, Localized
 
@@ -32,11 +33,7 @@ BAND_TEXT = {
 }
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AreaScreening(_Frozen):
+class AreaScreening(FrozenModel):
     area: str
     required_level: int
     essential: bool
@@ -46,7 +43,7 @@ class AreaScreening(_Frozen):
     se: float | None
 
 
-class ScreeningResult(_Frozen):
+class ScreeningResult(FrozenModel):
     """One person against one job profile."""
 
     person: str

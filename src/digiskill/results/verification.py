@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from ..bank.frozen import FrozenModel
 from ..errors import InputError, Problem
 from .signing import (
     _DATETIME_STAMP,
@@ -135,10 +136,8 @@ def read_json_object(path: str | Path, what: str, *, max_bytes: int = MAX_INPUT_
 # ------------------------------------------------------------------------------------------------------- trust file
 
 
-class TrustList(BaseModel):
+class TrustList(FrozenModel):
     """A trust file: the issuers a verifier trusts, each with its public key(s) as Multikeys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     issuers: dict[str, list[str]] = Field(description="issuer id -> its Multikey public keys (z6Mk…)")
 

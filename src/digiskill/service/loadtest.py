@@ -24,9 +24,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..bank.frozen import FrozenModel
 from ..errors import InputError, Problem
+from ..irt.sampling import draw_categories
 from .leaks import find_leaks
 
 MAX_N = 10_000
@@ -34,9 +36,7 @@ MAX_CONCURRENCY = 1_000
 TRANSPORT_RETRIES = 2  # resends of a request that failed in transport, counted in the report
 
 
-class EndpointStats(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class EndpointStats(FrozenModel):
     count: int
     p50_ms: float
     p95_ms: float
@@ -44,9 +44,7 @@ class EndpointStats(BaseModel):
     max_ms: float
 
 
-class LoadReport(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class LoadReport(FrozenModel):
     url: str
     n: int
     concurrency: int
@@ -122,7 +120,7 @@ def check_loopback(url: str) -> None:
 
 def _choose(item, p: np.ndarray, rng: np.random.Generator) -> str | list[str]:
     """Option id(s) that score the category drawn from ``p``."""
-    k = int((rng.random() > np.cumsum(p)).sum())
+    k = int(draw_categories(p, rng))
     options = [o.id for o in item.options]
     if item.format in ("single_choice", "true_false"):
         wrong = [o for o in options if o != item.key[0]]

@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from ..bank.frozen import FrozenModel
 
 _CPR = re.compile(r"^\s*\d{6}-?\d{4}\s*$")
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class InvitationIn(_Body):
+class InvitationIn(FrozenModel):
     """An invitation for a pseudonymous person reference."""
 
     person: str = Field(
@@ -35,7 +33,7 @@ class InvitationIn(_Body):
         return value
 
 
-class AnswerIn(_Body):
+class AnswerIn(FrozenModel):
     """An answer to one step: the chosen option id (single choice, true/false), the ticked option ids (multiple
     response) or every option id in the chosen order (ordering)."""
 
@@ -52,6 +50,6 @@ class AnswerIn(_Body):
         return value
 
 
-class RevokeIn(_Body):
+class RevokeIn(FrozenModel):
     certificate: str = Field(min_length=1, max_length=100, description="the credential id (urn:uuid:…)")
     reason: str = Field(min_length=1, max_length=500)

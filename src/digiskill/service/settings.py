@@ -6,16 +6,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ..bank.frozen import FrozenModel
 
 SETTINGS_ENV = "DIGISKILL_SERVICE_SETTINGS"
 DEFAULT_DATABASE_URL = "sqlite:///digiskill.db"
 
 
-class Limits(BaseModel):
+class Limits(FrozenModel):
     """Request size and rate limits (per client address, per worker process)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted (413 above)")
     code_failures_per_minute: int = Field(
@@ -24,10 +24,8 @@ class Limits(BaseModel):
     public_per_minute: int = Field(120, ge=1, description="requests to public endpoints (verify) per address/minute")
 
 
-class Settings(BaseModel):
+class Settings(FrozenModel):
     """Everything an instance needs; the app keeps no other state, so workers and hosts can share one database."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL, description="SQLAlchemy URL: sqlite:///file or postgresql+psycopg://"

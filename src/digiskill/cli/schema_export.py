@@ -1,19 +1,19 @@
-"""JSON Schemas of the public models, for systems written in other languages."""
+"""JSON Schemas of the public models, for systems written in other languages (``digiskill schema``)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
-from .bank.cut_scores import CutScores
-from .bank.parameters import ParameterSet
-from .cat.config import CatConfig
-from .cat.session import Session
-from .cat.simulate import SimulationReport
-from .cat.stateless import StepResult
-from .results.credential import IssuerProfile
-from .results.models import AssessmentResult
-from .results.screening import ScreeningResult
-from .scoring import PersonScore
+from ..bank.cut_scores import CutScores
+from ..bank.parameters import ParameterSet
+from ..cat.config import CatConfig
+from ..cat.session import Session
+from ..cat.simulate import SimulationReport
+from ..cat.stateless import StepResult
+from ..results.credential import IssuerProfile
+from ..results.models import AssessmentResult
+from ..results.scoring import PersonScore
+from ..results.screening import ScreeningResult
 
 PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "parameters": ParameterSet,

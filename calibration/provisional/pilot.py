@@ -1,5 +1,8 @@
 """A simulated pilot: the honest stand-in for real response data until a real pilot has been run.
 
+Used by ``run.py`` beside it (the provisional calibration of the default bank) and by ``tests/test_pilot.py``; it is
+not part of the installed package.
+
 No jobseeker has answered the bank yet, so the first (provisional) parameter set is calibrated on simulated data.
 This module makes that data, from documented assumptions only:
 
@@ -29,9 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bank.content import BankContent, Item, MultipleResponseItem, TrueFalseItem, item_categories
-from .irt.items import PARTIAL_CREDIT, ItemArrays
-from .irt.response import probability
+from digiskill.bank.content import BankContent, Item, MultipleResponseItem, TrueFalseItem, item_categories
+from digiskill.irt.items import PARTIAL_CREDIT, ItemArrays
+from digiskill.irt.response import probability
+from digiskill.irt.sampling import draw_categories
 
 LEVEL_LOCATION = {level: -2.0 + 0.75 * (level - 1) for level in range(1, 9)}
 N_ANCHORS = 8
@@ -117,8 +121,7 @@ def simulate_pilot(content: BankContent, *, n_per_area: int = 6000, rho: float =
         form_of = rng.integers(0, N_FORMS, size=takers.size)
         th = theta[takers, a_idx]
         p = probability(th, params)  # (n, J, K)
-        u = rng.random(p.shape[:2])[..., None]
-        x = (u > np.cumsum(p, axis=-1)).sum(axis=-1).astype(float)
+        x = draw_categories(p, rng, params.n_cat).astype(float)
         in_form = np.zeros((N_FORMS, params.n_items), dtype=bool)
         for f, form in enumerate(forms):
             in_form[f, [params.index[i] for i in form]] = True

@@ -1,41 +1,35 @@
 """A readable calibration report (Markdown): convergence, fit, parameters with SEs, flags and test information.
 
 Plots of item characteristic curves and the test information function are drawn with matplotlib when it is
-installed (``pip install 'digiskill[plots]'``) and saved as PNG files beside the report; without it the report says
-so and keeps the information table.
+installed (``pip install 'digiskill[plots]'``), as :class:`matplotlib.figure.Figure` objects (no pyplot, no backend
+switch); the caller writes them beside the report (``digiskill calibrate --report``). Without matplotlib the report
+says so and keeps the information table. Nothing here writes a file.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .calibrate import CalibrationResult, Priors
-from .calibrate.fit import FitReport
-from .irt.response import item_information, test_information
+from ..irt.response import expected_score, item_information, test_information
+from ._models import Priors
+from .fit import FitReport
+from .flags import item_flags
+from .result import CalibrationResult
 
-SLOPE_LOW, SLOPE_HIGH = 0.3, 4.0  # flag slopes outside this range
-LOCATION_LIMIT = 4.0  # flag difficulties / thresholds beyond ±this
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-def item_flags(result: CalibrationResult) -> list[str]:
-    """Plain-language flags per item (empty string when nothing stands out)."""
-    p = result.params
-    flags = []
-    for j in range(p.n_items):
-        f = []
-        if p.a[j] < SLOPE_LOW:
-            f.append(f"weak slope (a < {SLOPE_LOW})")
-        if p.a[j] > SLOPE_HIGH:
-            f.append(f"very steep slope (a > {SLOPE_HIGH})")
-        b = p.b[j, : int(p.n_cat[j]) - 1]
-        if np.any(np.abs(b) > LOCATION_LIMIT):
-            f.append(f"location beyond ±{LOCATION_LIMIT}")
-        if result.se is not None and np.isfinite(result.se.a[j]) and result.se.a[j] > 0.5 * p.a[j]:
-            f.append("imprecise slope (SE > a/2)")
-        flags.append("; ".join(f))
-    return flags
+@dataclass(frozen=True, eq=False)
+class CalibrationReport:
+    """The report's Markdown ``text`` and its ``figures`` by file name (``<stem>-icc.png``,
+    ``<stem>-information.png``; empty without plots), which the text links to."""
+
+    text: str
+    figures: dict[str, Figure] = field(default_factory=dict)
 
 
 def prior_summary(result: CalibrationResult, priors: Priors) -> str:
@@ -80,15 +74,13 @@ def calibration_report(
     result: CalibrationResult,
     *,
     title: str = "Calibration report",
-    plot_dir: Path | None = None,
+    plots: bool = False,
     plot_stem: str = "calibration",
     fit: FitReport | None = None,
     priors: Priors | None = None,
-    figures: dict[Path, bytes] | None = None,
-) -> str:
-    """The report as Markdown text; with ``plot_dir`` also PNG plots there (``<plot_stem>-icc.png``,
-    ``<plot_stem>-information.png``) when matplotlib is available; with ``figures`` the PNG files are not written but
-    put into that dict (path -> bytes), for the caller to write with the report in one transaction.
+) -> CalibrationReport:
+    """The report as Markdown text; with ``plots`` also the figures (``<plot_stem>-icc.png``,
+    ``<plot_stem>-information.png``) when matplotlib is available, linked from the text by those file names.
 
     With ``priors`` (those passed to :func:`~digiskill.calibrate.calibrate`, ``Priors()`` for its default) the report
     lists the priors that acted on the estimates; without, it does not mention priors (the result does not record
@@ -123,7 +115,7 @@ def calibration_report(
         "| item | model | a | SE a | b (thresholds/steps) | SE b | c | flags |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    flags = item_flags(result)
+    flags = item_flags(result.params, result.se)
     for j, item_id in enumerate(p.ids):
         k = int(p.n_cat[j]) - 1
         b = ", ".join(f"{v:.3f}" for v in p.b[j, :k])
@@ -147,54 +139,46 @@ def calibration_report(
         "| SE | " + " | ".join(f"{1 / np.sqrt(v):.2f}" for v in info) + " |",
         "",
     ]
-    if plot_dir is not None:
-        out += _plots(result, plot_dir, plot_stem, figures)
-    return "\n".join(out) + "\n"
+    figures: dict[str, Figure] = {}
+    if plots:
+        figures = _figures(result, plot_stem)
+        out += (
+            _plot_links(plot_stem)
+            if figures
+            else [
+                "Plots: matplotlib is not installed (`pip install 'digiskill[plots]'`).",
+                "",
+            ]
+        )
+    return CalibrationReport("\n".join(out) + "\n", figures)
 
 
 def _fmt(v: float) -> str:
     return f"{v:.3f}" if np.isfinite(v) else "—"
 
 
-def _plots(result: CalibrationResult, plot_dir: Path, stem: str, figures: dict[Path, bytes] | None) -> list[str]:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return ["Plots: matplotlib is not installed (`pip install 'digiskill[plots]'`).", ""]
-    from .irt.response import expected_score
-
-    if figures is None:
-        plot_dir.mkdir(parents=True, exist_ok=True)
-    theta = np.linspace(-4, 4, 161)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    es = expected_score(theta, result.params) / (result.params.n_cat - 1)
-    ax.plot(theta, es, lw=0.8)
-    ax.set(xlabel="θ", ylabel="expected score / max", title="Item characteristic curves")
-    fig.tight_layout()
-    _save(fig, plot_dir / f"{stem}-icc.png", figures)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(theta, test_information(theta, result.params), label="test")
-    ax.plot(theta, item_information(theta, result.params), lw=0.5, alpha=0.5)
-    ax.set(xlabel="θ", ylabel="information", title="Test and item information")
-    fig.tight_layout()
-    _save(fig, plot_dir / f"{stem}-information.png", figures)
-    plt.close(fig)
+def _plot_links(stem: str) -> list[str]:
     return [f"![item characteristic curves]({stem}-icc.png)", "", f"![test information]({stem}-information.png)", ""]
 
 
-def _save(fig, path: Path, figures: dict[Path, bytes] | None) -> None:
-    """Save a figure atomically (temporary file, then rename), or put its PNG bytes into ``figures``."""
-    import io
-
-    from .fileio import atomic_write_bytes
-
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=120, format="png")
-    if figures is not None:
-        figures[path] = buf.getvalue()
-        return
-    atomic_write_bytes(path, buf.getvalue())
+def _figures(result: CalibrationResult, stem: str) -> dict[str, Figure]:
+    """The item characteristic curves and the test information as figures by file name (empty without
+    matplotlib)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return {}
+    theta = np.linspace(-4, 4, 161)
+    icc = Figure(figsize=(7, 4))
+    ax = icc.subplots()
+    es = expected_score(theta, result.params) / (result.params.n_cat - 1)
+    ax.plot(theta, es, lw=0.8)
+    ax.set(xlabel="θ", ylabel="expected score / max", title="Item characteristic curves")
+    icc.tight_layout()
+    info = Figure(figsize=(7, 4))
+    ax = info.subplots()
+    ax.plot(theta, test_information(theta, result.params), label="test")
+    ax.plot(theta, item_information(theta, result.params), lw=0.5, alpha=0.5)
+    ax.set(xlabel="θ", ylabel="information", title="Test and item information")
+    info.tight_layout()
+    return {f"{stem}-icc.png": icc, f"{stem}-information.png": info}

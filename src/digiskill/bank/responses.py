@@ -1,32 +1,26 @@
-"""Batch scoring of collected responses: read a response CSV, check it against a parameter set, estimate θ.
+"""The response reader: read a response CSV (or Parquet file) and check it against a parameter set.
 
 Response CSV: a header of item ids, one row per person, an optional person-id column, values ``0..K−1``; an empty
 cell, ``NA`` or ``NaN`` means "not presented". Other named columns (a grouping column, say) can be read along as raw
 strings with ``read_responses(..., extra_cols=[...])``; they are never items. Every problem in the file is collected
 and reported together (file, line, column, item and what is wrong) before anything is computed.
 
-Items that carry an ``area`` are scored per area, each on its own θ scale: one row per person and area.
+Scoring the table is :func:`digiskill.results.scoring.score_table`.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from .bank.parameters import ParameterSet
-from .errors import InputError, Problem
-from .fileio import atomic_writer
-from .irt.estimation import STATUS_NAMES, AbilityEstimates, Method, estimate
+from ..errors import InputError, Problem
+from .parameters import ParameterSet
 
 MISSING_TOKENS = frozenset({"", "NA", "na", "N/A", "NaN", "nan", "."})
-PROGRESS_BLOCK = 20_000  # persons scored at a time: bounds the (persons × items) temporaries of the estimators
 READ_BLOCK = 50_000
 MAX_PROBLEMS = 200
 
@@ -50,22 +44,6 @@ class ResponseTable:
         return len(self.person_ids)
 
 
-class PersonScore(BaseModel):
-    """One person's estimate in one area (a row of ``digiskill score`` output)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    person: str
-    area: str | None = Field(None, description="competence area, when the items carry areas")
-    theta: float | None = Field(description="ability estimate; null only for an empty pattern under ML/WLE")
-    se: float | None = Field(description="standard error of theta")
-    n_answered: int = Field(ge=0)
-    status: Literal["ok", "empty", "all_min", "all_max", "at_bound"]
-    method: Literal["eap", "map", "ml", "wle"]
-    parameter_set: str = Field(description="id of the parameter set used")
-    provisional: bool = Field(description="true when the parameter set is provisional (not from real response data)")
-
-
 def read_responses(
     path: str | Path,
     params: ParameterSet | None,
@@ -77,7 +55,7 @@ def read_responses(
     """Read and check a response CSV (or Parquet file), with memory near the retained ``int16`` matrix.
 
     Plain files (header on the first line, integer codes, nothing to report) are parsed column by column by pyarrow's
-    multi-threaded CSV reader (:mod:`digiskill.response_files`). Anything else, and every file with a problem, goes
+    multi-threaded CSV reader (:mod:`digiskill.bank.response_files`). Anything else, and every file with a problem, goes
     through the exact reader below, which streams the rows in blocks and reports each problem with file, line,
     column and item. A header with semicolons and no commas (Excel in Danish and other comma-decimal locales) is read
     with ``;`` as the delimiter. A file that is not UTF-8 (e.g. Windows-1252) is refused with how to save it as
@@ -314,173 +292,3 @@ def _parse_cells(
             )
         )
     return np.where(bad | out_of_range, -1, codes).astype(np.int16)
-
-
-def score_table(
-    table: ResponseTable,
-    params: ParameterSet,
-    method: Method = "eap",
-    *,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[PersonScore]:
-    """Score every person, per area when the items carry areas.
-
-    The estimation runs at once; the returned iterator builds the records (ordered by person, then area) lazily,
-    so a large batch is never held twice in memory.
-    """
-    by_id = params.items_by_id()
-    areas = list(dict.fromkeys(by_id[i].area for i in table.item_ids))
-    latent = params.calibration.latent if params.calibration else None
-    prior_mean, prior_sd = (latent.mean, latent.sd) if latent else (0.0, 1.0)
-    per_area: list[tuple[str | None, AbilityEstimates]] = []
-    for area in areas:
-        cols = [c for c, i in enumerate(table.item_ids) if by_id[i].area == area]
-        items = params.to_arrays([table.item_ids[c] for c in cols])
-        block = table.codes[:, cols]
-        parts = []
-        for start in range(0, table.n_persons, PROGRESS_BLOCK):
-            part = block[start : start + PROGRESS_BLOCK]
-            parts.append(estimate(part, items, method, prior_mean=prior_mean, prior_sd=prior_sd))
-            if progress is not None:
-                progress(part.shape[0])
-        per_area.append((area, _concat(parts, method)))
-    return ScoreRecords(table.person_ids, per_area, method, params.id, params.provisional)
-
-
-class ScoreRecords:
-    """The scores of a batch, ordered by person then area: iterate for :class:`PersonScore` records (built lazily);
-    :func:`write_scores` writes CSV and JSON Lines straight from the arrays, without a model object per row."""
-
-    def __init__(
-        self,
-        person_ids: list[str],
-        per_area: list[tuple[str | None, AbilityEstimates]],
-        method: str,
-        set_id: str,
-        provisional: bool,
-    ) -> None:
-        self.person_ids, self.per_area, self.method = person_ids, per_area, method
-        self.set_id, self.provisional = set_id, provisional
-
-    def __iter__(self) -> Iterator[PersonScore]:
-        return _records(self.person_ids, self.per_area, self.method, self.set_id, self.provisional)
-
-    def rows(self) -> Iterator[tuple[str, str | None, float | None, float | None, int, str]]:
-        """``(person, area, theta, se, n_answered, status)`` per person and area, NaN as None."""
-        columns = [
-            (
-                area,
-                [None if not np.isfinite(v) else v for v in e.theta.tolist()],
-                [None if not np.isfinite(v) else v for v in e.se.tolist()],
-                e.n_answered.tolist(),
-                [STATUS_NAMES[s] for s in e.status],
-            )
-            for area, e in self.per_area
-        ]
-        for n, person in enumerate(self.person_ids):  # output rows: one per person and area
-            for area, theta, se, n_ans, status in columns:
-                yield person, area, theta[n], se[n], n_ans[n], status[n]
-
-
-def _concat(parts: list[AbilityEstimates], method: str) -> AbilityEstimates:
-    return AbilityEstimates(
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("theta", "se", "n_answered", "status")),
-        method=method,
-    )
-
-
-def _records(
-    person_ids: list[str],
-    per_area: list[tuple[str | None, AbilityEstimates]],
-    method: str,
-    set_id: str,
-    provisional: bool,
-) -> Iterator[PersonScore]:
-    def num(x: float) -> float | None:
-        return float(x) if np.isfinite(x) else None
-
-    columns = [
-        (area, e.theta.tolist(), e.se.tolist(), e.n_answered.tolist(), [STATUS_NAMES[s] for s in e.status])
-        for area, e in per_area
-    ]
-    for n, person in enumerate(person_ids):
-        for area, theta, se, n_ans, status in columns:
-            yield PersonScore.model_construct(
-                person=person,
-                area=area,
-                theta=num(theta[n]),
-                se=num(se[n]),
-                n_answered=n_ans[n],
-                status=status[n],
-                method=method,
-                parameter_set=set_id,
-                provisional=provisional,
-            )
-
-
-CSV_FIELDS = ("person", "area", "theta", "se", "n_answered", "status", "provisional")
-
-
-def write_scores(
-    scores: Iterable[PersonScore], out: str | Path | None, fmt: Literal["csv", "jsonl"], *, with_area: bool
-) -> str | None:
-    """Write scores as CSV or JSON Lines to ``out`` atomically, or return the text when ``out`` is None."""
-    fields = [f for f in CSV_FIELDS if with_area or f != "area"]
-
-    def emit(fh) -> None:
-        if isinstance(scores, ScoreRecords):
-            _emit_records(fh, scores, fmt, fields, with_area)
-        elif fmt == "jsonl":
-            for s in scores:
-                d = s.model_dump()
-                if not with_area:
-                    d.pop("area")
-                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-        else:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(fields)
-            for s in scores:
-                w.writerow(["" if (v := getattr(s, f)) is None else _fmt(v) for f in fields])
-
-    if out is None:
-        import io
-
-        buf = io.StringIO()
-        emit(buf)
-        return buf.getvalue()
-    with atomic_writer(out, newline="") as fh:
-        emit(fh)
-    return None
-
-
-def _emit_records(fh, scores: ScoreRecords, fmt: str, fields: list[str], with_area: bool) -> None:
-    """The rows of ``scores`` as CSV (``_fmt`` formatting) or JSON Lines (``PersonScore.model_dump`` field order)."""
-    prov = "true" if scores.provisional else "false"
-    if fmt == "jsonl":
-        tail = json.dumps({"method": scores.method, "parameter_set": scores.set_id, "provisional": scores.provisional})
-        tail = ", " + tail[1:]
-        for person, area, theta, se, n_ans, status in scores.rows():
-            head = {"person": person, "area": area, "theta": theta, "se": se, "n_answered": n_ans, "status": status}
-            if not with_area:
-                del head["area"]
-            fh.write(json.dumps(head, ensure_ascii=False)[:-1] + tail + "\n")
-        return
-    w = csv.writer(fh, lineterminator="\n")
-    w.writerow(fields)
-    if with_area:
-        w.writerows(
-            (person, "" if area is None else area, "" if t is None else f"{t:.6f}", "" if e is None else f"{e:.6f}", n,
-             status, prov)
-            for person, area, t, e, n, status in scores.rows()
-        )  # fmt: skip
-    else:
-        w.writerows(
-            (person, "" if t is None else f"{t:.6f}", "" if e is None else f"{e:.6f}", n, status, prov)
-            for person, _, t, e, n, status in scores.rows()
-        )
-
-
-def _fmt(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return f"{v:.6f}" if isinstance(v, float) else str(v)

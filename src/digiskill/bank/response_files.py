@@ -1,10 +1,10 @@
 """Columnar readers for response files: pyarrow's multi-threaded CSV parser, and Parquet.
 
-:func:`read_csv_columnar` is the fast path of :func:`digiskill.scoring.read_responses`. It accepts only what the exact
-reader would accept unchanged: the header on the first line, integer codes or a missing token in every item cell, a
-non-empty unique person id per row, no blank rows, no code outside the item's categories. For anything else it returns
-``None`` and the exact reader runs, so every message (file, line, column, item) comes from one place. Memory stays
-near the ``(N, C)`` ``int16`` matrix: the item columns are parsed straight to ``int16``.
+:func:`read_csv_columnar` is the fast path of :func:`~digiskill.bank.responses.read_responses`. It accepts only what
+the exact reader would accept unchanged: the header on the first line, integer codes or a missing token in every item
+cell, a non-empty unique person id per row, no blank rows, no code outside the item's categories. For anything else it
+returns ``None`` and the exact reader runs, so every message (file, line, column, item) comes from one place. Memory
+stays near the ``(N, C)`` ``int16`` matrix: the item columns are parsed straight to ``int16``.
 
 :func:`read_parquet_responses` reads a Parquet file: one column per item (integers, or floats holding whole numbers;
 null = not presented), an optional person-id column and extra columns read as strings.
@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import InputError, Problem
+from ..errors import InputError, Problem
+from .responses import MISSING_TOKENS  # one list of the tokens that mean "not presented"
 
 if TYPE_CHECKING:
-    from .bank.parameters import ParameterSet
-    from .scoring import ResponseTable
+    from .parameters import ParameterSet
+    from .responses import ResponseTable
 
-MISSING_TOKENS = ("", "NA", "na", "N/A", "NaN", "nan", ".")
 MAX_CODE = 2**15 - 1
 HeaderCheck = Callable[..., tuple[list[str], int | None, dict[str, int], list[int]]]
 
@@ -67,7 +67,7 @@ def read_csv_columnar(
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={nm: pa.string() if c in string_cols else pa.int16() for c, nm in enumerate(names)},
-                null_values=list(MISSING_TOKENS),
+                null_values=sorted(MISSING_TOKENS),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=True,
             ),
@@ -102,7 +102,7 @@ def read_csv_columnar(
             blank &= np.array([s == "" for s in strings[c]])
         if blank.any():
             return None  # a row of empty cells is a blank line to the exact reader, not a person
-    from .scoring import ResponseTable
+    from .responses import ResponseTable
 
     extra = {col: strings[c] for col, c in extra_index.items()}
     return ResponseTable(name, person_ids, [header[c] for c in item_cols], codes, extra)
@@ -173,7 +173,7 @@ def read_parquet_responses(
         person_ids = [str(i) for i in range(1, n + 1)]
     if problems:
         raise InputError(problems)
-    from .scoring import ResponseTable
+    from .responses import ResponseTable
 
     extra = {col: strings[c] for col, c in extra_index.items()}
     return ResponseTable(name, person_ids, [header[c] for c in item_cols], codes, extra)
