@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from digiskill.cli.main import app as cli_app
-from digiskill.service.app import create_app
 from digiskill.service.db import Answer, SessionRow, WebUser
 from digiskill.service.settings import Settings
 from digiskill.service.tokens import create_token
 from digiskill.web.accounts import create_user
+from digiskill.web.app import create_app
 from digiskill.web.text import TEXTS
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")

@@ -23,7 +23,7 @@ serve_app = typer.Typer(
 )
 
 DEFAULT_DB = "sqlite:///digiskill.db"
-APP = "digiskill.service.app:create_app_from_env"
+APP = "digiskill.web.app:create_app_from_env"  # the API with the web pages
 DbOpt = Annotated[
     str,
     typer.Option(

@@ -1,7 +1,8 @@
 """The FastAPI app factory: ``create_app(settings)``; ``create_app_from_env()`` for uvicorn workers.
 
-Layers: routes (HTTP) -> assessments (the rules) -> db (tables) and the engine below (cat, results). The ``web`` layer's
-server-rendered pages are mounted on the same app by ``digiskill.web.install_web``.
+Layers: routes (HTTP) -> assessments (the rules) -> db (tables) and the engine below (cat, results). The ``web`` layer,
+above this one, mounts its server-rendered pages on this app (``digiskill.web.app.create_app``, which ``digiskill
+serve`` runs).
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ DESCRIPTION = """Adaptive tests of digital skills held by the server.
 """
 
 
-def create_app(settings: Settings | None = None, service: Service | None = None, *, web: bool = True):
-    """The app for ``settings`` (connects, migrates when ``settings.migrate``, loads the bank and the issuer), with the
-    web pages unless ``web=False``."""
+def create_app(settings: Settings | None = None, service: Service | None = None):
+    """The app for ``settings`` (connects, migrates when ``settings.migrate``, loads the bank and the issuer)."""
     from fastapi import FastAPI
 
     from .assessments import apply_retention
@@ -56,10 +56,6 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     app.include_router(public.router)
     app.include_router(citizen.router)
     app.include_router(staff.router)
-    if web:
-        from ..web import install_web
-
-        install_web(app)
     return app
 
 

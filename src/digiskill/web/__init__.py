@@ -1,9 +1,10 @@
 """Server-rendered web pages on the service: citizens take the test, caseworkers read results, anyone verifies.
 
-``install_web(app)`` mounts them on the service's FastAPI app: Jinja2 templates (``templates/``), CSS and two small
-scripts (``static/``, served by the app itself: no CDN, font or external script), texts in plain Danish and English
-(:mod:`digiskill.web.text`). Every flow works without JavaScript (forms, links, 303 redirects); the scripts only add
-read-aloud (the browser's own speech synthesis) and nothing is sent anywhere.
+``install_web(app)`` mounts them on the service's FastAPI app (:func:`digiskill.web.app.create_app` does it for
+``digiskill serve``): Jinja2 templates (``templates/``), CSS and a small script (``static/``, served by the app
+itself: no CDN, font or external script), texts in plain Danish and English (:mod:`digiskill.web.text`). Every flow
+works without JavaScript (forms, links, 303 redirects); the script only adds read-aloud (the browser's own speech
+synthesis), and nothing is sent anywhere.
 
 Routes: ``/`` (start), ``/t/{code}…`` (citizen), ``/staff…`` (caseworkers), ``/verify…`` (public), ``/static/…``.
 """
