@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pg_fixture"]  # a throw-away PostgreSQL for the service tests (tests/pg_fixture.py)
+# a throw-away PostgreSQL for the service tests (tests/pg_fixture.py); no test may skip (tests/skip_guard.py)
+pytest_plugins = ["pg_fixture", "skip_guard"]
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -32,15 +32,3 @@ def digiskill_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("digiskill-home")
     monkeypatch.setenv("DIGISKILL_HOME", str(home))
     return home
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
-    """A skipped test fails: every test must run from a fresh clone (``.ci/run`` fails on any skip). Set
-    ``DIGISKILL_ALLOW_SKIPS=1`` to allow skips locally, e.g. without the optional dev dependencies."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.skipped and not hasattr(report, "wasxfail") and not os.environ.get("DIGISKILL_ALLOW_SKIPS"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.outcome = "failed"
-        report.longrepr = f"skipped tests are not allowed (set DIGISKILL_ALLOW_SKIPS=1 to allow): {reason}"

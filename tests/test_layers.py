@@ -1,4 +1,4 @@
-"""The package's import layers (../shared/DESIGN.md): every import in ``src/digiskill`` runs downward.
+"""The package's import layers (the design document, DESIGN.md): every import in ``src/digiskill`` runs downward.
 
 Order, lowest first: ``irt`` → ``calibrate`` → ``bank`` → ``cat`` → ``results`` → ``service`` / ``web`` → ``cli``.
 ``errors``, ``fileio`` and ``localstate`` (the per-installation secrets folder; it imports only ``errors``) are the

@@ -181,19 +181,19 @@ def test_certify_checks_outputs_first_and_writes_both_files_or_none(tmp_path: Pa
     out = tmp_path / "c.json"
     folder = tmp_path / "a-folder"
     folder.mkdir()
-    for pdf, needle in ((folder, "--pdf is a folder"), (out, "same file as --out")):
+    for pdf, needle in ((folder, "--pdf: is a folder"), (out, "same file as --out")):
         r = runner.invoke(
             app, ["certify", str(res), "--key", str(key), "--issuer", str(prof), "--out", str(out), "--pdf", str(pdf)]
         )
         assert r.exit_code == 2 and needle in r.stderr and not out.exists()
     # the PDF cannot be renamed into place (its target turns into a folder after the check): no credential is left
-    from digiskill.cli.outputs import write_together
+    from digiskill.fileio import write_all
 
     blocked = tmp_path / "blocked"
     blocked.mkdir()
     (blocked / "x").write_text("occupied")
-    with pytest.raises(InputError, match="cannot write the output"):
-        write_together([(out, b"credential"), (blocked, b"%PDF")])
+    with pytest.raises(OSError):
+        write_all({out: b"credential", blocked: b"%PDF"})
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     r = runner.invoke(
         app, ["certify", str(tmp_path / "nope.json"), "--key", str(key), "--issuer", str(prof), "--out", str(out)]

@@ -271,24 +271,13 @@ def _parse_cells(
     codes = token_codes[inverse]
     bad = bad_token[inverse]
     out_of_range = (codes >= n_cat) & ~bad
-    room = max(MAX_PROBLEMS - len(problems), 0)
-    for row, col in np.argwhere(bad_token[inverse])[:room]:
-        problems.append(
-            Problem(
-                f"value {str(cells[row, col]).strip()!r} is not an integer category: expected 0..K-1 or an empty cell",
-                path=name,
-                line=int(lines[row]),
-                column=item_ids[col],
-            )
-        )
-    room = max(MAX_PROBLEMS - len(problems), 0)
-    for row, col in np.argwhere(out_of_range)[:room]:
-        problems.append(
-            Problem(
-                f"response {str(cells[row, col]).strip()} outside the item's categories 0..{n_cat[col] - 1}",
-                path=name,
-                line=int(lines[row]),
-                column=item_ids[col],
-            )
-        )
+    checks = (
+        (bad, lambda v, col: f"value {v!r} is not an integer category: expected 0..K-1 or an empty cell"),
+        (out_of_range, lambda v, col: f"response {v} outside the item's categories 0..{n_cat[col] - 1}"),
+    )
+    for mask, message in checks:
+        room = max(MAX_PROBLEMS - len(problems), 0)
+        for row, col in np.argwhere(mask)[:room]:
+            value = str(cells[row, col]).strip()
+            problems.append(Problem(message(value, col), path=name, line=int(lines[row]), column=item_ids[col]))
     return np.where(bad | out_of_range, -1, codes).astype(np.int16)

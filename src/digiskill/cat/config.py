@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from ..bank.frozen import FrozenModel
 
 Rule = Literal["mfi", "kl", "klp", "mepv", "astrat", "cut_info"]
 RULES: tuple[str, ...] = ("mfi", "kl", "klp", "mepv", "astrat", "cut_info")
@@ -40,11 +42,7 @@ Probability = Annotated[float, Field(gt=0, lt=0.5, allow_inf_nan=False)]
 ExposureParameter = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 
 
-class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StartRule(_Block):
+class StartRule(FrozenModel):
     """How the first item of each area is chosen.
 
     While an area has no answer, its items are chosen at ``theta`` (the gentle start, −0.5, by default). The
@@ -57,7 +55,7 @@ class StartRule(_Block):
     first_item: str | None = Field(None, description="id of the first item of the session (overrides theta for it)")
 
 
-class QuadratureConfig(_Block):
+class QuadratureConfig(FrozenModel):
     """The θ grid of EAP, KL/KLP/MEPV and the prior; MAP/ML/WLE search θ within ``bounds``."""
 
     n_points: int = Field(61, ge=5, le=1001)
@@ -73,7 +71,7 @@ class QuadratureConfig(_Block):
         return self
 
 
-class SelectionRule(_Block):
+class SelectionRule(FrozenModel):
     """Which criterion chooses the next item.
 
     * ``mfi``: maximum Fisher information at θ̂.
@@ -94,7 +92,7 @@ class SelectionRule(_Block):
     candidates_logged: int = Field(5, ge=1, le=50, description="top candidates written to the step log")
 
 
-class ExposureControl(_Block):
+class ExposureControl(FrozenModel):
     """Exposure control, wrapped around the selection criterion.
 
     * ``none``: the best item.
@@ -111,7 +109,7 @@ class ExposureControl(_Block):
     )
 
 
-class ContentBalancing(_Block):
+class ContentBalancing(FrozenModel):
     """Kingsbury–Zara balancing across the session's areas: the next area is the one with the largest target minus
     observed proportion of items (ties: the first in session order). ``targets`` need not sum to 1; missing areas get
     the mean of the given ones. ``None`` means equal targets, i.e. the areas take turns."""
@@ -126,7 +124,7 @@ class ContentBalancing(_Block):
     )
 
 
-class StoppingRules(_Block):
+class StoppingRules(FrozenModel):
     """When an area, and the session, end.
 
     An area ends when it reaches ``max_items_per_area``, or, once it has ``min_items_per_area`` answers, when its SE
@@ -162,7 +160,7 @@ class StoppingRules(_Block):
         return cls(se_target=None, min_items_per_area=0, max_items_per_area=None)
 
 
-class CatConfig(_Block):
+class CatConfig(FrozenModel):
     """The whole configuration of an adaptive test (see the module notes for the defaults)."""
 
     start: StartRule = StartRule()

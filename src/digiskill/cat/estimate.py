@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..irt.estimation import estimate
+from ..irt.special import logsumexp
 from .arrays import AreaBank, Grid
 
 
@@ -66,8 +67,7 @@ def grid_loglik(area: AreaBank, local: np.ndarray, codes: np.ndarray) -> np.ndar
 def posterior(loglik: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalised log posterior ``(N, Q)``, its mean (EAP) and SD ``(N,)``."""
     log_post = loglik + grid.log_weights
-    top = log_post.max(axis=1, keepdims=True)
-    log_post -= top + np.log(np.exp(log_post - top).sum(axis=1, keepdims=True))
+    log_post -= logsumexp(log_post, axis=1, keepdims=True)
     post = np.exp(log_post)
     q = grid.points
     # einsum, not BLAS: a matrix-vector product on a multi-threaded BLAS pays a thread wake-up (~50 µs) that costs

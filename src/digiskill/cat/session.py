@@ -16,15 +16,16 @@ recomputes the choice, rejects anything but an answer to that item in one of its
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..bank.frozen import FrozenModel
 from ..bank.parameters import ParameterSet
 from ..errors import InputError, Problem
+from ..irt.numbers import finite_or_none
 from .arrays import CatBank
 from .config import CatConfig
 from .estimate import fit_area
@@ -34,15 +35,7 @@ from .stopping import Stopper
 SESSION_SCHEMA = "digiskill.cat-session/1"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
-class AreaState(_Frozen):
+class AreaState(FrozenModel):
     """One area's current estimate and whether it has ended."""
 
     area: str | None
@@ -57,7 +50,7 @@ class AreaState(_Frozen):
     )
 
 
-class Candidate(_Frozen):
+class Candidate(FrozenModel):
     """An item the rule considered, with its criterion value (information, KL index, expected posterior variance,
     |b − θ̂| for astrat)."""
 
@@ -65,7 +58,7 @@ class Candidate(_Frozen):
     value: float
 
 
-class StepRecord(_Frozen):
+class StepRecord(FrozenModel):
     """One answered item: why it was chosen and what it changed."""
 
     step: int = Field(ge=1)
@@ -82,7 +75,7 @@ class StepRecord(_Frozen):
     stop: str | None = Field(None, description="the stopping rule that fired after this answer")
 
 
-class Session(_Frozen):
+class Session(FrozenModel):
     """The whole state of an adaptive test."""
 
     format: Literal["digiskill.cat-session/1"] = Field(SESSION_SCHEMA, description="session format and version")
@@ -243,8 +236,8 @@ def answer(session: Session, bank: CatBank | ParameterSet, item_id: str, respons
         if st.area == area:
             st = AreaState(
                 area=area,
-                theta=_finite(fit.theta),
-                se=_finite(fit.se),
+                theta=finite_or_none(fit.theta),
+                se=finite_or_none(fit.se),
                 n_items=fit.n,
                 estimator=fit.estimator,
                 finished=stop.rule is not None,
@@ -265,8 +258,8 @@ def answer(session: Session, bank: CatBank | ParameterSet, item_id: str, respons
         selection_theta=choice.theta,
         candidates=[Candidate(item=bank.ids[i], value=v) for i, v in choice.candidates],
         set_aside=[bank.ids[i] for i in choice.set_aside],
-        theta=_finite(fit.theta),
-        se=_finite(fit.se),
+        theta=finite_or_none(fit.theta),
+        se=finite_or_none(fit.se),
         estimator=fit.estimator,
         stop=stop.rule if stop.rule is not None else session_stop,
     )

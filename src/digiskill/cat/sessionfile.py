@@ -28,6 +28,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..bank.frozen import FrozenModel
 from ..bank.parameters import ParameterSet
 from ..errors import InputError, Problem
 from ..fileio import atomic_write_text
@@ -50,10 +51,8 @@ class SessionRefused(InputError):
         self.language = language
 
 
-class SessionFile(BaseModel):
+class SessionFile(FrozenModel):
     """The envelope of a saved session."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     format: Literal["digiskill.session-file/1"] = SESSION_FILE_FORMAT
     language: Literal["da", "en"] | None = Field(None, description="the language the person takes the test in")

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..bank.frozen import FrozenModel
 from ..bank.parameters import ParameterSet
 from ..irt.likelihood import indicator_products
 from ..irt.response import probability
@@ -220,11 +221,9 @@ def run_sessions(
 
 
 # ------------------------------------------------------------------------------------------------------ report
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ThetaBin(_Model):
+class ThetaBin(FrozenModel):
     """Simulees whose true θ lies in one decile."""
 
     lower: float
@@ -236,7 +235,7 @@ class ThetaBin(_Model):
     mean_length: float
 
 
-class ExposureSummary(_Model):
+class ExposureSummary(FrozenModel):
     """Item exposure rates (share of simulees who saw the item); they sum to the mean test length."""
 
     max: float
@@ -250,7 +249,7 @@ class ExposureSummary(_Model):
     )
 
 
-class PersonRun(_Model):
+class PersonRun(FrozenModel):
     """One simulee's test (post-hoc reports)."""
 
     person: str
@@ -259,7 +258,7 @@ class PersonRun(_Model):
     se: float
 
 
-class AreaReport(_Model):
+class AreaReport(FrozenModel):
     area: str | None
     n_simulees: int
     bias: float
@@ -278,7 +277,7 @@ class AreaReport(_Model):
     persons: list[PersonRun] | None = None
 
 
-class SimulationReport(_Model):
+class SimulationReport(FrozenModel):
     """Summary of a simulation (``digiskill simulate``)."""
 
     parameter_set: str

@@ -11,21 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..bank.frozen import FrozenModel
 from ..bank.parameters import ParameterSet
 from ..errors import InputError, Problem
+from ..irt.numbers import finite_or_none
 from .arrays import CatBank
 from .config import ESTIMATORS, RULES, CatConfig, SelectionRule, StoppingRules
 from .estimate import fit_area
 from .select import History, area_stop, available_mask, choose
-from .session import AreaState, Candidate, _finite
+from .session import AreaState, Candidate
 
 
-class StepResult(BaseModel):
+class StepResult(FrozenModel):
     """Output of :func:`next_step` (and of ``digiskill cat next``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     parameter_set: str
     provisional: bool = Field(False, description="true when the parameter set is provisional (not from real data)")
@@ -105,8 +105,8 @@ def next_step(
         states.append(
             AreaState(
                 area=a,
-                theta=_finite(fit.theta),
-                se=_finite(fit.se),
+                theta=finite_or_none(fit.theta),
+                se=finite_or_none(fit.se),
                 n_items=fit.n,
                 estimator=fit.estimator,
                 finished=a in finished,

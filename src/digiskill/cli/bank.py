@@ -20,20 +20,18 @@ if TYPE_CHECKING:
 
 bank_app = typer.Typer(help="Check the item bank content: framework, items and job profiles.", no_args_is_help=True)
 
+FolderArg = Annotated[
+    Path,
+    typer.Argument(
+        help="bank folder with framework.yaml, profiles.yaml and areas/", file_okay=False, exists=True, metavar="FOLDER"
+    ),
+]
 FORMAT_ABBREV = {"single_choice": "sc", "multiple_response": "mr", "ordering": "ord", "true_false": "tf"}
 
 
 @bank_app.command("check")
 def check(
-    folder: Annotated[
-        Path,
-        typer.Argument(
-            help="bank folder with framework.yaml, profiles.yaml and areas/",
-            file_okay=False,
-            exists=True,
-            metavar="FOLDER",
-        ),
-    ] = Path("items"),
+    folder: FolderArg = Path("items"),
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON instead of tables")] = False,
     min_items_per_area: Annotated[int, typer.Option(help="fewest items an area may have", min=0)] = 40,
     min_items_per_level: Annotated[int, typer.Option(help="fewest items per area at each of levels 1-4", min=0)] = 3,
@@ -140,15 +138,7 @@ def _reading_table(report: BankReport) -> Table:
 
 @bank_app.command("lint")
 def lint(
-    folder: Annotated[
-        Path,
-        typer.Argument(
-            help="bank folder with framework.yaml, profiles.yaml and areas/",
-            file_okay=False,
-            exists=True,
-            metavar="FOLDER",
-        ),
-    ] = Path("items"),
+    folder: FolderArg = Path("items"),
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON instead of tables")] = False,
     show_items: Annotated[
         bool, typer.Option("--items/--no-items", help="list every flagged item with the reason")

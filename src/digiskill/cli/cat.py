@@ -6,15 +6,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
-from pydantic import ValidationError
 
-from ..bank.loading import load_model_file, read_text_file
+from ..bank.loading import load_model_file
 from ..bank.parameters import PARAMETER_BOUND, load_parameter_set
-from ..cat.config import CatConfig, SelectionRule, StoppingRules
+from ..cat.config import CatConfig
+from ..cat.inputs import check_administered_areas, posthoc_responses, read_theta_file, step_config
 from ..cat.stateless import next_step
-from ..errors import InputError, Problem
+from ..errors import InputError
 from ..fileio import check_output_paths
 from .common import fail_on_bad_input, progress_bar, stderr
 
@@ -83,37 +82,13 @@ def next_cmd(
         if config is not None:
             cfg = _read_config(config)
         else:
-            blocks = {
-                "selection": SelectionRule(rule=rule.value),
-                "estimator": estimator.value,
-                "stopping": StoppingRules.exhaustion_only(),
-                "cut_score": cut,
-            }
-            try:
-                cfg = CatConfig.catr(**blocks) if preset is PresetChoice.catr else CatConfig.model_validate(blocks)
-            except ValidationError as err:
-                raise InputError([Problem(e["msg"]) for e in err.errors()]) from err
+            cfg = step_config(rule.value, estimator.value, catr=preset is PresetChoice.catr, cut=cut)
         param_set = load_parameter_set(params)
-        _check_areas(param_set, items, area)
+        check_administered_areas(param_set, items, area)
         result = next_step(param_set, items, codes, config=cfg, areas=area or None, seed=seed)
     except InputError as err:
         raise fail_on_bad_input(err) from err
     typer.echo(result.model_dump_json(indent=2))
-
-
-def _check_areas(param_set, administered: list[str], areas: list[str] | None) -> None:
-    """With ``--area``, every administered item must belong to one of those areas (else its answer would count
-    nowhere and the test would silently go on as if it had not been asked)."""
-    if not areas:
-        return
-    by_id = param_set.items_by_id()
-    problems = [
-        Problem(f"--administered position {pos}: the item is in area {by_id[i].area!r}, not in --area", item_id=i)
-        for pos, i in enumerate(administered, start=1)
-        if i in by_id and by_id[i].area not in areas
-    ]
-    if problems:
-        raise InputError([*problems, Problem(f"--area given: {', '.join(areas)}")])
 
 
 @cat_app.command("simulate")
@@ -155,24 +130,7 @@ def simulate_cmd(
         codes = person_ids = None
         if responses is not None:
             table = read_responses(responses, param_set, id_col=id_col)
-            missing = [i for i in param_set.item_ids if i not in table.item_ids]
-            if missing:
-                raise InputError(
-                    Problem(f"post-hoc simulation needs every bank item; missing {missing[:5]}", path=str(responses))
-                )
-            cols = [table.item_ids.index(i) for i in param_set.item_ids]
-            values = table.codes[:, cols]
-            if (holes := values < 0).any():
-                row, col = (int(v) for v in np.argwhere(holes)[0])
-                raise InputError(
-                    Problem(
-                        "post-hoc simulation needs complete responses; empty cell",
-                        path=str(responses),
-                        line=row + 2,
-                        item_id=param_set.item_ids[col],
-                    )
-                )
-            codes, person_ids = values, table.person_ids
+            codes, person_ids = posthoc_responses(table, param_set), table.person_ids
         theta = read_theta_file(theta_file, param_set.areas) if theta_file is not None else None
         n_tests = (codes.shape[0] if codes is not None else theta.shape[0] if theta is not None else n) * len(
             param_set.areas
@@ -199,45 +157,3 @@ def simulate_cmd(
     else:
         atomic_write_text(out, text)
         stderr.print(f"wrote {out}", markup=False)
-
-
-def read_theta_file(path: Path, areas: list[str | None]) -> np.ndarray:
-    """True abilities from a CSV: a ``theta`` column used for every area, or one column per area id."""
-    import csv
-    import io
-
-    text = read_text_file(path, "θ file")
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as err:
-        raise InputError(Problem(f"not a valid CSV file: {err}", path=str(path))) from err
-    if len(rows) < 2:
-        raise InputError(Problem("expected a header and at least one row of θ", path=str(path)))
-    header = [h.strip() for h in rows[0]]
-    if "theta" in header:
-        cols = [header.index("theta")]
-    else:
-        missing = [a for a in areas if a not in header]
-        if missing:
-            raise InputError(Problem(f"no column 'theta' and no column for area(s) {missing}", path=str(path), line=1))
-        cols = [header.index(a) for a in areas]
-    out = np.empty((len(rows) - 1, len(cols)))
-    problems = []
-    for i, r in enumerate(rows[1:]):
-        for k, c in enumerate(cols):
-            try:
-                out[i, k] = float(r[c])
-                if not abs(out[i, k]) <= PARAMETER_BOUND:  # NaN fails too
-                    raise ValueError
-            except (ValueError, IndexError):
-                problems.append(
-                    Problem(
-                        f"not a finite number between -{PARAMETER_BOUND:g} and {PARAMETER_BOUND:g}",
-                        path=str(path),
-                        line=i + 2,
-                        column=header[c],
-                    )
-                )
-    if problems:
-        raise InputError(problems)
-    return out

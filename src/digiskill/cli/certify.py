@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from pydantic import ValidationError
 
 from ..bank.default import load_default
 from ..errors import InputError, Problem
-from ..fileio import atomic_write_text
-from ..results.credential import IssuerProfile
+from ..fileio import atomic_write_text, check_output_paths, write_all
+from ..results.credential import check_holder_name
+from ..results.files import load_result
 from ..results.issue import issue_certificate
-from ..results.models import AssessmentResult
+from ..results.issuers import load_issuer_profile, load_signer, new_issuer_profile
 from ..results.signing import (
     generate_key_pair,
     load_private_key,
@@ -32,7 +32,6 @@ from ..results.verification import (
     verify_document,
 )
 from .common import fail_on_bad_input, stderr
-from .outputs import check_output_paths, write_together
 
 keys_app = typer.Typer(help="Issuer signing keys (Ed25519).", no_args_is_help=True)
 
@@ -60,43 +59,17 @@ def keys_new(
     try:
         profile = None
         if issuer_id is not None:  # the profile is checked before the key file is made
-            expires = (
-                None if valid_days is None else datetime.now(UTC).replace(microsecond=0) + timedelta(days=valid_days)
-            )
-            verify_url = url.rstrip("/") + "/verify/" if url else None
-            profile = IssuerProfile(
-                id=issuer_id, name=issuer_name or issuer_id, key_expires=expires, url=url, verify_url=verify_url
-            )
+            profile = new_issuer_profile(issuer_id, name=issuer_name, valid_days=valid_days, url=url)
         key, public = generate_key_pair()
         save_private_key(key, out)
         if profile is not None:
             atomic_write_text(issuer_out or out.with_name("issuer.json"), profile.model_dump_json(indent=2) + "\n")
-    except (InputError, ValidationError) as err:
-        raise fail_on_bad_input(err if isinstance(err, InputError) else InputError(str(err))) from err
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
     except FileExistsError as err:
         raise fail_on_bad_input(InputError(Problem("the key file exists already; not overwritten", str(out)))) from err
     typer.echo(public_key_to_multikey(public))
     stderr.print(f"wrote private key {out} (mode 600)", markup=False)
-
-
-MAX_RESULT_BYTES = 5_000_000
-
-
-def _read_text(path: Path, what: str) -> str:
-    """The UTF-8 text of ``path`` (at most 5 MB), or InputError saying why not."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_RESULT_BYTES + 1)
-    except OSError as err:
-        raise InputError(Problem(f"cannot read the {what}: {err.strerror or err}", str(path))) from err
-    if len(data) > MAX_RESULT_BYTES:
-        raise InputError(Problem(f"the {what} is larger than {MAX_RESULT_BYTES:,} bytes; refused", str(path)))
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(
-            Problem(f"the {what} is not UTF-8 text (byte {err.start}); save it as UTF-8", str(path))
-        ) from err
 
 
 @keys_app.command("publish")
@@ -109,8 +82,8 @@ def keys_publish(
     method under assertionMethod. For a did:web issuer it is the DID document (did.json). 'verify --trust' accepts
     it."""
     try:
-        check_output_paths([(out, "--out")])
-        profile = _read_issuer(issuer)
+        check_output_paths({"--out": out})
+        profile = load_issuer_profile(issuer)
         multikey = public_key_to_multikey(load_private_key(key))
         doc = controller_document(profile.id, multikey)
         atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
@@ -118,33 +91,6 @@ def keys_publish(
         raise fail_on_bad_input(err) from err
     where = did_web_url(profile.id) if profile.id.startswith("did:web:") else profile.id
     stderr.print(f"wrote {out}: publish it at {where}", markup=False)
-
-
-def _read_result(path: Path) -> AssessmentResult:
-    lines = [line for line in _read_text(path, "result").splitlines() if line.strip()]
-    text = "\n".join(lines)
-    if len(lines) > 1 and lines[0].lstrip().startswith("{") and lines[0].rstrip().endswith("}"):
-        try:
-            json.loads(lines[0])
-            raise InputError(Problem(f"{len(lines)} results in the file; certify one result at a time", str(path)))
-        except json.JSONDecodeError:
-            pass
-    try:
-        return AssessmentResult.model_validate_json(text)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(Problem(f"not an assessment result: {where}: {first['msg']}", str(path))) from err
-
-
-def _read_issuer(path: Path) -> IssuerProfile:
-    text = _read_text(path, "issuer profile")
-    try:
-        return IssuerProfile.model_validate_json(text)
-    except ValidationError as err:
-        raise InputError(
-            [Problem(".".join(map(str, e["loc"])) + ": " + e["msg"], str(path)) for e in err.errors()]
-        ) from err
 
 
 def certify_command(
@@ -166,30 +112,32 @@ def certify_command(
     if lang not in ("da", "en"):
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
     language: Literal["da", "en"] = "da" if lang == "da" else "en"
-    try:  # everything is checked before any work: outputs, key, issuer, result
-        outputs = [(out, "--out")] + ([(pdf, "--pdf")] if pdf is not None else [])
-        check_output_paths(outputs)
-        private_key = load_private_key(key)
-        profile = _read_issuer(issuer)
-        profile.check_key_valid()
-        res = _read_result(result)
+    try:  # everything is checked before any work: name, outputs, key, issuer, result
+        if name is not None:
+            check_holder_name(name)
+        check_output_paths({"--out": out, "--pdf": pdf})
+        signer = load_signer(key, issuer)
+        res = load_result(result)
         if status_register is not None:
             load_register(status_register)  # checked before the work
         bank = load_default()
         cert = issue_certificate(
             res,
             bank,
-            profile,
-            private_key,
+            signer.profile,
+            signer.key,
             lang=language,
             holder_name=name,
             source=str(result),
             status_register=status_register,
         )
-        files: list[tuple[Path, bytes]] = [(out, cert.credential_json.encode("utf-8"))]
+        files: dict[str | Path, str | bytes] = {out: cert.credential_json}
         if pdf is not None:
-            files.append((pdf, cert.pdf))
-        write_together(files)
+            files[pdf] = cert.pdf
+        try:
+            write_all(files)  # both files or none
+        except OSError as err:
+            raise InputError(Problem(f"cannot write the output: {err.strerror or err}", err.filename)) from err
     except InputError as err:
         raise fail_on_bad_input(err) from err
     for line in cert.cv_lines:

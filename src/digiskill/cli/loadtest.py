@@ -27,11 +27,12 @@ def loadtest_command(
 
     Exit 0 when every test finished with 0 errors, 0 leaks and every credential verified; 1 otherwise.
     """
-    from ..fileio import atomic_write_text
+    from ..fileio import atomic_write_text, check_output_paths
     from ..service.loadtest import run_loadtest
 
     chosen = [a.strip() for a in areas.split(",") if a.strip()] if areas else None
     try:
+        check_output_paths({"--out": out})  # before the tests are taken
         with progress_bar("tests", n) as advance:
             report = run_loadtest(
                 url,

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError, Problem
-from ..fileio import atomic_write_text
-from ..results.signing import load_private_key, sign_credential
-from ..results.status import entry_index, load_register, new_register, revoke, status_list_credential
+from ..fileio import atomic_write_text, check_output_paths
+from ..results.issuers import Signer, load_signer
+from ..results.status import entry_index, load_register, new_register, revoke, signed_status_list
 from .common import fail_on_bad_input, stderr
 
 status_app = typer.Typer(
@@ -24,15 +24,15 @@ IssuerOpt = Annotated[Path, typer.Option("--issuer", help="issuer profile JSON (
 OutOpt = Annotated[Path, typer.Option("--out", help="the signed BitstringStatusListCredential to publish at the URL")]
 
 
-def _publish(register_path: Path, key: Path, issuer: Path, out: Path) -> None:
-    from .certify import _read_issuer  # the issuer profile reader of certify
+def _signer(key: Path, issuer: Path, out: Path) -> Signer:
+    """The issuer's key and profile, and the output path, checked before the register is touched."""
+    check_output_paths({"--out": out})
+    return load_signer(key, issuer)
 
-    profile = _read_issuer(issuer)
-    profile.check_key_valid()
-    private = load_private_key(key)
+
+def _publish(register_path: Path, signer: Signer, out: Path) -> None:
     register = load_register(register_path)
-    signed = sign_credential(status_list_credential(register, profile.id), private, proof_set=True)
-    atomic_write_text(out, json.dumps(signed, indent=2) + "\n")
+    atomic_write_text(out, json.dumps(signed_status_list(register, signer.profile.id, signer.key), indent=2) + "\n")
     stderr.print(f"wrote {out}: publish it at {register.url}", markup=False)
 
 
@@ -49,9 +49,10 @@ def status_new(
     try:
         if (key, issuer, out).count(None) not in (0, 3):
             raise InputError(Problem("--key, --issuer and --out go together"))
+        signer = _signer(key, issuer, out) if key is not None and issuer is not None and out is not None else None
         new_register(register, url, size)
-        if key is not None and issuer is not None and out is not None:
-            _publish(register, key, issuer, out)
+        if signer is not None and out is not None:
+            _publish(register, signer, out)
     except InputError as err:
         raise fail_on_bad_input(err) from err
     stderr.print(f"wrote {register} ({size:,} entries, list {url})", markup=False)
@@ -67,6 +68,7 @@ def status_revoke(
 ) -> None:
     """Revoke a credential (by its file or its index) and write the signed list to publish."""
     try:
+        signer = _signer(key, issuer, out)
         reg = load_register(register)
         if target.isdigit():
             index = int(target)
@@ -81,7 +83,7 @@ def status_revoke(
             if url != reg.url:
                 raise InputError(Problem(f"the credential is on list {url!r}, this register is {reg.url!r}", target))
         revoke(register, index)
-        _publish(register, key, issuer, out)
+        _publish(register, signer, out)
     except InputError as err:
         raise fail_on_bad_input(err) from err
     stderr.print(f"revoked index {index}", markup=False)
@@ -96,6 +98,6 @@ def status_publish(
 ) -> None:
     """Write the signed list (e.g. again before it expires from caches)."""
     try:
-        _publish(register, key, issuer, out)
+        _publish(register, _signer(key, issuer, out), out)
     except InputError as err:
         raise fail_on_bad_input(err) from err

@@ -20,7 +20,6 @@ simulated person of ability X draws a score from the model and types options tha
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import re
@@ -33,29 +32,23 @@ from typing import Annotated
 
 import typer
 
-from ..bank.content import Item, score_response
+from ..bank.content import Item, item_categories, score_response
 from ..bank.default import Bank, load_default
-from ..cat import CatBank, CatConfig, Session, answer, next_item, start_session
-from ..cat.config import StoppingRules
+from ..cat import CatBank, Session, answer, next_item, start_session
 from ..cat.respond import SimulatedPerson
 from ..cat.sessionfile import SessionRefused, open_session_file, read_session_file, write_session_file
+from ..cat.take_config import DEFAULT_MAX_ITEMS_PER_AREA, expected_length, expected_minutes, take_config
 from ..errors import InputError, Problem
 from ..fileio import write_all
 from ..localstate import session_secret
-from ..results.credential import IssuerProfile
+from ..results.credential import check_holder_name
+from ..results.issuers import Signer, load_signer
+from ..results.plan import areas_to_test
 from .common import fail_on_bad_input, stderr
 from .take_text import WIDTH, say, t, wrap
 
 SESSION_FILE = "session.json"
 RESULT_FILES = ("result.json", "credential.json", "certificate.pdf", "cv-lines.txt")
-SECONDS_PER_ITEM = 45  # a rough reading-and-answering time, for the length announced at the start
-TYPICAL_ITEMS_PER_AREA = 6  # about what the SE target 0.45 needs on the default bank (35 items for 6 areas)
-
-DEMO_ISSUER = IssuerProfile(
-    id="https://digiskill.example/issuers/demo",
-    name="digiskill demo issuer (not a real issuer)",
-    description="A key made on this computer for trying digiskill; certificates signed with it prove nothing.",
-)
 
 
 def _refuse(lang: str, key: str, err: InputError | None = None, **kw: object) -> typer.Exit:
@@ -93,7 +86,12 @@ def take_command(
         typer.Option("--simulate-theta", min=-10.0, max=10.0, help="a simulated person of this ability answers"),
     ] = None,
     max_items: Annotated[
-        int | None, typer.Option("--max-items-per-area", min=1, help="most items per area (default 10)")
+        int | None,
+        typer.Option(
+            "--max-items-per-area",
+            min=1,
+            help=f"most items per area (default {DEFAULT_MAX_ITEMS_PER_AREA}; the minimum is 4, or this when smaller)",
+        ),
     ] = None,
     key: Annotated[Path | None, typer.Option("--key", help="issuer private key (default: a demo key)")] = None,
     issuer: Annotated[Path | None, typer.Option("--issuer", help="issuer profile JSON (with --key)")] = None,
@@ -103,12 +101,12 @@ def take_command(
     if lang is not None and lang not in ("da", "en"):
         raise fail_on_bad_input(InputError(Problem(f"--lang must be da or en, got {lang!r}")))
     shown_lang = lang or "da"
-    # --- everything that can fail is checked before the first item
+    # --- everything that can fail is checked before the first item; the options first, before any work
     try:
         if answers is not None and simulate_theta is not None:
             raise InputError(Problem("give --answers or --simulate-theta, not both"))
         if name is not None:
-            _check_name(name)
+            check_holder_name(name)
         if resume is not None and (areas or profile or seed is not None or max_items is not None):
             raise InputError(
                 Problem(
@@ -116,6 +114,11 @@ def take_command(
                     "a resumed test keeps its own"
                 )
             )
+        wanted = _area_ids(areas)
+        if wanted and profile:
+            raise InputError(Problem("give --areas or --profile, not both"))
+        config = take_config(DEFAULT_MAX_ITEMS_PER_AREA if max_items is None else max_items)
+        typed = _read_answers(answers) if answers is not None else None
     except InputError as err:
         raise _refuse(shown_lang, "bad_options", err) from err
     try:
@@ -143,26 +146,24 @@ def take_command(
         lang, choices = shown_lang, []
         session_path = folder / SESSION_FILE
     try:
-        chosen = None if resume is not None else _areas(bank, areas, profile)
+        chosen = None if resume is not None else areas_to_test(bank, wanted, profile)
     except InputError as err:
         raise _refuse(lang, "bad_options", err) from err
     _check_folder(folder, session_path, lang)
     try:
         if resume is None:
-            config = take_config(10 if max_items is None else max_items)
             session = start_session(CatBank.from_parameters(bank.params, config), config, seed=seed or 0, areas=chosen)
         cat_bank = CatBank.from_parameters(bank.params, session.config)
-        scripted = _answer_source(answers, simulate_theta, bank, session)
+        scripted = _answer_source(typed, simulate_theta, bank, session)
     except InputError as err:
         raise _refuse(lang, "bad_options", err) from err
     # --- the test
     content = {it.id: it for it in bank.content.items}
-    total = _expected_length(session)
+    total = expected_length(session)
     if session.steps:
         say(t("resumed", lang, done=len(session.steps), left=max(total - len(session.steps), 0)))
     else:
-        minutes = max(5, round(total * SECONDS_PER_ITEM / 60 / 5) * 5)
-        say(t("intro", lang, n=total, minutes=minutes))
+        say(t("intro", lang, n=total, minutes=expected_minutes(total)))
     try:
         paging = scripted is None and sys.stdin.isatty()  # piped answers are not eaten by "press Enter"
         if paging and not session.finished:
@@ -201,40 +202,14 @@ def _default_bank() -> Bank:
     return load_default()
 
 
-def _check_name(name: str) -> None:
-    """The name must fit the certificate: one line of at most 80 characters its font can show (Latin-1)."""
-    if not name.strip() or len(name) > 80 or not name.isprintable():
-        raise InputError(Problem("--name: give your name on one line, at most 80 characters"))
-    try:
-        name.encode("latin-1")
-    except UnicodeEncodeError as err:
-        bad = name[err.start]
-        raise InputError(
-            Problem(f"--name: the certificate cannot show the character {bad!r}; write the name with Latin letters")
-        ) from err
-
-
-def take_config(max_items: int) -> CatConfig:
-    """The adaptive test of ``take``: stop an area at SE ≤ 0.45 after at least min(4, max) and at most ``max_items``."""
-    return CatConfig(
-        stopping=StoppingRules(se_target=0.45, min_items_per_area=min(4, max_items), max_items_per_area=max_items)
-    )
-
-
-def _areas(bank: Bank, areas: str | None, profile: str | None) -> list[str]:
-    from ..results.screening import profile_by_id
-
-    if areas and profile:
-        raise InputError(Problem("give --areas or --profile, not both"))
-    if profile:
-        return [r.area for r in profile_by_id(bank, profile).requirements if r.essential]
-    if areas:
-        chosen = [a.strip() for a in areas.split(",") if a.strip()]
-        unknown = [a for a in chosen if a not in bank.areas]
-        if unknown or not chosen:
-            raise InputError(Problem(f"unknown area(s) {', '.join(unknown)}; known: {', '.join(bank.areas)}"))
-        return chosen
-    return list(bank.areas)
+def _area_ids(areas: str | None) -> list[str] | None:
+    """The area ids of ``--areas`` (comma-separated), or None when it is not given."""
+    if areas is None:
+        return None
+    chosen = [a.strip() for a in areas.split(",") if a.strip()]
+    if not chosen:
+        raise InputError(Problem(f"--areas: no area id in {areas!r}"))
+    return chosen
 
 
 def _check_folder(folder: Path, session_path: Path, lang: str) -> None:
@@ -278,59 +253,31 @@ def _check_no_unfinished(session_path: Path, lang: str, force: bool) -> None:
     )
 
 
-class _Signer:
-    """The issuer profile and private key that will sign the credential (loaded and checked up front)."""
-
-    def __init__(self, profile: IssuerProfile, key: object, demo: bool) -> None:
-        self.profile, self.key, self.demo = profile, key, demo
-
-
-def _signer(key: Path | None, issuer: Path | None, lang: str) -> _Signer:
-    from pydantic import ValidationError
-
-    from ..localstate import demo_key_path
-    from ..results.signing import generate_key_pair, load_private_key, save_private_key
-
+def _signer(key: Path | None, issuer: Path | None, lang: str) -> Signer:
+    """The key and issuer profile that will sign (checked now), or this installation's demo issuer."""
     try:
-        if key is None:
-            if issuer is not None:
-                raise InputError(Problem("--issuer needs --key (the issuer's private key)"))
-            path = demo_key_path()
-            if not path.exists():
-                with contextlib.suppress(InputError):  # made by another test at the same moment
-                    save_private_key(generate_key_pair()[0], path)
-            return _Signer(DEMO_ISSUER, load_private_key(path), demo=True)
-        if issuer is None:
-            raise InputError(Problem("--key needs --issuer (the issuer profile)"))
-        private = load_private_key(key)
-        try:
-            profile = IssuerProfile.model_validate_json(issuer.read_bytes())
-        except OSError as err:
-            raise InputError(Problem(f"cannot read the issuer profile: {err.strerror}", str(issuer))) from err
-        except ValidationError as err:
-            problems = [
-                Problem(f"{'.'.join(map(str, e['loc'])) or 'issuer profile'}: {e['msg']}", str(issuer))
-                for e in err.errors()
-            ]
-            raise InputError(problems) from err
-        profile.check_key_valid()
-        return _Signer(profile, private, demo=False)
+        return load_signer(key, issuer)
     except InputError as err:
         raise _refuse(lang, "key_problem", err) from err
 
 
 # --------------------------------------------------------------------------------------------------- answering
+def _read_answers(path: Path) -> list[str]:
+    """The typed answers of ``--answers``, one per line."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise InputError(Problem(f"cannot read answers: {err.strerror}", str(path))) from err
+    except UnicodeDecodeError as err:
+        raise InputError(Problem("the answer file is not UTF-8 text; save it as UTF-8", str(path))) from err
+
+
 def _answer_source(
-    answers: Path | None, theta: float | None, bank: Bank, session: Session
+    typed: list[str] | None, theta: float | None, bank: Bank, session: Session
 ) -> Callable[[Item], str] | None:
     """None (interactive), or a function item -> the text typed for it."""
-    if answers is not None:
-        try:
-            lines = iter(answers.read_text(encoding="utf-8").splitlines())
-        except OSError as err:
-            raise InputError(Problem(f"cannot read answers: {err.strerror}", str(answers))) from err
-        except UnicodeDecodeError as err:
-            raise InputError(Problem("the answer file is not UTF-8 text; save it as UTF-8", str(answers))) from err
+    if typed is not None:
+        lines = iter(typed)
         return lambda item: next(lines, "p")  # the file ran out: pause
     if theta is not None:
         person = SimulatedPerson(theta, bank.params, seed=(session.seed, 7919, len(session.steps)))
@@ -402,25 +349,17 @@ def _ask(item: Item, lang: str, scripted: Callable[[Item], str] | None, step: in
 
 
 # ------------------------------------------------------------------------------------------------- the screens
-def _expected_length(session: Session) -> int:
-    """About how many items the whole test will have: the items so far plus a typical count for each open area."""
-    stop = session.config.stopping
-    typical = TYPICAL_ITEMS_PER_AREA
-    if stop.max_items_per_area is not None:
-        typical = min(typical, stop.max_items_per_area)
-    typical = max(typical, stop.min_items_per_area)
-    total = sum(a.n_items if a.finished else max(a.n_items + 1, typical) for a in session.areas)
-    if stop.max_total_items is not None:
-        total = min(total, stop.max_total_items)
-    return max(total, len(session.steps) + (0 if session.finished else 1))
-
-
 def _show(item: Item, session: Session, bank: Bank, lang: str) -> None:
     area = bank.content.framework.area(bank.params.items_by_id()[item.id].area)
-    progress = t("progress", lang, k=len(session.steps) + 1, n=_expected_length(session))
+    progress = t("progress", lang, k=len(session.steps) + 1, n=expected_length(session))
     typer.echo("")
     typer.echo(f"{progress} · {getattr(area.name, lang)}"[:WIDTH])
     typer.echo("")
+    _print_item(item, lang)
+
+
+def _print_item(item: Item, lang: str) -> None:
+    """The stem and the numbered options."""
     say(getattr(item.stem, lang))
     for n, opt in enumerate(item.options, start=1):
         say(getattr(opt, lang), indent="     ", first=f"  {n}. ")
@@ -441,7 +380,7 @@ def _finish(
     lang: str,
     folder: Path,
     session_path: Path,
-    signer: _Signer,
+    signer: Signer,
     name: str | None,
     *,
     interactive: bool,
@@ -518,15 +457,13 @@ def _review(
     n = len(session.steps)
     for k, step in enumerate(session.steps, start=1):
         item = items[step.item]
-        max_score = len(item.key) if item.format == "multiple_response" else 1
+        max_score = item_categories(item) - 1
         verdict = "right" if step.response == max_score else "partly" if step.response > 0 else "wrong"
         area = getattr(bank.content.framework.area(step.area).name, lang)
         typer.echo("")
         typer.echo(f"{t('review_head', lang, k=k, n=n)} · {area} · {t(verdict, lang)}"[:WIDTH])
         typer.echo("")
-        say(getattr(item.stem, lang))
-        for i, opt in enumerate(item.options, start=1):
-            say(getattr(opt, lang), indent="     ", first=f"  {i}. ")
+        _print_item(item, lang)
         kind = {"multiple_response": "multi", "ordering": "order"}.get(item.format, "single")
         numbers = {o: str(i) for i, o in enumerate(item.option_ids, start=1)}
         chosen = choices[k - 1] if k <= len(choices) else None

@@ -45,6 +45,28 @@ DIGCOMP_FRAMEWORK_TYPE = "ext:DigCompFramework"
 IDENTITY_HASH_ALGORITHM = "sha256"
 
 
+MAX_HOLDER_NAME = 80
+"""Longest holder name (characters) on a certificate."""
+
+
+def check_holder_name(name: str) -> None:
+    """A holder name must fit the certificate: one line of at most :data:`MAX_HOLDER_NAME` printable characters that
+    its fonts can show (Latin-1: æ, ø, å, é, ü, …).
+
+    Raises:
+        InputError: naming ``--name`` and what to change.
+    """
+    if not name.strip() or len(name) > MAX_HOLDER_NAME or not name.isprintable():
+        raise InputError(Problem(f"--name: give your name on one line, at most {MAX_HOLDER_NAME} characters"))
+    try:
+        name.encode("latin-1")
+    except UnicodeEncodeError as err:
+        bad = name[err.start]
+        raise InputError(
+            Problem(f"--name: the certificate cannot show the character {bad!r}; write the name with Latin letters")
+        ) from err
+
+
 class IssuerProfile(FrozenModel):
     """The issuer (file given to ``digiskill certify --issuer``): an OB3 ``Profile``."""
 

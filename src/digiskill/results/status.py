@@ -29,14 +29,18 @@ import secrets
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..bank.loading import load_model_file
 from ..errors import InputError, Problem
 from ..fileio import atomic_write_text
-from .signing import VC_V2_CONTEXT
+from .signing import VC_V2_CONTEXT, sign_credential
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 MIN_ENTRIES = 131_072
 REGISTER_SCHEMA = "digiskill.status-list/1"
@@ -125,17 +129,15 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def load_register(path: Path) -> StatusRegister:
+    """The register at ``path``, read through the one model-file loader and checked for consistency.
+
+    Raises:
+        InputError: unreadable, not JSON, not a register (file, line, field), a bitstring that does not decode, or
+            sizes and counts that disagree.
+    """
+    register = load_model_file(path, StatusRegister, what="the status register", fmt="json")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(Problem(f"cannot read the status register: {err}", str(path))) from err
-    try:
-        register = StatusRegister.model_validate_json(text)
         allocated, revoked = register.bits("allocated"), register.bits("revoked")
-    except ValidationError as err:
-        raise InputError(
-            [Problem(f"{'.'.join(map(str, e['loc']))}: {e['msg']}", str(path)) for e in err.errors()]
-        ) from err
     except ValueError as err:
         raise InputError(Problem(f"not a status register: {err}", str(path))) from err
     if allocated.size != register.size or revoked.size != register.size or int(allocated.sum()) != register.n_allocated:
@@ -207,6 +209,11 @@ def revoke(path: Path, index: int) -> StatusRegister:
             raise InputError(Problem(f"index {index} was never given to a credential of this list", str(path)))
         revoked[index] = True
         return _save(path, register, allocated, revoked)
+
+
+def signed_status_list(register: StatusRegister, issuer_id: str, key: Ed25519PrivateKey) -> dict[str, Any]:
+    """The ``BitstringStatusListCredential`` of the register, signed with ``key`` (eddsa-rdfc-2022, a proof set)."""
+    return sign_credential(status_list_credential(register, issuer_id), key, proof_set=True)
 
 
 def status_list_credential(register: StatusRegister, issuer: Mapping[str, Any] | str) -> dict[str, Any]:

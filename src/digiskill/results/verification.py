@@ -27,7 +27,6 @@ code   status           meaning
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import Field, ValidationError, field_validator
 
 from ..bank.frozen import FrozenModel
+from ..bank.loading import parse_json, read_text_file
 from ..errors import InputError, Problem
 from .signing import (
     _DATETIME_STAMP,
@@ -55,7 +55,6 @@ from .signing import (
 )
 
 MAX_INPUT_BYTES = 2_000_000
-MAX_DEPTH = 64
 _ISSUER_ID = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^#\s]+$")
 
 Status = Literal["valid", "invalid", "untrusted", "revoked"]
@@ -66,70 +65,15 @@ ESTABLISHED_BY = {"given": "the key given with --key", "did:key": "the issuer's 
 # ------------------------------------------------------------------------------------------------------ reading JSON
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    """True when ``value`` nests more than ``limit`` arrays/objects deep (iterative: no recursion on hostile input)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth > limit:
-                return True
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return False
-
-
 def read_json_object(path: str | Path, what: str, *, max_bytes: int = MAX_INPUT_BYTES) -> dict[str, Any]:
-    """A JSON object from ``path``, or :class:`InputError`: unreadable, too large, not UTF-8, not JSON, nested more
-    than :data:`MAX_DEPTH` levels, or not an object."""
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as err:
-        raise InputError(Problem(f"cannot read the {what}: {err.strerror or err}", str(path))) from err
-    if len(data) > max_bytes:
-        raise InputError(Problem(f"the {what} is larger than {max_bytes:,} bytes; this is not a {what}", str(path)))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise InputError(
-            Problem(f"the {what} is not UTF-8 text (byte {err.start}); it is not a JSON {what}", str(path))
-        ) from err
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    # nesting is checked on the raw text first: json.loads recurses once per level
-    depth = max_seen = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            max_seen = max(max_seen, depth)
-            if max_seen > MAX_DEPTH:
-                break
-        elif ch in "]}":
-            depth -= 1
-    if max_seen > MAX_DEPTH:
-        raise InputError(Problem(f"the {what} nests more than {MAX_DEPTH} levels deep; refused", str(path)))
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(Problem(f"not JSON: {err.msg} (column {err.colno})", str(path), err.lineno)) from err
-    except (RecursionError, ValueError) as err:
-        raise InputError(Problem(f"not a usable JSON {what}: {err}", str(path))) from err
+    """A JSON object from ``path`` through the model-file loader's reader and parser
+    (:mod:`digiskill.bank.loading`), or :class:`InputError`: unreadable, larger than ``max_bytes``, not UTF-8, not
+    JSON (with the line), a key twice in one object, ``NaN``/``Infinity``, nested more than
+    :data:`~digiskill.bank.loading.MAX_DEPTH` levels, or not an object."""
+    text = read_text_file(path, f"the {what}", max_bytes=max_bytes)
+    value = parse_json(text, str(path))
     if not isinstance(value, dict):
         raise InputError(Problem(f"a {what} is a JSON object; the file holds a {type(value).__name__}", str(path)))
-    if _depth_exceeds(value, MAX_DEPTH):  # pragma: no cover - the text scan above already refuses this
-        raise InputError(Problem(f"the {what} nests more than {MAX_DEPTH} levels deep; refused", str(path)))
     return value
 
 

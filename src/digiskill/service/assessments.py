@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import InputError, Problem
 from .auth import code_digest, new_code
 from .context import Service
 from .db import Answer, AuditEntry, Certificate, SessionRow, utcnow
@@ -41,20 +40,9 @@ def create_invitation(
 ) -> tuple[SessionRow, str]:
     """A new session for ``person`` over ``areas`` (or the essential areas of ``profile``); returns it and its code."""
     from ..cat import start_session
-    from ..results.screening import profile_by_id
+    from ..results.plan import areas_to_test
 
-    bank = svc.bank
-    if areas and profile:
-        raise InputError(Problem("give areas or a job profile, not both"))
-    if profile:
-        chosen = [r.area for r in profile_by_id(bank, profile).requirements if r.essential]
-    elif areas:
-        unknown = [a for a in areas if a not in bank.areas]
-        if unknown:
-            raise InputError(Problem(f"unknown area(s) {', '.join(unknown)}; known: {', '.join(bank.areas)}"))
-        chosen = list(dict.fromkeys(areas))
-    else:
-        chosen = list(bank.areas)
+    chosen = areas_to_test(svc.bank, areas, profile)
     seed = uuid.uuid4().int % (2**31)
     session = start_session(svc.cat_bank, svc.config, seed=seed, areas=chosen)
     from ..cat import next_item

@@ -90,20 +90,14 @@ def load_issuer(settings: Settings, write) -> Issuer:
 
     from ..errors import InputError, Problem
     from ..results.credential import IssuerProfile
+    from ..results.issuers import load_issuer_profile
     from ..results.signing import generate_key_pair, load_private_key
     from .db import DemoIssuer
 
     if settings.issuer_key is not None:
         if settings.issuer_profile is None:
             raise InputError(Problem("an issuer key needs an issuer profile (--issuer)"))
-        try:
-            profile = IssuerProfile.model_validate_json(settings.issuer_profile.read_text(encoding="utf-8"))
-        except OSError as err:
-            where = str(settings.issuer_profile)
-            raise InputError(Problem(f"cannot read the issuer profile: {err.strerror}", where)) from err
-        except ValueError as err:
-            raise InputError(Problem(f"not an issuer profile: {err}", str(settings.issuer_profile))) from err
-        return Issuer(profile, load_private_key(settings.issuer_key), demo=False)
+        return Issuer(load_issuer_profile(settings.issuer_profile), load_private_key(settings.issuer_key), demo=False)
     from cryptography.hazmat.primitives import serialization
 
     profile = IssuerProfile(

@@ -1,0 +1,61 @@
+"""The adaptive test a person takes (``digiskill take``), and how long it is announced to be.
+
+* :func:`take_config`: stop an area at SE ≤ :data:`SE_TARGET` (0.45) once it has at least
+  ``min(MIN_ITEMS_PER_AREA, max_items)`` answers, and after ``max_items`` answers at the latest. A maximum below the
+  usual minimum of 4 lowers the minimum with it, so every maximum from 1 up gives a valid configuration.
+* :func:`expected_length`: about how many items the whole test will have, the items so far plus, for each open
+  area, :data:`TYPICAL_ITEMS_PER_AREA` bounded by the area's minimum and maximum (and the session maximum).
+* :func:`expected_minutes`: the announced duration, :data:`SECONDS_PER_ITEM` per item rounded to 5 minutes, at
+  least 5.
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError, Problem
+from .config import CatConfig, StoppingRules
+from .session import Session
+
+SE_TARGET = 0.45
+"""SE at which an area of ``take`` ends (reliability ≈ 0.8: enough to tell DigComp levels about one SD apart)."""
+MIN_ITEMS_PER_AREA = 4
+"""Fewest answers before an area may end on its SE (lowered to the maximum when that is smaller)."""
+DEFAULT_MAX_ITEMS_PER_AREA = 10
+"""Most items per area when none is given."""
+SECONDS_PER_ITEM = 45
+"""A rough reading-and-answering time per item, for the length announced at the start."""
+TYPICAL_ITEMS_PER_AREA = 6
+"""About what the SE target 0.45 needs on the default bank (35 items for 6 areas)."""
+
+
+def take_config(max_items: int = DEFAULT_MAX_ITEMS_PER_AREA) -> CatConfig:
+    """The configuration of ``take`` with at most ``max_items`` items per area (see the module notes).
+
+    Raises:
+        InputError: ``max_items`` is not a whole number of at least 1.
+    """
+    if isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1:
+        raise InputError(Problem(f"max_items_per_area must be a whole number of at least 1, got {max_items!r}"))
+    stopping = StoppingRules(
+        se_target=SE_TARGET, min_items_per_area=min(MIN_ITEMS_PER_AREA, max_items), max_items_per_area=max_items
+    )
+    return CatConfig(stopping=stopping)
+
+
+def expected_length(session: Session) -> int:
+    """About how many items the whole test will have: the items so far plus a typical count for each open area,
+    and at least one more than so far while the test goes on."""
+    stop = session.config.stopping
+    typical = TYPICAL_ITEMS_PER_AREA
+    if stop.max_items_per_area is not None:
+        typical = min(typical, stop.max_items_per_area)
+    typical = max(typical, stop.min_items_per_area)
+    total = sum(a.n_items if a.finished else max(a.n_items + 1, typical) for a in session.areas)
+    if stop.max_total_items is not None:
+        total = min(total, stop.max_total_items)
+    return max(total, len(session.steps) + (0 if session.finished else 1))
+
+
+def expected_minutes(n_items: int) -> int:
+    """The announced duration of a test of ``n_items`` items: :data:`SECONDS_PER_ITEM` each, rounded to 5 minutes,
+    at least 5."""
+    return max(5, round(n_items * SECONDS_PER_ITEM / 60 / 5) * 5)
