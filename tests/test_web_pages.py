@@ -153,8 +153,8 @@ def test_public_pages_render_with_their_language_and_headings_in_order(web, lang
         assert page.hidden["csrf"]
     r = web.get(f"/?lang={lang}")
     assert TEXTS[lang]["about_no_limit"] in r.text and TEXTS[lang]["about_decides"] in r.text
-    # the honest duration: 6 areas × 4..10 items (the service's stopping rules), 30..60 s each
-    assert ("24–60" in r.text) and ("10–60" in r.text)
+    # the honest duration: 6 areas × 4..10 items (the service's stopping rules), 45 s each (as 'take' announces)
+    assert ("24–60" in r.text) and ("20–45" in r.text)
     assert len(r.content) < 100_000
     css = web.get("/static/site.css")
     assert css.status_code == 200 and ":focus-visible" in css.text

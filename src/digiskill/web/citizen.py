@@ -8,7 +8,6 @@ carries the step it answers, so a double click or a second tab records nothing t
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,8 +33,6 @@ from .whatnext import what_next
 
 router = APIRouter(include_in_schema=False)
 
-#: an honest planning figure per question (reading, thinking, answering); stated as "most people", not a limit
-SECONDS_PER_ITEM_LOW, SECONDS_PER_ITEM_HIGH = 30, 60
 PROBLEM_TEXT = {
     "unknown-code": "err_unknown_code",
     "purged": "err_purged",
@@ -56,18 +53,16 @@ def display_code(code: str) -> str:
 
 
 def duration(svc: Service, n_areas: int) -> dict[str, int]:
-    """The usual range of questions and minutes for ``n_areas`` areas, from the stopping rules of the configuration."""
+    """The usual range of questions for ``n_areas`` areas (the stopping rules of the configuration) and the minutes
+    they take (:func:`digiskill.cat.take_config.expected_minutes`, the same estimate ``take`` announces)."""
+    from ..cat.take_config import expected_minutes
+
     rules = svc.config.stopping
     lo = n_areas * rules.min_items_per_area
     hi = n_areas * (rules.max_items_per_area or 20)
     if rules.max_total_items:
         lo, hi = min(lo, rules.max_total_items), min(hi, rules.max_total_items)
-    return {
-        "lo": lo,
-        "hi": hi,
-        "lo_min": max(1, math.floor(lo * SECONDS_PER_ITEM_LOW / 60 / 5) * 5),
-        "hi_min": max(5, math.ceil(hi * SECONDS_PER_ITEM_HIGH / 60 / 5) * 5),
-    }
+    return {"lo": lo, "hi": hi, "lo_min": expected_minutes(lo), "hi_min": expected_minutes(hi)}
 
 
 def problem_page(request: Request, lang: Lang, exc: ProblemError, code: str | None = None):
