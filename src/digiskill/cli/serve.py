@@ -1,5 +1,5 @@
 """``digiskill serve``: run the service; ``serve migrate`` brings the database up to date; ``serve token`` makes a
-bearer token.
+bearer token; ``serve user add`` adds a caseworker of the web pages.
 
 With no options: SQLite in ``./digiskill.db`` (WAL), the demo issuer (said at start), http://127.0.0.1:8000.
 FastAPI, SQLAlchemy and uvicorn are imported only inside the commands.
@@ -23,7 +23,7 @@ serve_app = typer.Typer(
 )
 
 DEFAULT_DB = "sqlite:///digiskill.db"
-APP = "digiskill.service.app:create_app_from_env"
+APP = "digiskill.web.app:create_app_from_env"  # the API with the web pages
 DbOpt = Annotated[
     str,
     typer.Option(
@@ -163,6 +163,37 @@ def token(
         typer.echo(create_token(database_url, role, label))
     except InputError as err:
         raise fail_on_bad_input(err) from err
+
+
+user_app = typer.Typer(help="Caseworkers and admins of the web pages (username and password).", no_args_is_help=True)
+serve_app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="the name to sign in with")],
+    role: Annotated[str, typer.Option("--role", help="caseworker or admin")] = "caseworker",
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            envvar="DIGISKILL_PASSWORD",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="asked for when not given (at least 12 characters); kept only as an argon2id hash",
+        ),
+    ] = "",
+    database_url: DbOpt = DEFAULT_DB,
+) -> None:
+    """Add a user of the web pages (sign in at /staff)."""
+    from ..web.accounts import create_user
+
+    try:
+        user_id = create_user(database_url, username, password, role)
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    typer.echo(f"user {username!r} ({role}) added with id {user_id}")
 
 
 def register_service_commands(app: typer.Typer) -> None:

@@ -1,7 +1,8 @@
 """The FastAPI app factory: ``create_app(settings)``; ``create_app_from_env()`` for uvicorn workers.
 
-Layers: routes (HTTP) -> assessments (the rules) -> db (tables) and the engine below (cat, results). A ``web`` layer
-with server-rendered pages can be mounted on the same app later (``app.include_router``).
+Layers: routes (HTTP) -> assessments (the rules) -> db (tables) and the engine below (cat, results). The ``web`` layer,
+above this one, mounts its server-rendered pages on this app (``digiskill.web.app.create_app``, which ``digiskill
+serve`` runs).
 """
 
 from __future__ import annotations

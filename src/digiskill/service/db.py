@@ -11,6 +11,10 @@ Tables (created by the Alembic migrations in ``migrations/``, never by ``create_
 * ``certificates``: issued credentials (the signed JSON and the PDF) and their revocation.
 * ``audit_log``: append-only (database triggers refuse UPDATE and DELETE): who read results, issued, revoked, exported
   or erased what and when.
+* ``web_users``: caseworkers and admins of the web pages: a username and an argon2id password hash (never the
+  password), a role, and when the account was disabled.
+* ``web_sessions``: signed-in web sessions, stored only as SHA-256 hashes of the cookie value, with the role, who
+  (``user:<id>`` or ``token:<id>``) and when they expire.
 * ``demo_issuer``: the private key of the demo issuer (only when no issuer key is configured), so that every worker of
   an instance signs with the same demo key.
 
@@ -133,6 +137,28 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class WebUser(Base):
+    __tablename__ = "web_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, PHC string format
+    role: Mapped[str] = mapped_column(String(16))  # caseworker | admin
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WebSession(Base):
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie value
+    actor: Mapped[str] = mapped_column(String(100))  # "user:<id>" or "token:<id>"
+    name: Mapped[str] = mapped_column(String(200))  # shown on the pages (username or token label)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class DemoIssuer(Base):
