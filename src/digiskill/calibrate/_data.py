@@ -18,12 +18,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import InputError, Problem
 from ..irt.likelihood import MISSING
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # Use single precision in the E-step's matrix products from this many design cells on (persons × columns); the
 # estimates are then polished by double-precision cycles and the log-likelihood is always computed in double.
@@ -256,6 +259,8 @@ class Design:
             sparse = cells >= SPARSE_FROM_CELLS and density <= SPARSE_MAX_DENSITY
         self.sparse = bool(sparse)
         if self.sparse:
+            import scipy.sparse as sp  # only sparse designs need it
+
             rows, cols = np.nonzero(answered)
             x = codes[rows, cols].astype(np.int64)
             start = np.concatenate([[0], np.cumsum(data.n_cat - 1)])[:-1]  # first design column of each item

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_expit, log_softmax
 
 from ..irt.items import DICHOTOMOUS, GRADED, PARTIAL_CREDIT
+from ..irt.special import expit, log_expit, log_softmax  # numpy versions: scipy.special is slow to import
 
 # model name -> (family, slope free per item, lower asymptote free, upper asymptote free)
 MODEL_FAMILY: dict[str, int] = {

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import linalg
-from scipy.special import chdtrc, expit, logit  # chdtrc(df, x) = chi2.sf(x, df), without importing scipy.stats
 
 from ..errors import InputError, Problem
 from ..irt.estimation import eap, sum_score_likelihoods
@@ -40,6 +38,7 @@ from ..irt.items import DICHOTOMOUS, ItemArrays
 from ..irt.likelihood import encode_responses
 from ..irt.quadrature import Quadrature
 from ..irt.response import category_terms, probability
+from ..irt.special import chi2_sf, expit, logit  # numpy versions: scipy.special is slow to import
 from .result import CalibrationResult
 
 DEFAULT_MINCELL = 1.0  # mirt's itemfit(mincell = 1): smallest expected count of an S-X2 cell
@@ -190,7 +189,7 @@ def s_x2(
         df[i] = int(np.isfinite(e).sum()) - e.shape[0] - int(free[i]) - int(latent_free)
     df = np.maximum(df, 0)
     stat[df == 0] = np.nan
-    p = chdtrc(np.where(df > 0, df, np.nan), stat)
+    p = chi2_sf(stat, np.where(df > 0, df, np.nan))
     return SX2Result(stat, df, p, _rmsea(stat, df, n), n, tuple(obs_tables), tuple(exp_tables))
 
 
@@ -564,7 +563,7 @@ def m2(
     return M2Result(
         statistic=stat,
         df=int(df),
-        p_value=float(chdtrc(df, stat)),
+        p_value=float(chi2_sf(stat, df)),
         rmsea=float(_rmsea(stat, df, n)),
         srmsr=srmsr,
         n_persons=int(n),
@@ -658,6 +657,8 @@ def _m2_quadratic_form(xi: np.ndarray, delta: np.ndarray, resid: np.ndarray) -> 
     instead of the ``m × m`` complement basis and two ``m³`` products. mirt's complement form is the fallback when
     ``Ξ`` is numerically singular.
     """
+    from scipy import linalg  # only M2 needs it (--fit full): not imported by the everyday command
+
     try:
         chol = linalg.cholesky(xi, lower=True, overwrite_a=False, check_finite=False)
     except linalg.LinAlgError:
