@@ -18,7 +18,15 @@ from digiskill.irt import (
     sum_score_eap,
     wle_estimate,
 )
-from digiskill.irt.estimation import ALL_MAX, ALL_MIN, EMPTY, OK, _ScoreFunction
+from digiskill.irt.estimation import (
+    ALL_MAX,
+    ALL_MIN,
+    EMPTY,
+    OK,
+    _ScoreFunction,
+    leave_one_out_sum_score_likelihoods,
+    sum_score_likelihoods,
+)
 from digiskill.irt.likelihood import encode_responses, gather_at_responses
 
 # LSAT7 2PL, R mirt 1.45.5 (tests/testthat/test-01-mirtOne.R): slopes a1 and intercepts d.
@@ -247,3 +255,24 @@ def test_science_grm_eap_matches_mirt_to_1e4_with_full_precision_estimates() -> 
     e = eap(np.array([[0, 1, 2, 3]]), fit.params)
     assert e.theta[0] == pytest.approx(-0.3494903, abs=1e-4)
     assert e.se[0] == pytest.approx(0.6004922, abs=1e-4)
+
+
+def test_leave_one_out_sum_scores_equal_the_recursion_without_each_item() -> None:
+    """Forward × backward convolution = the Lord–Wingersky recursion on the other items (2 to 5 categories)."""
+    rng = np.random.default_rng(8)
+    parts = [
+        ItemArrays.dichotomous(rng.lognormal(0, 0.3, 7), rng.normal(0, 1, 7), c=np.full(7, 0.1)),
+        ItemArrays.polytomous(GRADED, [1.2, 0.8], [[-1.0, 0.5], [-1.5, -0.2, 0.7, 1.9]]),
+        ItemArrays.polytomous(PARTIAL_CREDIT, [1.1, 0.6], [[-0.4, 0.3, 1.0], [0.2]]),
+        ItemArrays.dichotomous([2.5, 0.4], [3.0, -4.0]),  # nearly always wrong / right: tiny tail probabilities
+    ]
+    items = ItemArrays.concat(parts)
+    quad = Quadrature.normal()
+    loo = leave_one_out_sum_score_likelihoods(items, quad)
+    assert len(loo) == items.n_items
+    for i in range(items.n_items):
+        ref = sum_score_likelihoods(items.subset(np.delete(np.arange(items.n_items), i)), quad)
+        assert loo[i].shape == ref.shape == (61, int(items.max_score.sum() - items.max_score[i]) + 1)
+        shown = ref > 1e-300
+        np.testing.assert_allclose(loo[i][shown], ref[shown], rtol=1e-12)
+        np.testing.assert_allclose(loo[i].sum(axis=1), 1.0, rtol=1e-12)  # a distribution over scores at each node

@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InputError, Problem
-from ..irt.estimation import eap, sum_score_likelihoods
+from ..irt.estimation import eap, leave_one_out_sum_score_likelihoods, sum_score_likelihoods
 from ..irt.items import DICHOTOMOUS, ItemArrays
 from ..irt.likelihood import encode_responses
 from ..irt.quadrature import Quadrature
@@ -169,11 +169,12 @@ def s_x2(
     df = np.zeros(j_items, dtype=np.int64)
     obs_tables: list[np.ndarray] = []
     exp_tables: list[np.ndarray] = []
-    for i in range(j_items):  # one table per item; the recursion without item i is per item by nature
+    leave_one_out = leave_one_out_sum_score_likelihoods(items, quadrature)
+    for i in range(j_items):  # one table per item (mirt's cell collapsing is per item)
         k_i = int(items.n_cat[i])
         observed = np.bincount(total * k_i + codes[:, i], minlength=(s_max + 1) * k_i)
         observed = observed.reshape(s_max + 1, k_i).astype(float)
-        rest = sum_score_likelihoods(items.subset(np.delete(np.arange(j_items), i)), quadrature)  # (Q, S − K_i + 2)
+        rest = leave_one_out[i]  # (Q, S − K_i + 2): the summed score of the other items
         joint = (p_all[:, i, :k_i] * w[:, None]).T @ rest  # (K_i, S_rest + 1): P(X_i = k, S_−i = r)
         expected = np.full((s_max + 1, k_i), np.nan)
         for k in range(k_i):  # a handful of categories
