@@ -6,6 +6,7 @@ Each check runs the real entry point in a fresh interpreter and inspects ``sys.m
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,19 @@ def test_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(app, ["no-such-command"])
     assert result.exit_code == 2
     assert "No such command" in result.output
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "1"), ("2", "2")])
+def test_one_blas_thread_unless_the_user_chose(preset: str | None, expected: str) -> None:
+    """numpy reads OPENBLAS_NUM_THREADS when it is first imported: the entry point sets it first, never overriding."""
+    probe = (
+        "import os, sys; sys.argv = ['digiskill', '--version']\n"
+        "from digiskill.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import numpy\nprint(os.environ['OPENBLAS_NUM_THREADS'], 'numpy' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split()[-2:] == [expected, "True"]

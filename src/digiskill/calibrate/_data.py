@@ -16,9 +16,12 @@ scipy sparse matrices, so that the cost grows with the number of answers rather 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -27,6 +30,8 @@ from ..irt.likelihood import MISSING
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
+
+_T = TypeVar("_T")
 
 # Use single precision in the E-step's matrix products from this many design cells on (persons × columns); the
 # estimates are then polished by double-precision cycles and the log-likelihood is always computed in double.
@@ -332,6 +337,22 @@ class Design:
         onehot = np.eye(self.n_groups, dtype=post.dtype)[self.group[sl]]  # (n, G): one BLAS product, no scatter
         return (onehot.T @ post).astype(np.float64)
 
+    def _block_estep(
+        self, block: tuple[slice, Any, Any], *, vt: np.ndarray, lp0t: np.ndarray, const: np.ndarray
+    ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
+        """One block's share of the E-step: log-likelihood, expected design counts, answered counts, group totals."""
+        sl, d, s = block
+        lj = self._log_joint(d, s, vt, lp0t, self._row_const(const, sl))
+        top = lj.max(axis=1, keepdims=True)
+        lj -= top
+        np.maximum(lj, LOG_FLOOR[lj.dtype], out=lj)
+        np.exp(lj, out=lj)
+        tot = lj.sum(axis=1)
+        w = self.weights[sl]
+        loglik = float(w @ (top[:, 0].astype(np.float64) + np.log(tot.astype(np.float64))))
+        lj *= (w / tot).astype(lj.dtype)[:, None]  # weighted posterior
+        return loglik, d.T @ lj, None if s is None else s.T @ lj, self._group_sums(lj, sl)
+
     def estep(self, logp: np.ndarray, log_prior: np.ndarray) -> EStep:
         """Posterior over the nodes for every person, summed into expected counts (no loop over persons or items).
 
@@ -341,25 +362,18 @@ class Design:
         """
         q, j, k = logp.shape
         vt, lp0t, const = self._prepare(logp, log_prior, self.dtype)
-        m = vt.shape[0]
-        big_r = np.zeros((m, q))
+        big_r = np.zeros((vt.shape[0], q))
         r0 = np.zeros((j, q)) if self.s is not None else None
         totals = np.zeros((self.n_groups, q))
         loglik = 0.0
-        for sl, d, s in self.blocks:
-            lj = self._log_joint(d, s, vt, lp0t, self._row_const(const, sl))
-            top = lj.max(axis=1, keepdims=True)
-            lj -= top
-            np.maximum(lj, LOG_FLOOR[lj.dtype], out=lj)
-            np.exp(lj, out=lj)
-            tot = lj.sum(axis=1)
-            w = self.weights[sl]
-            loglik += float(w @ (top[:, 0].astype(np.float64) + np.log(tot.astype(np.float64))))
-            lj *= (w / tot).astype(lj.dtype)[:, None]  # weighted posterior
-            big_r += d.T @ lj
+        for part_loglik, part_r, part_r0, part_totals in _map_blocks(
+            partial(self._block_estep, vt=vt, lp0t=lp0t, const=const), self.blocks
+        ):  # summed in block order whatever the threads: the same numbers on any machine
+            loglik += part_loglik
+            big_r += part_r
             if r0 is not None:
-                r0 += s.T @ lj
-            totals += self._group_sums(lj, sl)
+                r0 += part_r0
+            totals += part_totals
         counts = np.zeros((q, j, k))
         counts[:, self.col_item, self.col_cat] = big_r.T
         rest = counts[:, :, 1:].sum(axis=2)
@@ -381,3 +395,18 @@ class Design:
             tot = post.sum(axis=1)
             post /= tot[:, None]
             yield sl, post, top[:, 0] + np.log(tot)
+
+
+def _map_blocks(fn: Callable[[Any], _T], blocks: Sequence[Any]) -> list[_T]:
+    """``fn`` over the row blocks, on the process's cores when there are several blocks (numpy's products and
+    ufuncs release the GIL); the results come back in block order."""
+    if len(blocks) < 2:
+        return [fn(b) for b in blocks]
+    return list(_block_pool().map(fn, blocks))
+
+
+@cache
+def _block_pool() -> ThreadPoolExecutor:
+    """One pool per process, as many threads as cores this process may use."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return ThreadPoolExecutor(max_workers=max(1, cores), thread_name_prefix="digiskill-estep")
