@@ -26,7 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -130,22 +130,33 @@ def commands(files: dict[str, Path], out: Path) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
-def run(cmd: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user + system) and peak RSS in MB of one run of ``cmd`` (this child only)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "COLUMNS": "100"},
-    )
+# A small fresh interpreter starts each command and reports its wall time and rusage. Forked straight from this
+# process, the command would inherit its peak RSS (the generated data: 250 MB), since Linux keeps ru_maxrss across exec.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+with open(os.environ["BENCH_STDERR"], "wb") as err:
+    proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=err)
     _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # ru_maxrss in kB on Linux
+wall = time.perf_counter() - start
+print(json.dumps([wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)]))
+"""
+
+
+def run(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS in MB of one run of ``cmd`` (that process only)."""
+    with tempfile.NamedTemporaryFile(suffix=".stderr") as err:
+        out = subprocess.run(
+            [sys.executable, "-S", "-c", LAUNCHER, *cmd],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "COLUMNS": "100", "BENCH_STDERR": err.name},
+        ).stdout
+        wall, cpu, rss, code = json.loads(out)
+        if code != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{Path(err.name).read_text(errors='replace')[-2000:]}")
+    return wall, cpu, rss
 
 
 def main() -> None:

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# One BLAS thread, as the command line has by default (digiskill.cli.main): the tests run in parallel processes, and
+# OpenBLAS's spinning threads made small calibrations ten times slower when the other core was busy. Set before any
+# test module imports numpy.
+for _name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 # a throw-away PostgreSQL for the service tests (tests/pg_fixture.py); no test may skip (tests/skip_guard.py)
 pytest_plugins = ["pg_fixture", "skip_guard"]

@@ -349,7 +349,7 @@ def test_e_step_blocks_on_threads_give_the_same_numbers_as_one_after_another(mon
     a, b = rng.lognormal(0, 0.3, 12), rng.normal(0, 1, 12)
     x = (rng.random((3000, 12)) < 1 / (1 + np.exp(-a * (theta[:, None] - b)))).astype(float)
     x[rng.random(x.shape) < 0.2] = np.nan  # missing cells: the answered-count products run too
-    monkeypatch.setattr(_data, "BLOCK_ROWS", 500)  # several blocks
+    monkeypatch.setattr(_data, "DOUBLE_BLOCK_ROWS", 500)  # several blocks
     threaded = calibrate(x, "2pl", se="none")
     calls = []
 

@@ -41,6 +41,10 @@ SPARSE_MAX_DENSITY = 0.2
 SPARSE_FROM_CELLS = 1_000_000
 # Persons per block in the E-step (bounds the memory of the N × Q posterior).
 BLOCK_ROWS = 65536
+# Double-precision designs (fewer than FLOAT32_FROM_CELLS cells) are cut into smaller blocks, so that the blocks of a
+# mid-size calibration run on all cores (a different cut changes sums only in the last bits of double precision;
+# single-precision designs keep their blocks, whose cut would move the stopping point of EM).
+DOUBLE_BLOCK_ROWS = 4096
 # Floor of the log posterior relative to its maximum before exponentiating. Below it exp() returns subnormal numbers,
 # which make every later product many times slower on x86; the mass they carry (< 1e-30 of the total) is negligible.
 MAX_CODE = 1000  # the highest category code accepted (codes are held as int16)
@@ -285,11 +289,12 @@ class Design:
 
     def _split(self) -> list[tuple[slice, np.ndarray | sp.csr_array, np.ndarray | sp.csr_array | None]]:
         """Row blocks ``(slice, D block, S block)``, cut once (a sparse row slice is a copy)."""
-        if self.n_rows <= BLOCK_ROWS:
+        rows = BLOCK_ROWS if self.dtype == np.float32 else DOUBLE_BLOCK_ROWS
+        if self.n_rows <= rows:
             return [(slice(0, self.n_rows), self.d, self.s)]
         out = []
-        for start in range(0, self.n_rows, BLOCK_ROWS):
-            sl = slice(start, min(start + BLOCK_ROWS, self.n_rows))
+        for start in range(0, self.n_rows, rows):
+            sl = slice(start, min(start + rows, self.n_rows))
             out.append((sl, self.d[sl], None if self.s is None else self.s[sl]))
         return out
 
