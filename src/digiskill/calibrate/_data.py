@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,6 +28,8 @@ from ..errors import InputError, Problem
 from ..irt.likelihood import MISSING
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     import scipy.sparse as sp
 
 _T = TypeVar("_T")
@@ -413,5 +414,7 @@ def _map_blocks(fn: Callable[[Any], _T], blocks: Sequence[Any]) -> list[_T]:
 @cache
 def _block_pool() -> ThreadPoolExecutor:
     """One pool per process, as many threads as cores this process may use."""
+    from concurrent.futures import ThreadPoolExecutor  # with logging: 10 ms, only for data of several blocks
+
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return ThreadPoolExecutor(max_workers=max(1, cores), thread_name_prefix="digiskill-estep")

@@ -27,7 +27,7 @@ from .calibrate_groups import (
     group_summary,
     translation_dif_section,
 )
-from .common import fail_on_bad_input, stderr
+from .common import busy, fail_on_bad_input, stderr
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -182,7 +182,7 @@ def calibrate_command(
             raise InputError(Problem(f"unknown model {model!r}; expected one of {', '.join(MODELS)}"))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DigiskillWarning)
-            with stderr.status(f"calibrating {len(table.item_ids)} items, {table.n_persons} persons"):
+            with busy(f"calibrating {len(table.item_ids)} items, {table.n_persons} persons"):
                 result = calibrate(
                     table.codes,
                     models,

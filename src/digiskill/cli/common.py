@@ -24,6 +24,17 @@ def fail_on_bad_input(err: InputError) -> typer.Exit:
 
 
 @contextmanager
+def busy(message: str) -> Iterator[None]:
+    """A spinner with ``message`` on stderr while the block runs, when stderr is a terminal (else nothing: no
+    display thread, no imports)."""
+    if not stderr.is_terminal:
+        yield
+        return
+    with stderr.status(message):
+        yield
+
+
+@contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr when it is a terminal; otherwise a silent callback."""
     if not sys.stderr.isatty():
