@@ -39,3 +39,13 @@ def digiskill_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("digiskill-home")
     monkeypatch.setenv("DIGISKILL_HOME", str(home))
     return home
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the package's bytecode once, in the controlling process, before the workers start: the tests launch
+    ``digiskill`` as a command many times, and without bytecode (an editable install under PYTHONDONTWRITEBYTECODE=1)
+    each launch compiles every module it imports again."""
+    if not hasattr(config, "workerinput"):
+        import compileall
+
+        compileall.compile_dir(ROOT / "src" / "digiskill", quiet=1)
