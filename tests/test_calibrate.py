@@ -350,7 +350,12 @@ def test_e_step_blocks_on_threads_give_the_same_numbers_as_one_after_another(mon
     x = (rng.random((3000, 12)) < 1 / (1 + np.exp(-a * (theta[:, None] - b)))).astype(float)
     x[rng.random(x.shape) < 0.2] = np.nan  # missing cells: the answered-count products run too
     monkeypatch.setattr(_data, "DOUBLE_BLOCK_ROWS", 500)  # several blocks
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # BLAS on one thread: the blocks go to the pool
+    pools = []
+    real_pool = _data._block_pool
+    monkeypatch.setattr(_data, "_block_pool", lambda: pools.append(1) or real_pool())
     threaded = calibrate(x, "2pl", se="none")
+    assert len(pools) >= threaded.iterations  # every E-step ran on the pool
     calls = []
 
     def in_turn(fn, blocks):

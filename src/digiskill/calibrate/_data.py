@@ -404,11 +404,21 @@ class Design:
 
 
 def _map_blocks(fn: Callable[[Any], _T], blocks: Sequence[Any]) -> list[_T]:
-    """``fn`` over the row blocks, on the process's cores when there are several blocks (numpy's products and
-    ufuncs release the GIL); the results come back in block order."""
-    if len(blocks) < 2:
+    """``fn`` over the row blocks, in block order; on the process's cores when there are several blocks and BLAS
+    runs one thread (numpy's products and ufuncs release the GIL).
+
+    The pool takes the place of BLAS's own threads (``digiskill`` commands set ``OPENBLAS_NUM_THREADS=1``); when
+    BLAS may use several threads, the blocks run one after another, as threads on top of BLAS's would oversubscribe
+    the cores. The numbers are the same either way.
+    """
+    if len(blocks) < 2 or not _blas_single_threaded():
         return [fn(b) for b in blocks]
     return list(_block_pool().map(fn, blocks))
+
+
+def _blas_single_threaded() -> bool:
+    """Whether the environment limits BLAS to one thread (read by numpy's OpenBLAS, or MKL, when they load)."""
+    return any(os.environ.get(name) == "1" for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"))
 
 
 @cache
