@@ -62,6 +62,7 @@ def test_cat_next_imports_nothing_heavy() -> None:
     assert step["next_item"] and step["n_administered"] == 0
     # scipy as a whole stays out: the IRT core uses numpy versions of expit, log_softmax and logsumexp
     assert _loaded(modules, (*HEAVY, "scipy", "digiskill.calibrate", "digiskill.results")) == []
+    assert _loaded(modules, ("rich", "pyarrow", "pandas")) == []  # nothing printed to stderr, no response file read
 
 
 def test_calibrate_imports_no_statistics_plotting_or_pdf(tmp_path: Path) -> None:

@@ -5,14 +5,34 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from ..errors import InputError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 EXIT_BAD_INPUT = 2
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _StderrConsole:
+    """rich's console on stderr, made (and rich imported) when a command first prints to it: ``cat next``, which
+    answers on stdout, never pays for it."""
+
+    @cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+
+stderr: Any = _StderrConsole()
 
 
 def fail_on_bad_input(err: InputError) -> typer.Exit:
@@ -42,6 +62,6 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=True) as bar:
+    with Progress(*columns, console=stderr.console, transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
