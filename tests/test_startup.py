@@ -73,6 +73,7 @@ def test_calibrate_imports_no_statistics_plotting_or_pdf(tmp_path: Path) -> None
     # no scipy at all (S-X2 p-values from irt.special.chi2_sf; sparse designs and M2 import theirs when used), and no
     # pandas (pyarrow's scalar conversions would import it when installed)
     assert _loaded(modules, (*HEAVY, "scipy", "pandas", "digiskill.calibrate.dif", "digiskill.calibrate.linking")) == []
+    assert _loaded(modules, ("rich", "concurrent")) == []  # plain lines on stderr; one block: no thread pool
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))

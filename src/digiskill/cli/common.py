@@ -28,6 +28,13 @@ class _StderrConsole:
 
         return Console(stderr=True, highlight=False, soft_wrap=True)
 
+    def print(self, *objects: Any, markup: bool | None = None, **options: Any) -> None:
+        """Plain text (``markup=False``, no options) is written as it is, without rich; anything else goes to rich."""
+        if markup is False and not options and all(isinstance(o, str) for o in objects):
+            sys.stderr.write(" ".join(objects) + "\n")
+            return
+        self.console.print(*objects, markup=markup, **options)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console, name)
 
@@ -47,7 +54,7 @@ def fail_on_bad_input(err: InputError) -> typer.Exit:
 def busy(message: str) -> Iterator[None]:
     """A spinner with ``message`` on stderr while the block runs, when stderr is a terminal (else nothing: no
     display thread, no imports)."""
-    if not stderr.is_terminal:
+    if not sys.stderr.isatty():
         yield
         return
     with stderr.status(message):
