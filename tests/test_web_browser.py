@@ -152,6 +152,7 @@ class Checker:
         self.scanned: dict[str, int] = {}
 
     def __call__(self, page, name: str, *, screenshot: bool = True) -> None:
+        page.wait_for_load_state()  # a click on a link or a submit button may still be navigating
         lang = page.evaluate("document.documentElement.lang")
         assert lang in ("da", "en"), f"{name}: lang={lang!r}"
         key = f"{name}-{lang}"
@@ -187,6 +188,7 @@ def both_languages(page, check, name: str) -> None:
 
 
 def t(page, key: str) -> str:
+    page.wait_for_load_state()
     return TEXTS[page.evaluate("document.documentElement.lang")][key]
 
 
