@@ -72,7 +72,7 @@ _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
 def chi2_sf(x: np.ndarray | float, df: np.ndarray | int) -> np.ndarray:
-    """``P(X > x)`` for ``X ~ χ²(df)`` with ``df`` a whole number ≥ 1 (NaN where ``df`` or ``x`` is NaN or ``df < 1``).
+    """``P(X > x)`` for ``X ~ χ²(df)`` with ``df`` a whole number (NaN where scipy gives NaN: ``x < 0``, NaN, other df).
 
     With ``y = x / 2`` and ``m = ⌊df / 2⌋`` the upper tail is the regularised incomplete gamma ``Q(df/2, y)``, which at
     integer and half-integer shape is a finite sum (Abramowitz & Stegun 26.4.4 and 26.4.5):
@@ -89,11 +89,13 @@ def chi2_sf(x: np.ndarray | float, df: np.ndarray | int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     df = np.asarray(df, dtype=np.float64)
     x, df = np.broadcast_arrays(x, df)
-    ok = np.isfinite(df) & (df >= 1) & (df == np.round(df)) & ~np.isnan(x)
     out = np.full(x.shape, np.nan)
+    out[(df == 0) & (x > 0)] = 0.0  # χ²(0) is the point mass at 0 (as scipy)
+    out[(df >= 1) & (x == np.inf)] = 0.0
+    ok = np.isfinite(df) & (df >= 1) & (df == np.round(df)) & (x >= 0) & np.isfinite(x)
     if not ok.any():
         return out
-    xv, dv = np.maximum(x[ok], 0.0), df[ok].astype(np.int64)
+    xv, dv = x[ok], df[ok].astype(np.int64)
     y, odd, m = xv / 2.0, dv % 2 == 1, dv // 2
     k = np.arange(int(m.max()) if m.size else 0, dtype=np.float64)
     shape = np.where(odd[:, None], k + 1.5, k + 1.0)  # Γ(k + 1) or Γ(k + 3/2): the log-gamma by cumulative logs
