@@ -157,8 +157,8 @@ class ItemArrays:
 
     @cached_property
     def family_index(self) -> dict[int, np.ndarray]:
-        """Item indices of each family present in the bank."""
-        return {int(f): np.flatnonzero(self.family == f) for f in np.unique(self.family)}
+        """Item indices of each family present in the bank (families by a set: ``np.unique`` imports numpy.ma)."""
+        return {f: np.flatnonzero(self.family == f) for f in sorted(set(self.family.tolist()))}
 
     def family_subset(self, family: int) -> ItemArrays:
         """The items of one family (cached), in bank order."""
