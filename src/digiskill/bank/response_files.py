@@ -4,7 +4,8 @@
 the exact reader would accept unchanged: the header on the first line, integer codes or a missing token in every item
 cell, a non-empty unique person id per row, no blank rows, no code outside the item's categories. For anything else it
 returns ``None`` and the exact reader runs, so every message (file, line, column, item) comes from one place. Memory
-stays near the ``(N, C)`` ``int16`` matrix: the item columns are parsed straight to ``int16``.
+stays near twice the ``(N, C)`` ``int16`` matrix (the item columns are parsed straight to ``int16``, on all cores),
+or near the matrix alone for files over 256 MB, which are streamed.
 
 :func:`read_parquet_responses` reads a Parquet file: one column per item (integers, or floats holding whole numbers;
 null = not presented), an optional person-id column and extra columns read as strings.
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .responses import ResponseTable
 
 MAX_CODE = 2**15 - 1
+WHOLE_FILE_BYTES = 256 * 2**20  # read at once, on all cores, up to this size; streamed beyond
 HeaderCheck = Callable[..., tuple[list[str], int | None, dict[str, int], list[int]]]
 
 
@@ -60,26 +62,34 @@ def read_csv_columnar(
     strings: dict[int, list[str]] = {c: [] for c in string_cols}
     n = 0
     try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 21),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
+        options = {
+            "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 21),
+            "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            "convert_options": pacsv.ConvertOptions(
                 column_types={nm: pa.string() if c in string_cols else pa.int16() for c, nm in enumerate(names)},
                 null_values=sorted(MISSING_TOKENS),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=True,
             ),
-        )
-        for batch in reader:  # blocks of about 2 MB of text: memory stays near the int16 matrix
+        }
+        # Up to WHOLE_FILE_BYTES the blocks are parsed in parallel into one Arrow table (its int16 columns are about
+        # the size of the matrix); larger files stream block by block, so memory stays near the matrix alone.
+        if path.stat().st_size <= WHOLE_FILE_BYTES:
+            batches = pacsv.read_csv(path, **options).to_batches()
+        else:
+            batches = pacsv.open_csv(path, **options)
+        for batch in batches:  # blocks of about 2 MB of text
             rows = batch.num_rows
             if n + rows > capacity:
                 return None
+            values = np.empty((len(item_cols), rows), dtype=np.int16)  # item by item, then one transposed copy
+            presented = np.empty((len(item_cols), rows), dtype=bool)
             for k, c in enumerate(item_cols):
-                values, presented = _int16_column(batch.column(c))
-                if ((values < 0) | (values >= limit[k]))[presented].any():
-                    return None  # a code outside the categories: the exact reader names its line
-                codes[n : n + rows, k] = np.where(presented, values, -1)
+                values[k], presented[k] = _int16_column(batch.column(c))
+            if (((values < 0) | (values >= limit[:, None])) & presented).any():
+                return None  # a code outside the categories: the exact reader names its line
+            np.copyto(values, -1, where=~presented)
+            codes[n : n + rows] = values.T
             for c in string_cols:
                 strings[c] += [cell.strip() for cell in batch.column(c).to_pylist()]
             n += rows
