@@ -22,7 +22,15 @@ from digiskill.errors import InputError
 LSAT7 = Path(__file__).resolve().parents[1] / "examples" / "lsat7"
 
 
-def test_columnar_reader_gives_the_exact_readers_table(tmp_path: Path) -> None:
+@pytest.mark.parametrize("whole", [True, False], ids=["parsed-at-once", "streamed"])
+def test_columnar_reader_gives_the_exact_readers_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole: bool
+) -> None:
+    from digiskill.bank import response_files
+
+    monkeypatch.setattr(response_files, "BLOCK_BYTES", 4096)  # several blocks of rows
+    if not whole:
+        monkeypatch.setattr(response_files, "WHOLE_TABLE_BYTES", 0)
     rng = np.random.default_rng(3)
     codes = rng.integers(0, 3, (500, 12))
     codes[rng.random(codes.shape) < 0.6] = -1

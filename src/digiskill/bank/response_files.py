@@ -4,8 +4,8 @@
 the exact reader would accept unchanged: the header on the first line, integer codes or a missing token in every item
 cell, a non-empty unique person id per row, no blank rows, no code outside the item's categories. For anything else it
 returns ``None`` and the exact reader runs, so every message (file, line, column, item) comes from one place. Memory
-stays near twice the ``(N, C)`` ``int16`` matrix (the item columns are parsed straight to ``int16``, on all cores),
-or near the matrix alone for files over 256 MB, which are streamed.
+stays near the ``(N, C)`` ``int16`` matrix: the item columns are parsed straight to ``int16``, all at once on every core
+when the Arrow table takes at most 256 MB more, else streamed block by block.
 
 :func:`read_parquet_responses` reads a Parquet file: one column per item (integers, or floats holding whole numbers;
 null = not presented), an optional person-id column and extra columns read as strings.
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from .responses import ResponseTable
 
 MAX_CODE = 2**15 - 1
-WHOLE_FILE_BYTES = 256 * 2**20  # read at once, on all cores, up to this size; streamed beyond
+BLOCK_BYTES = 1 << 21  # text parsed per block
+WHOLE_TABLE_BYTES = 256 * 2**20  # parse at once, on all cores, when the Arrow table takes at most this
 HeaderCheck = Callable[..., tuple[list[str], int | None, dict[str, int], list[int]]]
 
 
@@ -63,7 +64,7 @@ def read_csv_columnar(
     n = 0
     try:
         options = {
-            "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 21),
+            "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_BYTES),
             "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
             "convert_options": pacsv.ConvertOptions(
                 column_types={nm: pa.string() if c in string_cols else pa.int16() for c, nm in enumerate(names)},
@@ -72,9 +73,9 @@ def read_csv_columnar(
                 quoted_strings_can_be_null=True,
             ),
         }
-        # Up to WHOLE_FILE_BYTES the blocks are parsed in parallel into one Arrow table (its int16 columns are about
-        # the size of the matrix); larger files stream block by block, so memory stays near the matrix alone.
-        if path.stat().st_size <= WHOLE_FILE_BYTES:
+        # A file whose Arrow table (2 bytes a cell) fits in WHOLE_TABLE_BYTES is parsed at once, its blocks in
+        # parallel; a larger one streams block by block, so memory stays near the matrix alone.
+        if capacity * len(names) * 2 <= WHOLE_TABLE_BYTES:
             batches = pacsv.read_csv(path, **options).to_batches()
         else:
             batches = pacsv.open_csv(path, **options)
