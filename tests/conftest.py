@@ -49,3 +49,15 @@ def pytest_configure(config: pytest.Config) -> None:
         import compileall
 
         compileall.compile_dir(ROOT / "src" / "digiskill", quiet=1)
+
+
+# Tests that share an expensive module or session fixture run on one xdist worker (--dist loadgroup): one Chromium and
+# server for the browser tests, one throw-away PostgreSQL cluster for the service tests.
+XDIST_GROUPS = {"test_web_browser.py": "browser", "test_service.py": "postgresql", "test_service_live.py": "postgresql"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = XDIST_GROUPS.get(item.path.name)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
