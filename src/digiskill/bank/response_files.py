@@ -5,7 +5,7 @@ the exact reader would accept unchanged: the header on the first line, integer c
 cell, a non-empty unique person id per row, no blank rows, no code outside the item's categories. For anything else it
 returns ``None`` and the exact reader runs, so every message (file, line, column, item) comes from one place. Memory
 stays near the ``(N, C)`` ``int16`` matrix: the item columns are parsed straight to ``int16``, all at once on every core
-when the Arrow table takes at most 256 MB more, else streamed block by block.
+when the Arrow table takes at most 64 MB more, else streamed block by block.
 
 :func:`read_parquet_responses` reads a Parquet file: one column per item (integers, or floats holding whole numbers;
 null = not presented), an optional person-id column and extra columns read as strings.
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 MAX_CODE = 2**15 - 1
 BLOCK_BYTES = 1 << 21  # text parsed per block
-WHOLE_TABLE_BYTES = 256 * 2**20  # parse at once, on all cores, when the Arrow table takes at most this
+WHOLE_TABLE_BYTES = 64 * 2**20  # parse at once, on all cores, when the Arrow table takes at most this
 HeaderCheck = Callable[..., tuple[list[str], int | None, dict[str, int], list[int]]]
 
 
