@@ -70,3 +70,30 @@ def test_load_default_after_a_non_editable_install(tmp_path: Path) -> None:
     assert where.startswith(str(site))  # the installed copy, not the checkout
     assert summary == "288 True"
     assert not (site / "digiskill" / "data" / "items").is_symlink()
+
+
+def test_the_default_bank_is_read_once_until_a_file_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from digiskill.bank import default
+
+    first = default.load_default()
+    assert default.load_default() is first  # same files: the bank already read
+    real = default._signature
+    monkeypatch.setattr(default, "_signature", lambda parts: (*real(parts), ("edited", 1, 1)))
+    again = default.load_default()
+    assert again is not first  # a changed size or modification time: read again
+    assert again.params.id == first.params.id and len(again.params.items) == len(first.params.items)
+    assert default.load_default() is again
+
+
+def test_the_bank_signature_sees_a_touched_file(tmp_path: Path) -> None:
+    from digiskill.bank.default import _signature
+
+    (tmp_path / "items" / "areas").mkdir(parents=True)
+    area = tmp_path / "items" / "areas" / "a.yaml"
+    area.write_text("x: 1\n")
+    params = tmp_path / "p.json"
+    params.write_text("{}")
+    before = _signature((tmp_path / "items", params))
+    assert [Path(name).name for name, _, _ in before] == ["a.yaml", "p.json"]
+    os.utime(area, ns=(area.stat().st_atime_ns, area.stat().st_mtime_ns + 1_000_000))
+    assert _signature((tmp_path / "items", params)) != before

@@ -158,7 +158,9 @@ class Checker:
         key = f"{name}-{lang}"
         if key in self.scanned:
             return
-        result = self.axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+        # node details for violations only: the passes stay counted, without every node of every passing rule
+        options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+        result = self.axe.run(page, options=options)
         found = [
             f"{v['id']}: {v['help']}; {len(v['nodes'])} node(s), first {v['nodes'][0]['target']}: "
             f"{v['nodes'][0].get('failureSummary')}"

@@ -80,7 +80,27 @@ def load_bank(items_dir: str | Path, params_path: str | Path, cuts_path: str | P
 
 
 def load_default() -> Bank:
-    """The bundled default bank (provisional parameters until a real pilot has been calibrated)."""
+    """The bundled default bank (provisional parameters until a real pilot has been calibrated).
+
+    Read once per process while its files stay as they are: a later call returns the same (immutable) bank unless a
+    file's size or modification time has changed. Parsing and checking the 288 items takes about 0.25 s.
+    """
     data = files("digiskill") / "data"
     with as_file(data) as folder:
-        return load_bank(folder / "items", folder / DEFAULT_PARAMS, folder / DEFAULT_CUTS)
+        parts = (folder / "items", folder / DEFAULT_PARAMS, folder / DEFAULT_CUTS)
+        signature = _signature(parts)
+        cached = _DEFAULT_BANK.get(str(folder))
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        bank = load_bank(*parts)
+        _DEFAULT_BANK[str(folder)] = (signature, bank)
+        return bank
+
+
+_DEFAULT_BANK: dict[str, tuple[tuple[tuple[str, int, int], ...], Bank]] = {}
+
+
+def _signature(parts: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of every file of the bank's parts (folders walked in name order)."""
+    paths = sorted(f for part in parts for f in ([part] if part.is_file() else part.rglob("*")) if f.is_file())
+    return tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in paths)
