@@ -86,7 +86,7 @@ def read_csv_columnar(
             values = np.empty((len(item_cols), rows), dtype=np.int16)  # item by item, then one transposed copy
             presented = np.empty((len(item_cols), rows), dtype=bool)
             for k, c in enumerate(item_cols):
-                values[k], presented[k] = _int16_column(batch.column(c))
+                values[k], presented[k] = _column_values(batch.column(c), np.int16)
             if (((values < 0) | (values >= limit[:, None])) & presented).any():
                 return None  # a code outside the categories: the exact reader names its line
             np.copyto(values, -1, where=~presented)
@@ -116,15 +116,16 @@ def read_csv_columnar(
     return ResponseTable(name, person_ids, [header[c] for c in item_cols], codes, extra)
 
 
-def _int16_column(column: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The values and the presented-mask of an ``int16`` Arrow array, read from its buffers without a copy.
+def _column_values(column: Any, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """The values and the presented-mask of a fixed-width Arrow array of ``dtype``, read from its buffers without a
+    copy (the values under a null are whatever the buffer holds).
 
     Arrow's scalar conversions (``fill_null(-1)``, ``pa.scalar``) import pandas when it is installed, which costs
     0.2 s per process; the buffers are plain memory (values, and a little-endian validity bitmap when there are nulls).
     """
     n, offset = len(column), column.offset
     validity, data = column.buffers()
-    values = np.frombuffer(data, dtype=np.int16, count=offset + n)[offset:]
+    values = np.frombuffer(data, dtype=dtype, count=offset + n)[offset:]
     if validity is None or column.null_count == 0:
         return values, np.ones(n, dtype=bool)
     bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=offset + n, bitorder="little")
@@ -141,7 +142,6 @@ def read_parquet_responses(
 ) -> ResponseTable:
     """Read a Parquet response file; problems name the file, the column and the row (1-based data row)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     name = str(path)
@@ -164,8 +164,8 @@ def read_parquet_responses(
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
             problems.append(Problem(f"item column of type {column.type}; expected integer codes", name, column=item))
             continue
-        values = column.cast(pa.float64()).fill_null(-1.0).to_numpy()
-        valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
+        values, valid = _column_values(column.cast(pa.float64()).combine_chunks(), np.float64)
+        values = np.where(valid, values, -1.0)
         limit = MAX_CODE if n_cat is None else int(n_cat[k])
         bad = valid & ~((values == np.round(values)) & (values >= 0) & (values < limit))
         for row in np.flatnonzero(bad)[:5]:
