@@ -241,7 +241,7 @@ async def answer_post(code: str, request: Request):
             errors = [{"field": f"opt-{item.options[0].id}", "text": t.err_choose_one}]
             return _item(request, row, code, lang, errors=errors, status=422)
     try:
-        outcome, _replayed = submit_answer(svc, row.id, step, item_id, answer)
+        outcome, _replayed = submit_answer(svc, row.id, step, item_id, answer, row)
     except ProblemError as exc:
         if exc.code in ("stale-step", "step-answered", "stale-item"):
             return redirect(request, f"/t/{shown}/item?notice=already")

@@ -30,7 +30,7 @@ def current(code: str, request: Request, svc: SvcDep) -> dict:
 )
 def post_answer(code: str, body: AnswerIn, request: Request, response: Response, svc: SvcDep):
     row = by_code(svc, code, client_address(request))
-    outcome, replayed = submit_answer(svc, row.id, body.step, body.item, body.answer)
+    outcome, replayed = submit_answer(svc, row.id, body.step, body.item, body.answer, row)
     if replayed:
         response.headers["X-Digiskill-Replayed"] = "true"
     return outcome
