@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -171,10 +172,28 @@ def _canonical_answer(item, answer: str | list[str]) -> str:
     return json.dumps(answer, ensure_ascii=False)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What answering a step gave: the outcome, its JSON text (stored with the answer: a repeat gets the same bytes),
+    and whether this was a repeat of an answer already recorded."""
+
+    outcome: dict[str, Any]
+    text: str
+    replayed: bool
+
+
 def submit_answer(
     svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str], row: Row | None = None
 ) -> tuple[dict, bool]:
-    """Record the answer to ``step`` exactly once; returns (outcome, replayed).
+    """Record the answer to ``step`` exactly once; returns (outcome, replayed) (see :func:`record_answer`)."""
+    done = record_answer(svc, session_id, step, item_id, answer, row)
+    return done.outcome, done.replayed
+
+
+def record_answer(
+    svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str], row: Row | None = None
+) -> Recorded:
+    """Record the answer to ``step`` exactly once.
 
     ``row``: the session row the caller has just read (by its code), used for the first attempt instead of reading it
     again; its ``version`` guards the write like any other read."""
@@ -189,7 +208,8 @@ def submit_answer(
         if row is None:
             raise ProblemError(404, "the test no longer exists", code="unknown-session")
         if 1 <= step <= row.n_steps:
-            return _replay(svc, row, step, item_id, answer), True
+            text = _replay(svc, row, step, item_id, answer)
+            return Recorded(json.loads(text), text, True)
         if row.status == "purged":
             raise ProblemError(410, "this test's answers have been deleted (retention period)", code="purged")
         if row.status == "finished":
@@ -233,13 +253,14 @@ def submit_answer(
         if finished:
             values["finished_at"] = now
             values["result"] = result_from_session(new, svc.bank, person=row.person_ref).dump_json()
+        text = json.dumps(outcome, ensure_ascii=False)
         recorded = {
             "session_id": session_id,
             "step": step,
             "item": item_id,
             "answer": _canonical_answer(item, answer),
             "response": response,
-            "outcome": json.dumps(outcome, ensure_ascii=False),
+            "outcome": text,
             "created_at": now,
         }
         try:
@@ -251,17 +272,17 @@ def submit_answer(
             row = None
             continue
         svc.sessions.put(session_id, row.version + 1, state, new)
-        return outcome, False
+        return Recorded(outcome, text, False)
     raise ProblemError(409, "the test is busy with another answer; try again", code="busy")
 
 
-def _replay(svc: Service, row: Row, step: int, item_id: str, answer: str | list[str]) -> dict:
-    """The stored outcome of an answered ``step`` when this is the same answer again; 409 for another answer."""
+def _replay(svc: Service, row: Row, step: int, item_id: str, answer: str | list[str]) -> str:
+    """The stored outcome (JSON) of an answered ``step`` when this is the same answer again; 409 for another."""
     with svc.engine.connect() as conn:
         stored = conn.execute(_STORED_ANSWER, {"session": row.id, "step": step}).first()
     item = None if stored is None else svc.items.get(stored.item)
     if item is not None and stored.item == item_id and stored.answer == _canonical_answer(item, answer):
-        return json.loads(stored.outcome)
+        return stored.outcome
     raise ProblemError(
         409,
         f"step {step} was already answered (with another answer); the current step is {row.n_steps + 1}",

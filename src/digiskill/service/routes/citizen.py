@@ -10,8 +10,8 @@ from ..assessments import (
     citizen_result,
     citizen_view,
     ensure_certificate,
+    record_answer,
     set_paused,
-    submit_answer,
 )
 from ..deps import SvcDep, client_address
 from ..models import AnswerIn
@@ -19,8 +19,11 @@ from ..models import AnswerIn
 router = APIRouter(prefix="/v1/citizen", tags=["citizen"])
 
 
+# The two calls of every step run on the event loop (async, no thread hop): their work is CPU (the CAT step) and two
+# short indexed database statements plus one small write transaction, so a hand-over to a worker thread and back
+# costs more than it frees (measured in benchmarks/README.md, "The service under load").
 @router.get("/{code}", summary="The test of this code: progress and the item on screen")
-def current(code: str, request: Request, svc: SvcDep) -> dict:
+async def current(code: str, request: Request, svc: SvcDep) -> dict:
     return citizen_view(svc, by_code(svc, code, client_address(request)))
 
 
@@ -28,12 +31,11 @@ def current(code: str, request: Request, svc: SvcDep) -> dict:
     "/{code}/answers",
     summary="Answer the current step (a repeat of the same answer returns the same outcome)",
 )
-def post_answer(code: str, body: AnswerIn, request: Request, response: Response, svc: SvcDep):
+async def post_answer(code: str, body: AnswerIn, request: Request, svc: SvcDep):
     row = by_code(svc, code, client_address(request))
-    outcome, replayed = submit_answer(svc, row.id, body.step, body.item, body.answer, row)
-    if replayed:
-        response.headers["X-Digiskill-Replayed"] = "true"
-    return outcome
+    done = record_answer(svc, row.id, body.step, body.item, body.answer, row)
+    headers = {"X-Digiskill-Replayed": "true"} if done.replayed else None
+    return Response(done.text.encode(), media_type="application/json", headers=headers)  # the JSON stored with it
 
 
 @router.post("/{code}/pause", summary="Pause the test (resume later with the same code, on any device)")
