@@ -38,6 +38,13 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     @asynccontextmanager
     async def lifespan(_app):
+        import gc
+
+        # the bank, the models and the modules live as long as the process: move them out of the cyclic garbage
+        # collector's way, so that its full collections walk only what requests leave behind (a full collection
+        # over them took about 50 ms, a pause every few hundred answers under load)
+        gc.collect()
+        gc.freeze()
         yield
         svc.close()
 

@@ -100,7 +100,7 @@ def create_invitation(
 
 def _session(svc: Service, query, key: str) -> Row | None:
     """One session row (every column, a read-only snapshot), read with Core SQL (no ORM objects)."""
-    with svc.engine.connect() as conn:
+    with svc.read_engine.connect() as conn:
         return conn.execute(query, {"key": key}).first()
 
 
@@ -278,7 +278,7 @@ def record_answer(
 
 def _replay(svc: Service, row: Row, step: int, item_id: str, answer: str | list[str]) -> str:
     """The stored outcome (JSON) of an answered ``step`` when this is the same answer again; 409 for another."""
-    with svc.engine.connect() as conn:
+    with svc.read_engine.connect() as conn:
         stored = conn.execute(_STORED_ANSWER, {"session": row.id, "step": step}).first()
     item = None if stored is None else svc.items.get(stored.item)
     if item is not None and stored.item == item_id and stored.answer == _canonical_answer(item, answer):

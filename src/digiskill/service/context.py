@@ -94,6 +94,26 @@ class Service:
 
         return self.engine.execution_options(**{WRITE: True})
 
+    @cached_property
+    def read_engine(self) -> Engine:
+        """The engine for single-statement reads: on PostgreSQL in autocommit (one round trip instead of BEGIN,
+        SELECT, ROLLBACK; one statement sees one snapshot anyway); on SQLite the engine itself (its BEGIN is a call
+        inside the process)."""
+        from .db import is_sqlite
+
+        if is_sqlite(self.settings.database_url):
+            return self.engine
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @cached_property
+    def inline(self) -> bool:
+        """Whether a citizen's step runs on the event loop itself: on SQLite its database calls never wait on a
+        network; on PostgreSQL each statement waits for the database server, so the step runs in a worker thread
+        and the loop serves other requests meanwhile."""
+        from .db import is_sqlite
+
+        return is_sqlite(self.settings.database_url)
+
     def session_of(self, session_id: str, version: int, state: str) -> Session:
         """The CAT session stored as ``state`` at ``version``: the parsed object from the cache, or parsed now."""
         from ..cat import Session

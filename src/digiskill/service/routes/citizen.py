@@ -3,9 +3,14 @@ result, the certificate. No response carries an answer key, a score or an item p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..assessments import (
+    Recorded,
     by_code,
     citizen_result,
     citizen_view,
@@ -13,18 +18,34 @@ from ..assessments import (
     record_answer,
     set_paused,
 )
+from ..context import Service
 from ..deps import SvcDep, client_address
 from ..models import AnswerIn
 
 router = APIRouter(prefix="/v1/citizen", tags=["citizen"])
+T = TypeVar("T")
 
 
-# The two calls of every step run on the event loop (async, no thread hop): their work is CPU (the CAT step) and two
-# short indexed database statements plus one small write transaction, so a hand-over to a worker thread and back
-# costs more than it frees (measured in benchmarks/README.md, "The service under load").
+# The calls of every step (and the result) are async: on SQLite they run on the event loop itself (their work is CPU,
+# the CAT step, plus short database calls inside the process, so a hand-over to a worker thread and back costs more
+# than it frees); on PostgreSQL in a worker thread, so that the loop serves other requests while a statement waits
+# for the database (Service.inline; measured in benchmarks/README.md, "The service under load").
+async def _step(svc: Service, fn: Callable[..., T], *args) -> T:
+    return fn(*args) if svc.inline else await run_in_threadpool(fn, *args)
+
+
+def _view(svc: Service, code: str, client: str) -> dict:
+    return citizen_view(svc, by_code(svc, code, client))
+
+
+def _answer(svc: Service, code: str, client: str, body: AnswerIn) -> Recorded:
+    row = by_code(svc, code, client)
+    return record_answer(svc, row.id, body.step, body.item, body.answer, row)
+
+
 @router.get("/{code}", summary="The test of this code: progress and the item on screen")
 async def current(code: str, request: Request, svc: SvcDep) -> dict:
-    return citizen_view(svc, by_code(svc, code, client_address(request)))
+    return await _step(svc, _view, svc, code, client_address(request))
 
 
 @router.post(
@@ -32,8 +53,7 @@ async def current(code: str, request: Request, svc: SvcDep) -> dict:
     summary="Answer the current step (a repeat of the same answer returns the same outcome)",
 )
 async def post_answer(code: str, body: AnswerIn, request: Request, svc: SvcDep):
-    row = by_code(svc, code, client_address(request))
-    done = record_answer(svc, row.id, body.step, body.item, body.answer, row)
+    done = await _step(svc, _answer, svc, code, client_address(request), body)
     headers = {"X-Digiskill-Replayed": "true"} if done.replayed else None
     return Response(done.text.encode(), media_type="application/json", headers=headers)  # the JSON stored with it
 
@@ -50,9 +70,13 @@ def resume(code: str, request: Request, svc: SvcDep) -> dict:
     return citizen_view(svc, set_paused(svc, row.id, False))
 
 
+def _result(svc: Service, code: str, client: str) -> dict:
+    return citizen_result(svc, by_code(svc, code, client))
+
+
 @router.get("/{code}/result", summary="The levels per area, once the test has ended")
-def result(code: str, request: Request, svc: SvcDep) -> dict:
-    return citizen_result(svc, by_code(svc, code, client_address(request)))
+async def result(code: str, request: Request, svc: SvcDep) -> dict:
+    return await _step(svc, _result, svc, code, client_address(request))
 
 
 @router.get(
