@@ -96,13 +96,13 @@ class Service:
 
     @cached_property
     def read_engine(self) -> Engine:
-        """The engine for single-statement reads: on PostgreSQL in autocommit (one round trip instead of BEGIN,
-        SELECT, ROLLBACK; one statement sees one snapshot anyway); on SQLite the engine itself (its BEGIN is a call
-        inside the process)."""
-        from .db import is_sqlite
+        """The engine for single-statement reads, outside an explicit transaction (one statement sees one
+        snapshot anyway): on PostgreSQL in autocommit (one round trip instead of BEGIN, SELECT, ROLLBACK), on SQLite
+        without the BEGIN the engine otherwise emits."""
+        from .db import SINGLE_READ, is_sqlite
 
         if is_sqlite(self.settings.database_url):
-            return self.engine
+            return self.engine.execution_options(**{SINGLE_READ: True})
         return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def session_of(self, session_id: str, version: int, state: str) -> Session:

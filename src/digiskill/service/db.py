@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 WRITE = "digiskill_write"  # execution option: this connection begins a write transaction
+SINGLE_READ = "digiskill_single_read"  # execution option (SQLite): one SELECT, in SQLite's autocommit (no BEGIN)
 
 
 def utcnow() -> datetime:
@@ -194,9 +195,10 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # on the driver's connection: no statement machinery for one keyword
-        conn.connection.driver_connection.execute(
-            "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN"
-        )
+        options = conn.get_execution_options()
+        if options.get(SINGLE_READ):
+            return  # a single SELECT is atomic on its own; the closing ROLLBACK is then a no-op in the driver
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if options.get(WRITE) else "BEGIN")
 
     return engine
 
