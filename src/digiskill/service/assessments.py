@@ -38,6 +38,28 @@ _NEXT_VERSION = update(SESSIONS).where(  # SET: the columns named in the paramet
     SESSIONS.c.id == bindparam("where_id"), SESSIONS.c.version == bindparam("where_version")
 )
 _RECORD_ANSWER = insert(ANSWERS)
+_STEP_COLUMNS = ("state", "n_steps", "current_item", "status", "updated_at", "version")
+_ANSWER_COLUMNS = ("session_id", "step", "item", "answer", "response", "outcome", "created_at")
+
+
+def _one_statement_step(finished: bool):
+    """PostgreSQL: the session's next version and the answer row in one statement (a data-modifying WITH), atomic by
+    itself, so a step's write is one round trip instead of BEGIN, UPDATE, INSERT, COMMIT. It inserts no row when the
+    version moved on (another writer was first), and fails whole on a duplicate (session, step)."""
+    columns = _STEP_COLUMNS + (("finished_at", "result") if finished else ())
+    moved = (
+        update(SESSIONS)
+        .where(SESSIONS.c.id == bindparam("where_id"), SESSIONS.c.version == bindparam("where_version"))
+        .values({c: bindparam(f"new_{c}", type_=SESSIONS.c[c].type) for c in columns})
+        .returning(SESSIONS.c.id)
+        .cte("moved")
+    )
+    values = [moved.c.id] + [bindparam(f"a_{c}", type_=ANSWERS.c[c].type) for c in _ANSWER_COLUMNS[1:]]
+    statement = insert(ANSWERS).from_select(list(_ANSWER_COLUMNS), select(*values))
+    return statement.execution_options(preserve_rowcount=True)  # an INSERT's row count is kept only when asked
+
+
+_PG_STEP = {finished: _one_statement_step(finished) for finished in (False, True)}
 
 
 class _LostRace(Exception):
@@ -264,16 +286,30 @@ def record_answer(
             "created_at": now,
         }
         try:
-            with svc.write_engine.begin() as conn:  # one transaction: the session's new version and the answer row
-                if not _next_version(conn, row, **values):
-                    raise _LostRace
-                conn.execute(_RECORD_ANSWER, recorded)
+            _write_step(svc, row, values, recorded, finished)
         except (_LostRace, IntegrityError):  # another request answered first: read again, then replay or refuse
             row = None
             continue
         svc.sessions.put(session_id, row.version + 1, state, new)
         return Recorded(outcome, text, False)
     raise ProblemError(409, "the test is busy with another answer; try again", code="busy")
+
+
+def _write_step(svc: Service, row: Row, values: dict[str, Any], recorded: dict[str, Any], finished: bool) -> None:
+    """Write the session's next version and the answer row atomically; :class:`_LostRace` when another writer moved
+    the version first (IntegrityError when it recorded the same step)."""
+    if svc.engine.dialect.name == "postgresql":
+        params = {"where_id": row.id, "where_version": row.version, "new_version": row.version + 1}
+        params.update({f"new_{k}": v for k, v in values.items()})
+        params.update({f"a_{k}": v for k, v in recorded.items() if k != "session_id"})
+        with svc.read_engine.connect() as conn:  # autocommit: the one statement commits itself
+            if conn.execute(_PG_STEP[finished], params).rowcount != 1:
+                raise _LostRace
+        return
+    with svc.write_engine.begin() as conn:  # one transaction: the session's new version and the answer row
+        if not _next_version(conn, row, **values):
+            raise _LostRace
+        conn.execute(_RECORD_ANSWER, recorded)
 
 
 def _replay(svc: Service, row: Row, step: int, item_id: str, answer: str | list[str]) -> str:
