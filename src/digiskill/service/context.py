@@ -105,6 +105,14 @@ class Service:
             return self.engine.execution_options(**{SINGLE_READ: True})
         return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
+    @cached_property
+    def inline(self) -> bool:
+        """Whether a citizen's step runs on the event loop itself (SQLite: its database calls never wait on a
+        network) rather than in a worker thread (PostgreSQL: each statement waits for the database server)."""
+        from .db import is_sqlite
+
+        return is_sqlite(self.settings.database_url)
+
     def session_of(self, session_id: str, version: int, state: str) -> Session:
         """The CAT session stored as ``state`` at ``version``: the parsed object from the cache, or parsed now."""
         from ..cat import Session

@@ -3,7 +3,11 @@ result, the certificate. No response carries an answer key, a score or an item p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..assessments import (
     Recorded,
@@ -19,12 +23,17 @@ from ..deps import SvcDep, client_address
 from ..models import AnswerIn
 
 router = APIRouter(prefix="/v1/citizen", tags=["citizen"])
+T = TypeVar("T")
 
 
-# The calls of every step (and the result) are async, so they run on the event loop itself, with no hand-over to a
-# worker thread and back: their work is CPU (the CAT step) and a few short indexed statements; with PostgreSQL a
-# worker thread cost more CPU per answer than the loop waiting for those statements (5.2 against 4.1 ms per answer on
-# 2 workers; benchmarks/README.md, "The service under load"). Other processes serve meanwhile: use --workers.
+# The calls of every step (and the result) are async. On SQLite they run on the event loop itself, with no hand-over
+# to a worker thread and back: their work is CPU (the CAT step) and short database calls inside the process. On
+# PostgreSQL each statement waits for the database server, so they run in a worker thread and the loop serves other
+# requests meanwhile (measured in benchmarks/README.md, "The service under load").
+async def _step(svc: Service, fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args) if svc.inline else await run_in_threadpool(fn, *args)
+
+
 def _view(svc: Service, code: str, client: str) -> dict:
     return citizen_view(svc, by_code(svc, code, client))
 
@@ -36,7 +45,7 @@ def _answer(svc: Service, code: str, client: str, body: AnswerIn) -> Recorded:
 
 @router.get("/{code}", summary="The test of this code: progress and the item on screen")
 async def current(code: str, request: Request, svc: SvcDep) -> dict:
-    return _view(svc, code, client_address(request))
+    return await _step(svc, _view, svc, code, client_address(request))
 
 
 @router.post(
@@ -44,7 +53,7 @@ async def current(code: str, request: Request, svc: SvcDep) -> dict:
     summary="Answer the current step (a repeat of the same answer returns the same outcome)",
 )
 async def post_answer(code: str, body: AnswerIn, request: Request, svc: SvcDep):
-    done = _answer(svc, code, client_address(request), body)
+    done = await _step(svc, _answer, svc, code, client_address(request), body)
     headers = {"X-Digiskill-Replayed": "true"} if done.replayed else None
     return Response(done.text.encode(), media_type="application/json", headers=headers)  # the JSON stored with it
 
@@ -67,7 +76,7 @@ def _result(svc: Service, code: str, client: str) -> dict:
 
 @router.get("/{code}/result", summary="The levels per area, once the test has ended")
 async def result(code: str, request: Request, svc: SvcDep) -> dict:
-    return _result(svc, code, client_address(request))
+    return await _step(svc, _result, svc, code, client_address(request))
 
 
 @router.get(
