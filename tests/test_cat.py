@@ -288,14 +288,53 @@ def test_answer_reusing_next_items_choice_equals_a_cold_answer(exposure: str) ->
     s = start_session(bank, seed=4)
     while (item := next_item(s, bank)) is not None:
         warm = answer(s, bank, item, respond(item))
-        session_module._last_choice = None
+        session_module._choices.clear()
         cold = answer(s, bank, item, warm.steps[-1].response)
         assert warm == cold
         copy = s.model_copy()
-        assert session_module._last_choice is not None and session_module._last_choice[0] is not copy
+        assert id(copy) not in session_module._choices
         assert next_item(copy, bank) == item
+        assert session_module._choices[id(copy)][0]() is copy
         s = warm
     assert len(s.administered) == 10
+
+
+def test_choice_cache_follows_the_sessions_it_holds_weakly() -> None:
+    """Interleaved sessions each keep their choice (``answer`` does not choose again); an entry goes when its session
+    is no longer referenced, and the map never holds more than ``MAX_CACHED_CHOICES`` entries."""
+    import gc
+
+    import digiskill.cat.session as session_module
+
+    params = bank_2pl(30, areas=("basic_it", "security_gdpr"))
+    bank = CatBank.from_parameters(params, CatConfig(stopping=StoppingRules(se_target=None, max_items_per_area=5)))
+    session_module._choices.clear()
+    sessions = [start_session(bank, seed=k) for k in range(5)]
+    items = [next_item(s, bank) for s in sessions]
+    assert {id(s) for s in sessions} <= set(session_module._choices)
+    calls = []
+    original = session_module._choose
+    try:
+        session_module._choose = lambda s, b: calls.append(s) or original(s, b)
+        for s, item in zip(sessions, items, strict=True):
+            answer(s, bank, item, 1)
+        assert calls == []  # every answer reused its session's cached choice
+    finally:
+        session_module._choose = original
+    key = id(sessions[0])
+    del sessions[0], s
+    gc.collect()
+    assert key not in session_module._choices
+    limit = session_module.MAX_CACHED_CHOICES
+    try:
+        session_module.MAX_CACHED_CHOICES = 3
+        kept = [start_session(bank, seed=k) for k in range(6)]
+        for s in kept:
+            next_item(s, bank)
+        assert len(session_module._choices) == 3
+        assert all(session_module._choices[id(s)][0]() is s for s in kept[-3:])
+    finally:
+        session_module.MAX_CACHED_CHOICES = limit
 
 
 def test_different_seeds_give_different_randomesque_tests() -> None:

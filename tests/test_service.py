@@ -223,6 +223,60 @@ def test_an_answer_is_recorded_exactly_once(api):
     assert _count_answers(api, inv["session"]) == len(outcomes) + 1
 
 
+def test_a_step_served_by_another_worker_is_read_from_the_database_not_from_this_workers_cache(api):
+    """Each worker keeps the parsed session of its last step; when another worker (a second app on the same database)
+    answered meanwhile, the version and state in the database differ and this worker parses them afresh."""
+    from fastapi.testclient import TestClient
+
+    from digiskill.cat import Session
+
+    inv = api.invite("person-two-workers", areas=["basic_it"])
+    code, sid = inv["code"], inv["session"]
+    shown = api.client.get(f"/v1/citizen/{code}").json()["item"]
+    first = api.client.post(f"/v1/citizen/{code}/answers", json={"step": 1, "item": shown["item"],
+                                                                  "answer": some_answer(shown)}).json()
+    cached = api.svc.sessions.get(sid, 2, _row(api, sid).state)
+    assert cached is not None and cached.n_items == 1  # this worker kept step 1's session
+    with TestClient(create_app(Settings(database_url=api.url))) as other:
+        nxt = first["next"]
+        second = other.post(f"/v1/citizen/{code}/answers", json={"step": 2, "item": nxt["item"],
+                                                                 "answer": some_answer(nxt)})
+        assert second.status_code == 200, second.text
+    assert api.svc.sessions.get(sid, 3, _row(api, sid).state) is None  # version 3 is not what this worker holds
+    third_view = second.json()["next"]
+    third = api.client.post(f"/v1/citizen/{code}/answers", json={"step": 3, "item": third_view["item"],
+                                                                 "answer": some_answer(third_view)})
+    assert third.status_code == 200, third.text
+    row = _row(api, sid)
+    stored = Session.model_validate_json(row.state)
+    assert row.version == 4 and row.n_steps == 3 and _count_answers(api, sid) == 3
+    assert stored.administered == [shown["item"], nxt["item"], third_view["item"]]
+    assert api.svc.sessions.get(sid, 4, row.state) == stored  # and this worker now holds the new version
+
+
+def test_the_session_cache_serves_only_the_same_version_and_state_and_stays_bounded():
+    from digiskill.bank.default import load_default
+    from digiskill.cat import CatBank, start_session
+    from digiskill.service.context import SessionCache
+
+    s1 = start_session(CatBank.from_parameters(load_default().params), seed=1, areas=["basic_it"])
+    cache = SessionCache(size=2)
+    cache.put("a", 1, s1.model_dump_json(), s1)
+    assert cache.get("a", 1, s1.model_dump_json()) is s1
+    assert cache.get("a", 2, s1.model_dump_json()) is None  # another version
+    assert cache.get("a", 1, s1.model_dump_json().replace('"seed":1', '"seed":2')) is None  # same version, other state
+    assert cache.get("b", 1, s1.model_dump_json()) is None
+    cache.put("b", 1, "{}", s1)
+    cache.get("a", 1, s1.model_dump_json())  # "a" used last: "b" goes first
+    cache.put("c", 1, "{}", s1)
+    assert len(cache) == 2 and cache.get("b", 1, "{}") is None and cache.get("c", 1, "{}") is s1
+
+
+def _row(api: Api, session_id: str):
+    with api.svc.read() as db:
+        return db.get(SessionRow, session_id)
+
+
 def test_pause_and_resume_on_another_device_at_the_same_item(api):
     inv = api.invite("person-pause", areas=["security_gdpr"])
     code = inv["code"]

@@ -180,3 +180,58 @@ def test_two_servers_on_one_postgresql_database_serve_one_session(tmp_path, pg_c
     finally:
         for s in servers:
             s.stop()
+
+
+def test_pacing_draws_seeded_pauses_apart_from_the_answers_and_a_paced_run_finishes(tmp_path):
+    import asyncio
+
+    import numpy as np
+    import pytest
+
+    from digiskill.errors import InputError
+    from digiskill.service.loadtest import _Pacer
+
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    def pauses(think: float, seed: int, person: int) -> list[float]:
+        slept.clear()
+        pacer = _Pacer(think, seed, person)
+        original = asyncio.sleep
+        asyncio.sleep = fake_sleep
+        try:
+            asyncio.run(pacer.start())
+            for _ in range(200):
+                asyncio.run(pacer.think())
+        finally:
+            asyncio.sleep = original
+        return list(slept)
+
+    drawn = pauses(0.8, 7, 3)
+    start, thinks = drawn[0], np.array(drawn[1:])
+    assert 0 <= start < 2.4 and thinks.size == 200
+    assert thinks.min() >= 0.4 and thinks.max() <= 1.2 and abs(thinks.mean() - 0.8) < 0.05
+    assert pauses(0.8, 7, 3) == drawn and pauses(0.8, 7, 4) != drawn  # seeded per person
+    assert pauses(0.0, 7, 3) == []  # no pacing: no pause at all
+    # the pauses come from their own stream, not from the answers' generator (seeded by (seed, person))
+    assert _Pacer(0.8, 7, 3).rng.random() != np.random.default_rng([7, 3]).random()
+    with pytest.raises(InputError, match="think-seconds"):
+        run_loadtest("http://127.0.0.1:9", "x", 1, think_seconds=-1)
+
+    url = f"sqlite:///{tmp_path / 'paced.db'}"
+    token = create_token(url, "system")
+    server = LiveServer(url, tmp_path)
+    try:
+        t0 = time.perf_counter()
+        report = run_loadtest(server.url, token, 3, concurrency=3, seed=5, areas=["basic_it"], think_seconds=0.05)
+        elapsed = time.perf_counter() - t0
+    finally:
+        server.stop()
+    assert report.think_seconds == 0.05 and report.completed == 3 and report.errors == 0, report.error_samples
+    assert report.credentials_verified == 3 and report.key_leaks == 0
+    # every person paused at least 0.025 s before each of its (at least 4) answers
+    assert elapsed > 4 * 0.025 and report.answers >= 12
+    assert report.steady is not None and 0 < report.steady.answers <= report.answers
+    assert report.client_cpu_ms_per_answer > 0

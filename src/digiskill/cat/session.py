@@ -16,7 +16,9 @@ recomputes the choice, rejects anything but an answer to that item in one of its
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -171,18 +173,33 @@ def _history(session: Session, bank: CatBank) -> History:
     return History.of([bank.index[s.item] for s in session.steps], [s.response for s in session.steps])
 
 
-_last_choice: tuple[Session, CatBank, Choice] | None = None
-"""The latest step's choice, by object identity: :func:`answer` checks the item :func:`next_item` just chose for the
-same (immutable) session and bank without choosing it again. A plain tuple, replaced whole, so threads may share it."""
+MAX_CACHED_CHOICES = 4096
+_choices: dict[int, tuple[weakref.ref[Session], CatBank, Choice]] = {}
+"""The choice :func:`next_item` made for a session, by object identity, so that :func:`answer` checks the item just
+chosen for the same (immutable) session and bank without choosing it again. A service that keeps the session objects
+of its open tests (``digiskill serve``) thus chooses once per step even when many tests interleave. Entries hold the
+session only weakly and go when it does; at most ``MAX_CACHED_CHOICES`` are kept (the oldest go first). Each entry
+is replaced whole, so threads may share the map."""
+
+
+def _forget(key: int, ref: weakref.ref) -> None:
+    entry = _choices.get(key)
+    if entry is not None and entry[0] is ref:
+        _choices.pop(key, None)
 
 
 def _choice(session: Session, bank: CatBank) -> Choice:
-    global _last_choice
-    last = _last_choice
-    if last is not None and last[0] is session and last[1] is bank:
-        return last[2]
+    key = id(session)
+    hit = _choices.get(key)
+    if hit is not None and hit[0]() is session and hit[1] is bank:
+        return hit[2]
     choice = _choose(session, bank)
-    _last_choice = (session, bank, choice)
+    while len(_choices) >= MAX_CACHED_CHOICES:
+        try:
+            _choices.pop(next(iter(_choices)), None)
+        except (StopIteration, RuntimeError):  # emptied or changed by another thread meanwhile
+            break
+    _choices[key] = (weakref.ref(session, partial(_forget, key)), bank, choice)
     return choice
 
 

@@ -21,6 +21,16 @@ def loadtest_command(
     retry_seconds: Annotated[
         float, typer.Option("--retry-seconds", min=0, help="resend a request that failed in transport for this long")
     ] = 0.0,
+    think_seconds: Annotated[
+        float,
+        typer.Option(
+            "--think-seconds",
+            min=0,
+            max=60,
+            help="mean pause of each person before an answer (uniform on [m/2, 3m/2], seeded); 0: none, every person "
+            "answers the moment the last answer is acknowledged",
+        ),
+    ] = 0.0,
     out: Annotated[Path | None, typer.Option("--out", help="write the full report (JSON) here")] = None,
 ) -> None:
     """Take N tests through the HTTP API, verify every credential, report throughput, latency, errors and leaks.
@@ -42,6 +52,7 @@ def loadtest_command(
                 seed=seed,
                 areas=chosen,
                 retry_seconds=retry_seconds,
+                think_seconds=think_seconds,
                 progress=advance,
             )
     except InputError as err:
@@ -54,6 +65,12 @@ def loadtest_command(
         f"{report.credentials_verified} credentials verified ({report.credentials_invalid} invalid), "
         f"{report.key_leaks} key leaks"
     )
+    if report.steady is not None:
+        typer.echo(
+            f"  steady window ({report.concurrency} persons at once): {report.steady.answers} answers in "
+            f"{report.steady.window_s:.1f} s ({report.steady.answers_per_s:.0f} answers/s); load generator CPU "
+            f"{report.client_cpu_ms_per_answer:.2f} ms per answer"
+        )
     for name, st in report.endpoints.items():
         typer.echo(
             f"  {name:<11} n={st.count:<6} p50 {st.p50_ms:7.1f} ms  p95 {st.p95_ms:7.1f} ms  p99 {st.p99_ms:7.1f} ms"

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from .auth import code_digest, new_code
@@ -24,6 +26,44 @@ from .db import Answer, AuditEntry, Certificate, SessionRow, utcnow
 from .problems import ProblemError
 
 MAX_ATTEMPTS = 20
+SESSIONS = SessionRow.__table__
+ANSWERS = Answer.__table__
+# the statements of a citizen's steps, built once (Core SQL: their compiled form is cached by SQLAlchemy)
+_SESSION_BY_CODE = select(SESSIONS).where(SESSIONS.c.code_hash == bindparam("key"))
+_SESSION_BY_ID = select(SESSIONS).where(SESSIONS.c.id == bindparam("key"))
+_STORED_ANSWER = select(ANSWERS.c.item, ANSWERS.c.answer, ANSWERS.c.outcome).where(
+    ANSWERS.c.session_id == bindparam("session"), ANSWERS.c.step == bindparam("step")
+)
+_NEXT_VERSION = update(SESSIONS).where(  # SET: the columns named in the parameters
+    SESSIONS.c.id == bindparam("where_id"), SESSIONS.c.version == bindparam("where_version")
+)
+_RECORD_ANSWER = insert(ANSWERS)
+_STEP_COLUMNS = ("state", "n_steps", "current_item", "status", "updated_at", "version")
+_ANSWER_COLUMNS = ("session_id", "step", "item", "answer", "response", "outcome", "created_at")
+
+
+def _one_statement_step(finished: bool):
+    """PostgreSQL: the session's next version and the answer row in one statement (a data-modifying WITH), atomic by
+    itself, so a step's write is one round trip instead of BEGIN, UPDATE, INSERT, COMMIT. It inserts no row when the
+    version moved on (another writer was first), and fails whole on a duplicate (session, step)."""
+    columns = _STEP_COLUMNS + (("finished_at", "result") if finished else ())
+    moved = (
+        update(SESSIONS)
+        .where(SESSIONS.c.id == bindparam("where_id"), SESSIONS.c.version == bindparam("where_version"))
+        .values({c: bindparam(f"new_{c}", type_=SESSIONS.c[c].type) for c in columns})
+        .returning(SESSIONS.c.id)
+        .cte("moved")
+    )
+    values = [moved.c.id] + [bindparam(f"a_{c}", type_=ANSWERS.c[c].type) for c in _ANSWER_COLUMNS[1:]]
+    statement = insert(ANSWERS).from_select(list(_ANSWER_COLUMNS), select(*values))
+    return statement.execution_options(preserve_rowcount=True)  # an INSERT's row count is kept only when asked
+
+
+_PG_STEP = {finished: _one_statement_step(finished) for finished in (False, True)}
+
+
+class _LostRace(Exception):
+    """Another writer changed the session first (its version moved on)."""
 
 
 def _now() -> datetime:
@@ -75,20 +115,31 @@ def create_invitation(
             except IntegrityError:  # a code collision (2^-100): draw again
                 db.rollback()
                 continue
+        svc.sessions.put(row.id, row.version, row.state, session)  # the first answer reuses it (and its choice)
         return row, code
     raise RuntimeError("could not store a new invitation")
 
 
-def by_code(svc: Service, code: str, client: str) -> SessionRow:
+def _session(svc: Service, query, key: str) -> Row | None:
+    """One session row (every column, a read-only snapshot), read with Core SQL (no ORM objects)."""
+    with svc.read_engine.connect() as conn:
+        return conn.execute(query, {"key": key}).first()
+
+
+def _next_version(conn, row: Row, **values: Any) -> bool:
+    """Move the session from ``row.version`` to the next version with ``values``; False when another writer did
+    first."""
+    params = {"where_id": row.id, "where_version": row.version, "version": row.version + 1, **values}
+    return conn.execute(_NEXT_VERSION, params).rowcount == 1
+
+
+def by_code(svc: Service, code: str, client: str) -> Row:
     """The session of an invitation code; unknown codes count towards the client's guessing limit (429)."""
     limit = svc.settings.limits.code_failures_per_minute
     if svc.limiter.exceeded("code", client, limit):
         raise ProblemError(429, "too many unknown codes from this address; wait a minute", code="rate-limited")
     digest = code_digest(code)
-    row = None
-    if digest is not None:
-        with svc.read() as db:
-            row = db.scalar(select(SessionRow).where(SessionRow.code_hash == digest))
+    row = None if digest is None else _session(svc, _SESSION_BY_CODE, digest)
     if row is None:
         svc.limiter.hit("code", client, limit)
         raise ProblemError(404, "no test has this code; check the code on your invitation", code="unknown-code")
@@ -104,7 +155,7 @@ def _area_name(svc: Service, area: str | None, lang: str) -> str:
     return getattr(svc.bank.content.framework.area(area).name, lang)
 
 
-def item_view(svc: Service, row: SessionRow, item_id: str | None, step: int, lang: str) -> dict[str, Any] | None:
+def item_view(svc: Service, row: SessionRow | Row, item_id: str | None, step: int, lang: str) -> dict[str, Any] | None:
     """What a citizen sees of an item: the stem and options in their language, never the key or the scoring."""
     if item_id is None:
         return None
@@ -121,7 +172,7 @@ def item_view(svc: Service, row: SessionRow, item_id: str | None, step: int, lan
     }
 
 
-def progress(svc: Service, row: SessionRow) -> dict[str, Any]:
+def progress(svc: Service, row: SessionRow | Row) -> dict[str, Any]:
     return {
         "status": row.status,
         "lang": row.lang,
@@ -131,7 +182,7 @@ def progress(svc: Service, row: SessionRow) -> dict[str, Any]:
     }
 
 
-def citizen_view(svc: Service, row: SessionRow) -> dict[str, Any]:
+def citizen_view(svc: Service, row: SessionRow | Row) -> dict[str, Any]:
     view = progress(svc, row)
     view["item"] = None if row.status == "paused" else item_view(svc, row, row.current_item, row.n_steps + 1, row.lang)
     return view
@@ -143,31 +194,44 @@ def _canonical_answer(item, answer: str | list[str]) -> str:
     return json.dumps(answer, ensure_ascii=False)
 
 
-def submit_answer(svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str]) -> tuple[dict, bool]:
-    """Record the answer to ``step`` exactly once; returns (outcome, replayed)."""
+@dataclass(frozen=True)
+class Recorded:
+    """What answering a step gave: the outcome, its JSON text (stored with the answer: a repeat gets the same bytes),
+    and whether this was a repeat of an answer already recorded."""
+
+    outcome: dict[str, Any]
+    text: str
+    replayed: bool
+
+
+def submit_answer(
+    svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str], row: Row | None = None
+) -> tuple[dict, bool]:
+    """Record the answer to ``step`` exactly once; returns (outcome, replayed) (see :func:`record_answer`)."""
+    done = record_answer(svc, session_id, step, item_id, answer, row)
+    return done.outcome, done.replayed
+
+
+def record_answer(
+    svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str], row: Row | None = None
+) -> Recorded:
+    """Record the answer to ``step`` exactly once.
+
+    ``row``: the session row the caller has just read (by its code), used for the first attempt instead of reading it
+    again; its ``version`` guards the write like any other read."""
     from ..bank.content import score_response
-    from ..cat import Session, next_item
     from ..cat import answer as cat_answer
+    from ..cat import next_item
     from ..results.models import result_from_session
 
     for _ in range(MAX_ATTEMPTS):
-        with svc.read() as db:
-            row = db.get(SessionRow, session_id)
-            stored = None
-            if row is not None and 1 <= step <= row.n_steps:
-                stored = db.scalar(select(Answer).where(Answer.session_id == session_id, Answer.step == step))
+        if row is None or row.id != session_id:
+            row = _session(svc, _SESSION_BY_ID, session_id)
         if row is None:
             raise ProblemError(404, "the test no longer exists", code="unknown-session")
-        if stored is not None:
-            item = svc.items.get(stored.item)
-            if stored.item == item_id and item is not None and stored.answer == _canonical_answer(item, answer):
-                return json.loads(stored.outcome), True
-            raise ProblemError(
-                409,
-                f"step {step} was already answered (with another answer); the current step is {row.n_steps + 1}",
-                code="step-answered",
-                current_step=row.n_steps + 1,
-            )
+        if 1 <= step <= row.n_steps:
+            text = _replay(svc, row, step, item_id, answer)
+            return Recorded(json.loads(text), text, True)
         if row.status == "purged":
             raise ProblemError(410, "this test's answers have been deleted (retention period)", code="purged")
         if row.status == "finished":
@@ -187,7 +251,7 @@ def submit_answer(svc: Service, session_id: str, step: int, item_id: str, answer
             )
         item = svc.items[item_id]
         response = score_response(item, answer)  # InputError (422) for an option the item does not have
-        session = Session.model_validate_json(row.state)
+        session = svc.session_of(row.id, row.version, row.state)
         new = cat_answer(session, svc.cat_bank, item_id, response)
         nxt = next_item(new, svc.cat_bank)
         finished = nxt is None
@@ -200,70 +264,85 @@ def submit_answer(svc: Service, session_id: str, step: int, item_id: str, answer
             "finished": finished,
             "next": None if finished else item_view(svc, row, nxt, step + 1, row.lang),
         }
+        state = new.model_dump_json()
         values: dict[str, Any] = {
-            "state": new.model_dump_json(),
+            "state": state,
             "n_steps": step,
             "current_item": nxt,
-            "version": row.version + 1,
             "status": "finished" if finished else "active",
             "updated_at": now,
         }
         if finished:
             values["finished_at"] = now
             values["result"] = result_from_session(new, svc.bank, person=row.person_ref).dump_json()
-        with svc.write() as db:
-            done = db.execute(
-                update(SessionRow)
-                .where(SessionRow.id == session_id, SessionRow.version == row.version)
-                .values(**values)
-            ).rowcount
-            if done != 1:
-                db.rollback()
-                continue
-            db.add(
-                Answer(
-                    session_id=session_id,
-                    step=step,
-                    item=item_id,
-                    answer=_canonical_answer(item, answer),
-                    response=response,
-                    outcome=json.dumps(outcome, ensure_ascii=False),
-                    created_at=now,
-                )
-            )
-            try:
-                db.commit()
-            except IntegrityError:
-                db.rollback()
-                continue
-        return outcome, False
+        text = json.dumps(outcome, ensure_ascii=False)
+        recorded = {
+            "session_id": session_id,
+            "step": step,
+            "item": item_id,
+            "answer": _canonical_answer(item, answer),
+            "response": response,
+            "outcome": text,
+            "created_at": now,
+        }
+        try:
+            _write_step(svc, row, values, recorded, finished)
+        except (_LostRace, IntegrityError):  # another request answered first: read again, then replay or refuse
+            row = None
+            continue
+        svc.sessions.put(session_id, row.version + 1, state, new)
+        return Recorded(outcome, text, False)
     raise ProblemError(409, "the test is busy with another answer; try again", code="busy")
 
 
-def set_paused(svc: Service, session_id: str, paused: bool) -> SessionRow:
+def _write_step(svc: Service, row: Row, values: dict[str, Any], recorded: dict[str, Any], finished: bool) -> None:
+    """Write the session's next version and the answer row atomically; :class:`_LostRace` when another writer moved
+    the version first (IntegrityError when it recorded the same step)."""
+    if svc.engine.dialect.name == "postgresql":
+        params = {"where_id": row.id, "where_version": row.version, "new_version": row.version + 1}
+        params.update({f"new_{k}": v for k, v in values.items()})
+        params.update({f"a_{k}": v for k, v in recorded.items() if k != "session_id"})
+        with svc.read_engine.connect() as conn:  # autocommit: the one statement commits itself
+            if conn.execute(_PG_STEP[finished], params).rowcount != 1:
+                raise _LostRace
+        return
+    with svc.write_engine.begin() as conn:  # one transaction: the session's new version and the answer row
+        if not _next_version(conn, row, **values):
+            raise _LostRace
+        conn.execute(_RECORD_ANSWER, recorded)
+
+
+def _replay(svc: Service, row: Row, step: int, item_id: str, answer: str | list[str]) -> str:
+    """The stored outcome (JSON) of an answered ``step`` when this is the same answer again; 409 for another."""
+    with svc.read_engine.connect() as conn:
+        stored = conn.execute(_STORED_ANSWER, {"session": row.id, "step": step}).first()
+    item = None if stored is None else svc.items.get(stored.item)
+    if item is not None and stored.item == item_id and stored.answer == _canonical_answer(item, answer):
+        return stored.outcome
+    raise ProblemError(
+        409,
+        f"step {step} was already answered (with another answer); the current step is {row.n_steps + 1}",
+        code="step-answered",
+        current_step=row.n_steps + 1,
+    )
+
+
+def set_paused(svc: Service, session_id: str, paused: bool) -> Row:
     for _ in range(MAX_ATTEMPTS):
-        with svc.read() as db:
-            row = db.get(SessionRow, session_id)
+        row = _session(svc, _SESSION_BY_ID, session_id)
         if row is None:
             raise ProblemError(404, "the test no longer exists", code="unknown-session")
         if row.status in ("finished", "purged"):
             raise ProblemError(409, "the test has ended", code="finished")
         status = "paused" if paused else ("active" if row.n_steps else "invited")
-        with svc.write() as db:
-            done = db.execute(
-                update(SessionRow)
-                .where(SessionRow.id == session_id, SessionRow.version == row.version)
-                .values(status=status, version=row.version + 1, updated_at=utcnow())
-            ).rowcount
-            if done == 1:
-                db.commit()
-                with svc.read() as rdb:
-                    return rdb.get(SessionRow, session_id)
-            db.rollback()
+        with svc.write_engine.begin() as conn:
+            moved = _next_version(conn, row, status=status, updated_at=utcnow())
+        if moved:
+            return _session(svc, _SESSION_BY_ID, session_id)
     raise ProblemError(409, "the test is busy; try again", code="busy")
 
 
-def _result(row: SessionRow):
+def _result(row: SessionRow | Row):
     from ..results.models import AssessmentResult
 
     if row.result is None:
@@ -271,7 +350,7 @@ def _result(row: SessionRow):
     return AssessmentResult.model_validate_json(row.result)
 
 
-def citizen_result(svc: Service, row: SessionRow) -> dict[str, Any]:
+def citizen_result(svc: Service, row: SessionRow | Row) -> dict[str, Any]:
     """Levels per area with what they mean (no item keys: those belong to the explanation pages)."""
     result = _result(row)
     levels = {lv.level: lv for lv in svc.bank.content.framework.levels}
@@ -295,7 +374,7 @@ def citizen_result(svc: Service, row: SessionRow) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ certificates
-def ensure_certificate(svc: Service, row: SessionRow, actor: str, role: str) -> Certificate:
+def ensure_certificate(svc: Service, row: SessionRow | Row, actor: str, role: str) -> Certificate:
     """The session's active certificate, issued now (from the result the server computed) if there is none."""
     from ..results.issue import issue_certificate
 
@@ -376,7 +455,7 @@ def verify(svc: Service, document: Any) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------------------------- staff: read, GDPR
-def session_summary(row: SessionRow) -> dict[str, Any]:
+def session_summary(row: SessionRow | Row) -> dict[str, Any]:
     return {
         "id": row.id,
         "person": row.person_ref,

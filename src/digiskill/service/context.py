@@ -6,6 +6,8 @@ settings and database serve the same tests.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import sessionmaker
 
     from ..bank.default import Bank
-    from ..cat import CatBank, CatConfig
+    from ..cat import CatBank, CatConfig, Session
     from ..results.credential import IssuerProfile
 
 DEMO_ISSUER_ID = "https://digiskill.example/issuers/demo"
@@ -38,6 +40,40 @@ class Issuer:
         return public_key_to_multikey(self.private_key)
 
 
+class SessionCache:
+    """The CAT sessions of the open tests this process served last, parsed: an answer reuses the session object its
+    previous step stored instead of parsing and validating the stored JSON again, and with it the choice of the next
+    item that the CAT engine keeps per session object (so each step chooses once).
+
+    The database stays the truth: an entry is used only when the row read in this request holds the same ``version``
+    *and* the same state text as when the entry was stored, so a session changed by another worker, a pause, a
+    retention purge or anything else is parsed afresh. A session of another parameter set is refused by the CAT
+    engine itself. Bounded (least recently used entries go first); shared by the request threads."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[int, str, Session]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session_id: str, version: int, state: str) -> Session | None:
+        with self._lock:
+            entry = self._entries.get(session_id)
+            if entry is None or entry[0] != version or entry[1] != state:
+                return None
+            self._entries.move_to_end(session_id)
+            return entry[2]
+
+    def put(self, session_id: str, version: int, state: str, session: Session) -> None:
+        with self._lock:
+            self._entries[session_id] = (version, state, session)
+            self._entries.move_to_end(session_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 @dataclass
 class Service:
     settings: Settings
@@ -49,6 +85,43 @@ class Service:
     cat_bank: CatBank
     issuer: Issuer
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    sessions: SessionCache = field(default_factory=SessionCache)
+
+    @cached_property
+    def write_engine(self) -> Engine:
+        """The engine for Core write transactions (``BEGIN IMMEDIATE`` on SQLite), sharing the pool."""
+        from .db import WRITE
+
+        return self.engine.execution_options(**{WRITE: True})
+
+    @cached_property
+    def read_engine(self) -> Engine:
+        """The engine for single-statement reads, outside an explicit transaction (one statement sees one
+        snapshot anyway): on PostgreSQL in autocommit (one round trip instead of BEGIN, SELECT, ROLLBACK), on SQLite
+        without the BEGIN the engine otherwise emits."""
+        from .db import SINGLE_READ, is_sqlite
+
+        if is_sqlite(self.settings.database_url):
+            return self.engine.execution_options(**{SINGLE_READ: True})
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @cached_property
+    def inline(self) -> bool:
+        """Whether a citizen's step runs on the event loop itself (SQLite: its database calls never wait on a
+        network) rather than in a worker thread (PostgreSQL: each statement waits for the database server)."""
+        from .db import is_sqlite
+
+        return is_sqlite(self.settings.database_url)
+
+    def session_of(self, session_id: str, version: int, state: str) -> Session:
+        """The CAT session stored as ``state`` at ``version``: the parsed object from the cache, or parsed now."""
+        from ..cat import Session
+
+        session = self.sessions.get(session_id, version, state)
+        if session is None:
+            session = Session.model_validate_json(state)
+            self.sessions.put(session_id, version, state, session)
+        return session
 
     @cached_property
     def items(self) -> dict:

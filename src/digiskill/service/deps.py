@@ -17,7 +17,8 @@ from .problems import ProblemError
 bearer = HTTPBearer(auto_error=False, description="a token made by `digiskill serve token --role ROLE`")
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    """The process's service context (async: FastAPI runs a plain function dependency in a worker thread)."""
     return request.app.state.service
 
 

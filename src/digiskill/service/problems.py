@@ -116,7 +116,11 @@ class BodySizeLimit:
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        too_large = problem_response(413, f"the request body is larger than {self.max_bytes} bytes", "too-large")
+
+        def too_large(scope, receive, send):  # built only when needed (most requests are small)
+            detail = f"the request body is larger than {self.max_bytes} bytes"
+            return problem_response(413, detail, "too-large")(scope, receive, send)
+
         if length is not None:
             try:
                 if int(length) > self.max_bytes:

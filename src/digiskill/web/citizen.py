@@ -32,6 +32,9 @@ from .text import TEXT_OBJECTS, Lang
 from .whatnext import what_next
 
 router = APIRouter(include_in_schema=False)
+# The pages of a test (start, the test's page, the item, the answer, the result) are async: they run on the event loop
+# with no hand-over to a worker thread (indexed reads, one small write, a template), as the API's citizen calls do.
+# The downloads (certificate PDF, credential) stay in worker threads: issuing one signs and draws a PDF.
 
 PROBLEM_TEXT = {
     "unknown-code": "err_unknown_code",
@@ -93,7 +96,7 @@ def _area_names(svc: Service, row: SessionRow, lang: Lang) -> list[str]:
 
 # --------------------------------------------------------------------------------------------------- start
 @router.get("/")
-def start(request: Request):
+async def start(request: Request):
     lang = page_lang(request)
     svc = svc_of(request)
     return render(
@@ -140,7 +143,7 @@ async def start_post(request: Request):
 
 # --------------------------------------------------------------------------------------------------- the test
 @router.get("/t/{code}")
-def test_home(code: str, request: Request):
+async def test_home(code: str, request: Request):
     """Where this code's test stands: the introduction, the break page or the result."""
     row, lang, failed = _open_page(request, code)
     if failed is not None:
@@ -172,7 +175,7 @@ def _paused_page(request: Request, row: SessionRow, code: str, lang: Lang):
 
 
 @router.get("/t/{code}/item")
-def item_page(code: str, request: Request):
+async def item_page(code: str, request: Request):
     row, lang, failed = _open_page(request, code)
     if failed is not None:
         return failed
@@ -241,7 +244,7 @@ async def answer_post(code: str, request: Request):
             errors = [{"field": f"opt-{item.options[0].id}", "text": t.err_choose_one}]
             return _item(request, row, code, lang, errors=errors, status=422)
     try:
-        outcome, _replayed = submit_answer(svc, row.id, step, item_id, answer)
+        outcome, _replayed = submit_answer(svc, row.id, step, item_id, answer, row)
     except ProblemError as exc:
         if exc.code in ("stale-step", "step-answered", "stale-item"):
             return redirect(request, f"/t/{shown}/item?notice=already")
@@ -312,7 +315,7 @@ def explained_steps(svc: Service, row: SessionRow, lang: Lang) -> list[dict[str,
 
 
 @router.get("/t/{code}/result")
-def result_page(code: str, request: Request):
+async def result_page(code: str, request: Request):
     lang = page_lang(request)
     try:
         row, lang = _open(request, code)
