@@ -137,6 +137,8 @@ def main() -> None:
         server.wait(60)
         if stop_pg:
             subprocess.run(stop_pg, capture_output=True)
+        log.close()
+        server_log = (tmp / "server.log").read_text(errors="replace")
         shutil.rmtree(tmp, ignore_errors=True)
     out = HERE / "results" / f"service-{args.backend}-{args.workers}w.json"
     out.parent.mkdir(exist_ok=True)
@@ -164,6 +166,9 @@ def main() -> None:
         print(f"steady window (all {args.concurrency} persons testing): {st.window_s:.1f} s, {st.answers} answers = "
               f"{st.answers_per_s:.0f} answers/s; answer p50 {st.answer.p50_ms:.1f} ms, p95 {st.answer.p95_ms:.1f} ms, "
               f"p99 {st.answer.p99_ms:.1f} ms")
+    if report.errors:  # what the server logged about them (the log is deleted with the temporary folder)
+        logged = [line for line in server_log.splitlines() if "error" in line.lower() or "Error" in line]
+        print("server log, error lines:", *logged[-20:], sep="\n  ")
     print(f"CPU per answer in phase 1: server {server_ms:.2f} ms"
           + (f", PostgreSQL {pg_ms:.2f} ms" if pg_data is not None else "")
           + f", load generator {report.client_cpu_ms_per_answer:.2f} ms")

@@ -148,6 +148,27 @@ def test_a_500_says_nothing_of_the_internals(api, monkeypatch):
     assert "secret" not in r.text and "Traceback" not in r.text
 
 
+@pytest.mark.parametrize("error", ["driver", "sqlalchemy"])
+def test_a_locked_database_is_a_503_with_retry_after(api, monkeypatch, error):
+    """A write that waited longer than SQLite's busy timeout, raised by the driver itself (BEGIN IMMEDIATE on the driver
+    connection) or wrapped by SQLAlchemy, is a 503 problem the client may retry, never a 500."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    def locked(*_a, **_k):
+        raw = sqlite3.OperationalError("database is locked")
+        raise raw if error == "driver" else OperationalError("BEGIN IMMEDIATE", {}, raw)
+
+    monkeypatch.setattr("digiskill.service.routes.staff.create_invitation", locked)
+    from fastapi.testclient import TestClient
+
+    with TestClient(api.app, raise_server_exceptions=False) as client:
+        r = client.post("/v1/invitations", json={"person": "p-locked"}, headers=api.auth("system"))
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.json()["code"] == "busy" and "locked" not in r.text
+
+
 # ------------------------------------------------------------------------------------------------ the citizen
 def test_citizen_takes_a_whole_test_and_gets_a_verified_credential(api):
     from digiskill.results.signing import verify_credential

@@ -89,14 +89,20 @@ def install_handlers(app) -> None:
     async def _input(_request, exc: InputError):
         return problem_response(422, str(exc), "invalid-input")
 
+    import sqlite3
+
     from sqlalchemy.exc import OperationalError
 
-    @app.exception_handler(OperationalError)
-    async def _busy(request, exc: OperationalError):
+    async def _busy(request, exc: Exception):
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, str(exc)[:200])
         return problem_response(
             503, "the database is busy or unreachable; try again", "busy", headers={"Retry-After": "5"}
         )
+
+    app.add_exception_handler(OperationalError, _busy)
+    # the driver's own error, from statements issued on the driver connection (SQLite's BEGIN IMMEDIATE after the
+    # 30 s busy timeout): not wrapped by SQLAlchemy, the same 503
+    app.add_exception_handler(sqlite3.OperationalError, _busy)
 
     @app.exception_handler(Exception)
     async def _unexpected(request, exc: Exception):
