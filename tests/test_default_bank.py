@@ -47,7 +47,7 @@ def test_rp67_location_of_a_2pl_item() -> None:
 def test_load_default_after_a_non_editable_install(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
         check=True,
         capture_output=True,
     )

@@ -28,6 +28,7 @@ def _pytest(folder: Path, source: str, *, allow: bool = False) -> subprocess.Com
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
     if allow:
         env["DIGISKILL_ALLOW_SKIPS"] = "1"
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the skip guard (hypothesis, xdist … cost a second to load)
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", str(folder)]
     return subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
 
