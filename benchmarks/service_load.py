@@ -17,14 +17,12 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
+from local_server import free_port, wait_until_healthy  # beside this script
 
 from digiskill.service.loadtest import run_loadtest
 from digiskill.service.tokens import create_token
@@ -60,12 +58,6 @@ def process_tree_cpu(*roots: int) -> float:
 
 def postmaster_pid(data: Path) -> int:
     return int((data / "postmaster.pid").read_text().split()[0])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_postgres(tmp: Path) -> tuple[str, list[str], Path]:
@@ -112,15 +104,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start:\n{(tmp / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=10).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        wait_until_healthy(server, base, tmp / "server.log", 300)
         load = os.getloadavg()
         pg = [postmaster_pid(pg_data)] if pg_data is not None else []
         cpu: dict[str, tuple[float, float]] = {}

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
+from local_server import free_port, wait_until_healthy  # beside this script
 
 from digiskill.service.tokens import create_token
 
@@ -32,12 +32,6 @@ DIGISKILL = Path(sys.executable).with_name("digiskill")
 HIDDEN = re.compile(r'<input type="hidden" name="(csrf|step|item)" value="([^"]*)">')
 CHOICE = re.compile(r'name="answer" value="([^"]+)"')
 SELECTED = re.compile(r'<option value="([^"]+)" selected>')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -123,15 +117,7 @@ def main() -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start:\n{(tmp / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
+        wait_until_healthy(server, url, tmp / "server.log", 120)
         auth = {"Authorization": f"Bearer {token}"}
         codes = [
             httpx.post(
