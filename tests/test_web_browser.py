@@ -184,9 +184,9 @@ def check(shots):
 def both_languages(page, check, name: str) -> None:
     """Scan the page as it is, switch language with the page's own link, scan again, and switch back."""
     check(page, name)
-    page.click("header a.lang")
+    click_and_wait(page, "header a.lang")
     check(page, name)
-    page.click("header a.lang")
+    click_and_wait(page, "header a.lang")
 
 
 def t(page, key: str) -> str:
@@ -206,7 +206,7 @@ def answer_by_mouse(page) -> None:
         labels.first.click()
         if page.locator("input[type=checkbox][name=answer]").count():
             labels.nth(1).click()
-    page.click("button[type=submit].primary")
+    click_and_wait(page, "button[type=submit].primary")
 
 
 def test_citizen_by_mouse_with_a_break_and_a_credential_digiskill_verify_accepts(server, browser, check, tmp_path):
@@ -217,14 +217,14 @@ def test_citizen_by_mouse_with_a_break_and_a_credential_digiskill_verify_accepts
     both_languages(page, check, "start")
     # an unknown code: the error in plain Danish, announced (role=alert), the field marked
     page.fill("#code", "AAAA-BBBB-CCCC-DDDD-EEEE")
-    page.click("form button[type=submit]")
+    click_and_wait(page, "form button[type=submit]")
     assert TEXTS["da"]["err_unknown_code"] in page.locator("[role=alert]").inner_text()
     assert page.get_attribute("#code", "aria-invalid") == "true"
     check(page, "start-error")
     page.fill("#code", code.lower())
-    page.click("form button[type=submit]")
+    click_and_wait(page, "form button[type=submit]")
     both_languages(page, check, "intro")
-    page.click("a.button.primary")
+    click_and_wait(page, "a.button.primary")
     formats_seen: set[str] = set()
     for _ in range(2):
         fmt = _format(page)
@@ -234,10 +234,10 @@ def test_citizen_by_mouse_with_a_break_and_a_credential_digiskill_verify_accepts
     on_screen = page.locator("input[name=item]").get_attribute("value")
     # an answer missing: the form says so, and nothing is recorded
     if page.locator("input[type=radio][name=answer]").count():
-        page.click("button[type=submit].primary")
+        click_and_wait(page, "button[type=submit].primary")
         assert t(page, "err_choose_one") in page.locator("[role=alert]").inner_text()
         check(page, "item-error")
-    page.click("form.pause button")
+    click_and_wait(page, "form.pause button")
     both_languages(page, check, "paused")
     shown_code = page.locator("p.code").inner_text()
     assert shown_code == code
@@ -247,8 +247,8 @@ def test_citizen_by_mouse_with_a_break_and_a_credential_digiskill_verify_accepts
     page = context.new_page()
     page.goto(server.url + "/")
     page.fill("#code", shown_code)
-    page.click("form button[type=submit]")
-    page.click("form button[type=submit].primary")  # "Fortsæt testen"
+    click_and_wait(page, "form button[type=submit]")
+    click_and_wait(page, "form button[type=submit].primary")  # "Fortsæt testen"
     assert page.locator("input[name=item]").get_attribute("value") == on_screen
     while page.locator("input[name=item]").count():
         fmt = _format(page)
@@ -302,6 +302,13 @@ def tab_to(page, selector: str, limit: int = 40) -> None:
     raise AssertionError(f"Tab never reached {selector}")
 
 
+def click_and_wait(page, selector: str) -> None:
+    """Click a submit button or a link and wait for the page it leads to: a click returns once the navigation has
+    started, before the new document is parsed, so a count() or page.url read straight after could see neither page."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def press_and_wait(page, key: str) -> None:
     with page.expect_navigation():
         page.keyboard.press(key)
@@ -351,28 +358,28 @@ def test_caseworker_invites_reads_the_result_and_screens_it(server, browser, che
     both_languages(page, check, "staff-login")
     page.fill("#username", "anna")
     page.fill("#password", "not the password")
-    page.click("form:has(#username) button")
+    click_and_wait(page, "form:has(#username) button")
     assert TEXTS["da"]["staff_login_failed"] in page.locator("[role=alert]").inner_text()
     check(page, "staff-login-error")
     page.fill("#username", "anna")
     page.fill("#password", PASSWORD)
-    page.click("form:has(#username) button")
+    click_and_wait(page, "form:has(#username) button")
     assert page.url.endswith("/staff")
     both_languages(page, check, "staff-home")
     page.fill("#person", "case-1")
     page.check("#area-basic_it")
     page.check("#area-security_gdpr")
-    page.click("form[action='/staff/invitations'] button")
+    click_and_wait(page, "form[action='/staff/invitations'] button")
     code = page.locator("#invite-code").inner_text()
     check(page, "staff-invited")
     server.finish_by_api(code)
-    page.click("a[href^='/staff/sessions/']")
+    click_and_wait(page, "a[href^='/staff/sessions/']")
     page.select_option("#screen-profile", "gdpr_administrative_worker")
-    page.click("form.filter button")
+    click_and_wait(page, "form.filter button")
     text = page.locator("main").inner_text()
     assert "θ" in text and TEXTS["da"]["staff_screen_reminder"] in text and re.search(r"S = [01]\.\d\d", text)
     both_languages(page, check, "staff-session")
-    page.click("form[action$='/certificate'] button")
+    click_and_wait(page, "form[action$='/certificate'] button")
     assert page.locator("a[href^='/verify/']").count() == 1
     check(page, "staff-session-certificate", screenshot=False)
     context.close()
@@ -396,11 +403,11 @@ def test_employer_opens_the_qr_link_and_a_tampered_credential_is_refused(server,
     tampered = json.loads(json.dumps(credential))
     tampered["credentialSubject"]["result"][0]["value"] = "8"
     page.fill("#credential", json.dumps(tampered))
-    page.click("form button[type=submit]")
+    click_and_wait(page, "form button[type=submit]")
     assert TEXTS["da"]["verify_invalid"] in page.locator("h2#verdict").inner_text()
     both_languages(page, check, "verify-invalid")
     page.fill("#credential", "")
-    page.click("form button[type=submit]")
+    click_and_wait(page, "form button[type=submit]")
     assert TEXTS["da"]["verify_empty"] in page.locator("[role=alert]").inner_text()
     check(page, "verify-error")
     page.goto(server.url + "/verify/00000000-0000-4000-8000-000000000000")
@@ -439,7 +446,7 @@ def test_every_item_format_and_its_error_state_passes_axe(server, browser, check
             if fmt == "ordering":
                 first = page.locator("select[name=order]").first.input_value()
                 page.locator("select[name=order]").nth(1).select_option(first)
-                page.click("button[type=submit].primary")
+                click_and_wait(page, "button[type=submit].primary")
                 alert = page.locator("[role=alert]").inner_text()
                 assert TEXTS["da"]["err_order_twice"] in alert
                 assert page.get_attribute("#place-2", "aria-invalid") == "true"
