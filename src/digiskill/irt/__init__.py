@@ -5,6 +5,7 @@
 * :mod:`~digiskill.irt.quadrature`: quadrature grids (:class:`Quadrature`).
 * :mod:`~digiskill.irt.likelihood`: response coding and log-likelihood matrices.
 * :mod:`~digiskill.irt.estimation`: EAP, MAP, ML, WLE and sum-score EAP.
+* :mod:`~digiskill.irt.multidim`: between-item multidimensional MAP and QMC EAP under a correlated normal prior.
 """
 
 from .estimation import (
@@ -22,6 +23,7 @@ from .estimation import (
 )
 from .items import DICHOTOMOUS, GRADED, PARTIAL_CREDIT, ItemArrays
 from .likelihood import MISSING, encode_responses, loglik_matrix
+from .multidim import JointEstimate, LatentNormal, joint_eap, joint_eap_from_grid, joint_map
 from .quadrature import Quadrature
 from .response import (
     CategoryTerms,
@@ -43,6 +45,8 @@ __all__ = [
     "AbilityEstimates",
     "CategoryTerms",
     "ItemArrays",
+    "JointEstimate",
+    "LatentNormal",
     "Quadrature",
     "SumScoreTable",
     "category_terms",
@@ -51,6 +55,9 @@ __all__ = [
     "estimate",
     "expected_score",
     "item_information",
+    "joint_eap",
+    "joint_eap_from_grid",
+    "joint_map",
     "log_posterior",
     "log_probability",
     "loglik_matrix",
