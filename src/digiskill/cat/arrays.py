@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from ..bank.parameters import ParameterSet
+from ..errors import InputError
 from ..irt.items import DICHOTOMOUS, ItemArrays
 from ..irt.likelihood import finite_logp
 from ..irt.quadrature import Quadrature
@@ -115,6 +116,9 @@ class CatBank:
         area_names: areas in order of first appearance.
         areas: area → :class:`AreaBank`.
         grid: the quadrature grid.
+        latent: multidimensional tests: ``(A, A)`` the areas' correlation matrix in ``area_names`` order.
+        whole: multidimensional tests: the whole bank as one :class:`AreaBank` (bank order; exposure control picks
+            among the items of several areas at once).
     """
 
     parameter_set: str
@@ -128,9 +132,18 @@ class CatBank:
     areas: dict[str | None, AreaBank]
     grid: Grid
     provisional: bool = False
+    latent: np.ndarray | None = None
+    whole: AreaBank | None = None
 
     @classmethod
     def from_parameters(cls, params: ParameterSet, config: CatConfig | None = None) -> CatBank:
+        """Prepare ``params`` for ``config``.
+
+        Raises:
+            InputError: a multidimensional configuration without a latent correlation for every area of the bank
+                (neither ``config.latent`` nor the parameter set's ``calibration.latent.correlation``), or one that is
+                not a symmetric positive definite matrix.
+        """
         config = config or CatConfig()
         grid = Grid.from_config(config.quadrature)
         items = params.to_arrays()
@@ -151,7 +164,10 @@ class CatBank:
             code_c = np.array([names_c.index(c) if c is not None else -1 for c in comps], dtype=np.int64)
             area_bank = _area_bank(name, idx, items.subset(idx), grid, config, sh_all[idx])
             areas[name] = dataclasses.replace(area_bank, competence=code_c, competences=names_c)
+        joint = config.dimensionality == "multidimensional"
         return cls(
+            latent=_latent(params, config, names) if joint else None,
+            whole=_area_bank(None, np.arange(items.n_items), items, grid, config, sh_all) if joint else None,
             parameter_set=params.id,
             provisional=params.provisional,
             config=config,
@@ -167,6 +183,31 @@ class CatBank:
 
     def area_of(self, item: int) -> str | None:
         return self.area_names[int(self.area_code[item])]
+
+
+def _latent(params: ParameterSet, config: CatConfig, names: tuple[str | None, ...]) -> np.ndarray:
+    """The areas' correlation matrix in ``names`` order: ``config.latent``, else the parameter set's."""
+    spec = config.latent
+    where = "config.latent"
+    if spec is None:  # read defensively: older parameter sets (and schemas) have no latent correlation
+        calibration = getattr(params, "calibration", None)
+        spec = getattr(getattr(calibration, "latent", None), "correlation", None)
+        where = f"parameter set {params.id!r}: calibration.latent.correlation"
+    if spec is None:
+        raise InputError(
+            f"parameter set {params.id!r}: the parameter set has no latent correlation; run digiskill calibrate "
+            "--multidimensional or give config.latent"
+        )
+    missing = [str(a) for a in names if a not in spec.areas]
+    if missing:
+        raise InputError(f"{where}: no row for area(s) {', '.join(missing)}")
+    full = np.array(spec.matrix, dtype=float)
+    pos = [spec.areas.index(a) for a in names]  # type: ignore[arg-type]
+    matrix = full[np.ix_(pos, pos)]
+    if not np.allclose(matrix, matrix.T, rtol=0, atol=1e-12) or np.linalg.eigvalsh(matrix).min() <= 1e-10:
+        raise InputError(f"{where}: the matrix is not symmetric positive definite")
+    matrix.flags.writeable = False
+    return matrix
 
 
 def _area_bank(

@@ -31,8 +31,11 @@ from pydantic import Field, model_validator
 
 from ..bank.frozen import FrozenModel
 
-Rule = Literal["mfi", "kl", "klp", "mepv", "astrat", "cut_info"]
+Rule = Literal["mfi", "kl", "klp", "mepv", "astrat", "cut_info", "drule", "dprule", "trule", "arule"]
 RULES: tuple[str, ...] = ("mfi", "kl", "klp", "mepv", "astrat", "cut_info")
+JOINT_RULES: tuple[str, ...] = ("drule", "dprule", "trule", "arule")
+"""The selection rules of a multidimensional test (:mod:`~digiskill.cat.joint`); :data:`RULES` are the others."""
+JOINT_ESTIMATORS: tuple[str, ...] = ("eap", "map")
 EstimatorName = Literal["eap", "map", "ml", "wle"]
 ESTIMATORS: tuple[str, ...] = ("eap", "map", "ml", "wle")
 
@@ -85,6 +88,18 @@ class SelectionRule(FrozenModel):
       whose difficulty (mean threshold for polytomous items) is closest to θ̂. Low slopes early save the best items
       for when θ̂ is good.
     * ``cut_info``: maximum information at the area's cut score (classification tests).
+
+    Multidimensional tests (``CatConfig.dimensionality = "multidimensional"``, :mod:`~digiskill.cat.joint`) use one of
+    four rules on the matrix ``M = T`` (``drule``, ``trule``) or ``M = Σ⁻¹ + T`` (``dprule``, ``arule``), ``T`` the
+    diagonal test information of the answered items per area at the joint θ̂ and ``Σ`` the latent correlation;
+    candidate ``j`` of area ``d`` with information ``I_j`` at θ̂_d adds ``I_j e_d e_dᵀ``:
+
+    * ``drule``: maximise ``det(T + I_j e_d e_dᵀ)`` (D-optimality without the prior; 0 for every item while an area
+      has no answer, so the lowest bank index is taken, as mirtCAT's ``Drule``).
+    * ``dprule``: maximise ``det(Σ⁻¹ + T + I_j e_d e_dᵀ)`` (mirtCAT's ``DPrule``; Segall 1996's rule).
+    * ``trule``: maximise ``trace(T + I_j e_d e_dᵀ)``, i.e. the most informative item of any area.
+    * ``arule``: minimise ``trace((Σ⁻¹ + T + I_j e_d e_dᵀ)⁻¹)``, the sum of the approximate posterior variances
+      (the logged value is that trace).
     """
 
     rule: Rule = "mfi"
@@ -112,7 +127,13 @@ class ExposureControl(FrozenModel):
 class ContentBalancing(FrozenModel):
     """Kingsbury–Zara balancing across the session's areas: the next area is the one with the largest target minus
     observed proportion of items (ties: the first in session order). ``targets`` need not sum to 1; missing areas get
-    the mean of the given ones. ``None`` means equal targets, i.e. the areas take turns."""
+    the mean of the given ones. ``None`` means equal targets, i.e. the areas take turns.
+
+    ``areas`` matters for multidimensional tests only: True (default), Kingsbury–Zara picks the area and the joint
+    rule the item within it; False, the joint rule alone chooses among the items of every open area (mirtCAT without
+    content balancing). A unidimensional test always balances its areas."""
+
+    areas: bool = Field(True, description="multidimensional tests: Kingsbury–Zara picks the area (False: the rule)")
 
     targets: dict[str, Positive] | None = None
     competences: bool = Field(
@@ -160,8 +181,51 @@ class StoppingRules(FrozenModel):
         return cls(se_target=None, min_items_per_area=0, max_items_per_area=None)
 
 
+class LatentCorrelation(FrozenModel):
+    """The correlation matrix of the areas' abilities (the ``N(0, Σ)`` prior of a multidimensional test)."""
+
+    areas: list[str] = Field(min_length=1, description="area ids, the order of the rows and columns")
+    matrix: list[list[Finite]] = Field(description="symmetric positive definite matrix, one row per area")
+
+    @model_validator(mode="after")
+    def _square(self) -> LatentCorrelation:
+        d = len(self.areas)
+        if len(set(self.areas)) != d:
+            raise ValueError(f"latent areas are listed twice: {self.areas}")
+        if len(self.matrix) != d or any(len(row) != d for row in self.matrix):
+            raise ValueError(f"latent matrix must be {d} x {d} (one row and column per area)")
+        return self
+
+
+class MultidimensionalConfig(FrozenModel):
+    """Settings of the joint estimate of a multidimensional test: EAP integrates over the areas with ``qmc_points``
+    scrambled Sobol points (a power of 2; seed 0, so the same answers give the same estimate)."""
+
+    qmc_points: int = Field(2048, ge=64, le=65536, description="quasi-Monte Carlo points of the joint EAP")
+
+    @model_validator(mode="after")
+    def _power_of_two(self) -> MultidimensionalConfig:
+        if self.qmc_points & (self.qmc_points - 1):
+            raise ValueError(f"qmc_points must be a power of 2, got {self.qmc_points}")
+        return self
+
+
 class CatConfig(FrozenModel):
-    """The whole configuration of an adaptive test (see the module notes for the defaults)."""
+    """The whole configuration of an adaptive test (see the module notes for the defaults).
+
+    ``dimensionality = "multidimensional"`` makes the session's areas one test with a joint ``N(0, Σ)`` prior
+    (:mod:`~digiskill.cat.joint`): every answer updates every area's estimate. It needs a joint selection rule
+    (``drule``, ``dprule``, ``trule``, ``arule``), the ``eap`` or ``map`` estimator and no SPRT; ``Σ`` comes from
+    ``latent`` when given, else from the parameter set's ``calibration.latent.correlation``.
+    """
+
+    dimensionality: Literal["unidimensional", "multidimensional"] = Field(
+        "unidimensional", description="multidimensional: one joint estimate of all areas under a correlated prior"
+    )
+    latent: LatentCorrelation | None = Field(
+        None, description="multidimensional: the areas' correlation matrix (default: the parameter set's)"
+    )
+    joint: MultidimensionalConfig = MultidimensionalConfig()
 
     start: StartRule = StartRule()
     selection: SelectionRule = SelectionRule()
@@ -186,6 +250,17 @@ class CatConfig(FrozenModel):
             raise ValueError(f"classification stopping {self.stopping.classification!r} needs a cut_score")
         if self.selection.rule == "astrat" and self.stopping.max_items_per_area is None:
             raise ValueError("selection rule 'astrat' needs stopping.max_items_per_area (its stages follow progress)")
+        joint = self.dimensionality == "multidimensional"
+        if joint != (self.selection.rule in JOINT_RULES):
+            raise ValueError(
+                f"a multidimensional test needs selection rule {', '.join(JOINT_RULES)}; got {self.selection.rule!r}"
+                if joint
+                else f"selection rule {self.selection.rule!r} needs dimensionality: multidimensional"
+            )
+        if joint and self.estimator not in JOINT_ESTIMATORS:
+            raise ValueError(f"a multidimensional test estimates with eap or map, not {self.estimator!r}")
+        if joint and self.stopping.classification == "sprt":
+            raise ValueError("sprt classification is per area; a multidimensional test can use classification 'ci'")
         return self
 
     def cut_for(self, area: str | None) -> float | None:

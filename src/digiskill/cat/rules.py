@@ -280,6 +280,14 @@ class SympsonHetter(Exposure):
         return ", sympson-hetter" if pick.detail[row] else ", sympson-hetter (all declined: best given)"
 
 
+def exposure_control(cfg: CatConfig) -> Exposure:
+    """The exposure control of a configuration (unidimensional and multidimensional tests alike)."""
+    method = cfg.exposure.method
+    if method == "randomesque":
+        return Randomesque(cfg.exposure.top_k)
+    return SympsonHetter() if method == "sympson_hetter" else NoExposure()
+
+
 def top_k(score: np.ndarray, k: int) -> np.ndarray:
     """``(N, min(k, J))`` positions of each row's highest scores, best first, ties by position (−inf ones last)."""
     n, j = score.shape
@@ -343,15 +351,7 @@ class Rules:
             selector = AStratified(cfg.selection.strata, cfg.stopping.max_items_per_area)
         else:
             selector = CutInformation()
-        method = cfg.exposure.method
-        exposure: Exposure = (
-            Randomesque(cfg.exposure.top_k)
-            if method == "randomesque"
-            else SympsonHetter()
-            if method == "sympson_hetter"
-            else NoExposure()
-        )
-        return cls(cfg, selector, exposure, Stopper(cfg.stopping))
+        return cls(cfg, selector, exposure_control(cfg), Stopper(cfg.stopping))
 
     def select(self, area: AreaBank, grid: Grid, fit: Fit, available: np.ndarray, draws: Draws) -> Selection:
         """Score the area's ``available`` items ``(N, J_a)`` for ``N`` tests and pick one each."""

@@ -93,9 +93,16 @@ def choose(
     excluded: np.ndarray,
     seed: int,
     step: int,
+    theta: Sequence[float] | None = None,
 ) -> Choice:
-    """The next item of a test (see the module notes)."""
+    """The next item of a test (see the module notes); a multidimensional configuration dispatches to
+    :func:`digiskill.cat.joint.choose_joint`, which takes the current joint estimate ``theta`` of the session's
+    areas (None: estimated from the answers)."""
     cfg = bank.config
+    if cfg.dimensionality == "multidimensional":
+        from .joint import choose_joint
+
+        return choose_joint(bank, session_areas, history, finished, excluded, seed, step, theta)
     masks = {a: available_mask(bank, a, history, excluded) for a in session_areas if a not in finished}
     open_areas = [a for a, m in masks.items() if m.any()]
     if not open_areas:

@@ -144,7 +144,13 @@ def start_session(
     if first is not None and (first not in bank.index or bank.area_of(bank.index[first]) not in chosen):
         raise InputError(Problem("start.first_item is not an item of the session's areas", item_id=first))
     states = []
-    for a in chosen:
+    if config.dimensionality == "multidimensional":  # before any answer: the prior, θ = 0 and SE = √Σ_dd
+        assert bank.latent is not None
+        for a in chosen:
+            code = bank.area_names.index(a)
+            var = float(bank.latent[code, code])
+            states.append(AreaState(area=a, theta=0.0, se=var**0.5, estimator=config.estimator))
+    for a in chosen if config.dimensionality == "unidimensional" else ():
         fit = fit_area(bank.areas[a], bank.grid, np.zeros(0, np.int64), np.zeros(0, np.int64), config.estimator)
         states.append(AreaState(area=a, theta=fit.theta, se=fit.se, estimator=fit.estimator))
     return Session(
@@ -216,7 +222,15 @@ def _choose(session: Session, bank: CatBank) -> Choice:
         excluded,
         session.seed,
         len(session.steps),
+        _joint_theta(session),
     )
+
+
+def _joint_theta(session: Session) -> list[float] | None:
+    """A multidimensional session's current joint estimate (None: unidimensional, or not finite)."""
+    if session.config.dimensionality == "unidimensional" or any(a.theta is None for a in session.areas):
+        return None
+    return [float(a.theta) for a in session.areas]  # type: ignore[arg-type]
 
 
 def next_item(session: Session, bank: CatBank | ParameterSet) -> str | None:
@@ -254,13 +268,81 @@ def answer(session: Session, bank: CatBank | ParameterSet, item_id: str, respons
     response = int(response)
     cfg = session.config
     area = choice.area
-    ab = bank.areas[area]
     excluded_ids = [*session.excluded, *(bank.ids[i] for i in choice.set_aside)]
     before = _history(session, bank)
     history = History.of([*before.items, choice.item], [*before.codes, response])
+    excluded = np.array([bank.index[i] for i in excluded_ids], dtype=np.int64)
+    if cfg.dimensionality == "multidimensional":
+        areas, theta, se, stop_rule = _joint_answer(session, bank, history, excluded, area)
+        estimator = cfg.estimator
+    else:
+        areas, theta, se, stop_rule, estimator = _area_answer(session, bank, history, excluded, area)
+    left = any(available_mask(bank, a.area, history, excluded).any() for a in areas if not a.finished)
+    session_stop = Stopper(cfg.stopping).session(
+        np.array([history.items.size]), np.array([all(a.finished for a in areas)]), np.array([left])
+    )[0]
+    record = StepRecord(
+        step=len(session.steps) + 1,
+        item=item_id,
+        area=area,
+        response=response,
+        rule=choice.rule,
+        selection_theta=choice.theta,
+        candidates=[Candidate(item=bank.ids[i], value=v) for i, v in choice.candidates],
+        set_aside=[bank.ids[i] for i in choice.set_aside],
+        theta=theta,
+        se=se,
+        estimator=estimator,
+        stop=stop_rule if stop_rule is not None else session_stop,
+    )
+    return session.model_copy(
+        update={
+            "areas": areas,
+            "steps": [*session.steps, record],
+            "excluded": excluded_ids,
+            "finished": session_stop is not None,
+            "stop_rule": session_stop,
+        }
+    )
+
+
+def _joint_answer(
+    session: Session, bank: CatBank, history: History, excluded: np.ndarray, area: str | None
+) -> tuple[list[AreaState], float | None, float | None, str | None]:
+    """A multidimensional test after an answer: every area's state from the joint estimate (MAP started at the
+    previous one), open areas' stopping rules; the answered area's θ, SE and the rule that ended it now (if any)."""
+    from .joint import joint_state
+
+    names = [a.area for a in session.areas]
+    new = joint_state(bank, names, history, excluded, _joint_theta(session))
+    areas = []
+    for d, st in enumerate(session.areas):
+        ends = not st.finished and new.rule[d] is not None
+        areas.append(
+            st.model_copy(
+                update={
+                    "theta": finite_or_none(float(new.theta[d])),
+                    "se": finite_or_none(float(new.se[d])),
+                    "n_items": int(new.n[d]),
+                    "finished": st.finished or ends,
+                    "stop_rule": new.rule[d] if ends else st.stop_rule,
+                    "classification": new.classification[d] if ends else st.classification,
+                }
+            )
+        )
+    mine = names.index(area)
+    stop_now = new.rule[mine] if areas[mine].finished and not session.areas[mine].finished else None
+    return areas, areas[mine].theta, areas[mine].se, stop_now
+
+
+def _area_answer(
+    session: Session, bank: CatBank, history: History, excluded: np.ndarray, area: str | None
+) -> tuple[list[AreaState], float | None, float | None, str | None, str]:
+    """A unidimensional test after an answer: the answered area's estimate and stopping rules."""
+    cfg = session.config
+    ab = bank.areas[area]
     local, codes = history.of_area(bank, area)
     fit = fit_area(ab, bank.grid, local, codes, cfg.estimator)
-    excluded = np.array([bank.index[i] for i in excluded_ids], dtype=np.int64)
     n_left = int(available_mask(bank, area, history, excluded).sum())
     stop = area_stop(cfg.stopping, ab, local, codes, fit, n_left)
     areas = []
@@ -277,30 +359,4 @@ def answer(session: Session, bank: CatBank | ParameterSet, item_id: str, respons
                 classification=stop.classification,
             )
         areas.append(st)
-    left = any(available_mask(bank, a.area, history, excluded).any() for a in areas if not a.finished)
-    session_stop = Stopper(cfg.stopping).session(
-        np.array([history.items.size]), np.array([all(a.finished for a in areas)]), np.array([left])
-    )[0]
-    record = StepRecord(
-        step=len(session.steps) + 1,
-        item=item_id,
-        area=area,
-        response=response,
-        rule=choice.rule,
-        selection_theta=choice.theta,
-        candidates=[Candidate(item=bank.ids[i], value=v) for i, v in choice.candidates],
-        set_aside=[bank.ids[i] for i in choice.set_aside],
-        theta=finite_or_none(fit.theta),
-        se=finite_or_none(fit.se),
-        estimator=fit.estimator,
-        stop=stop.rule if stop.rule is not None else session_stop,
-    )
-    return session.model_copy(
-        update={
-            "areas": areas,
-            "steps": [*session.steps, record],
-            "excluded": excluded_ids,
-            "finished": session_stop is not None,
-            "stop_rule": session_stop,
-        }
-    )
+    return areas, finite_or_none(fit.theta), finite_or_none(fit.se), stop.rule, fit.estimator

@@ -220,6 +220,85 @@ def run_sessions(
     return [t.run(true_theta[:, min(a, true_theta.shape[1] - 1)]) for a, t in enumerate(tests)]
 
 
+def run_joint_sessions(
+    bank: CatBank,
+    codes: np.ndarray,
+    true_theta: np.ndarray,
+    seeds: np.ndarray,
+    progress: Callable[[int], None] | None = None,
+) -> list[AreaRun]:
+    """:func:`run_sessions` for a multidimensional configuration: ``N`` tests over every area of the bank in lockstep
+    with :class:`~digiskill.cat.joint.JointRules`, the strategy a live session calls with N = 1. Each step: one joint
+    selection over the bank for all simulees still testing, the answers from ``codes``, one joint estimate of all of
+    them (MAP started at the previous estimate) and every open area's stopping rules."""
+    from .joint import JointRules
+
+    cfg = bank.config
+    rules = JointRules.for_session(bank, bank.area_names)
+    x = codes.astype(np.int64)
+    n, j = x.shape
+    dims = rules.dim
+    answered = np.zeros((n, j), dtype=bool)
+    excluded = np.zeros((n, j), dtype=bool)
+    theta = np.zeros((n, dims))
+    se = np.tile(np.sqrt(np.diag(rules.prior.cov)), (n, 1))
+    n_own = np.zeros((n, dims), dtype=np.int64)
+    finished = np.zeros((n, dims), dtype=bool)
+    rule = np.full((n, dims), None, dtype=object)
+    decision = np.full((n, dims), None, dtype=object)
+    cap = cfg.stopping.max_items_per_area
+    items = [np.full((n, min(ab.n_items, cap or ab.n_items)), -1, dtype=np.int64) for ab in rules.areas]
+    first = cfg.start.first_item
+    first_pos = bank.index.get(first) if first is not None else None
+    active = np.arange(n)
+    step = 0
+    while active.size:
+        seen = answered[active]
+        if step == 0 and first_pos is not None:
+            chosen = np.full(active.size, first_pos)
+        else:
+            allowed = rules.candidates(seen, excluded[active], ~finished[active])
+            th = theta[active] if step else np.full((active.size, dims), cfg.start.theta)
+            sel = rules.select(th, seen, rules.balance(seen, allowed), PersonDraws(seeds[active], step))
+            excluded[active] |= sel.pick.set_aside
+            chosen = sel.pick.item
+        dim = rules.dim_of[chosen]
+        for d in range(dims):
+            rows = active[dim == d]
+            items[d][rows, n_own[rows, d]] = bank.local[chosen[dim == d]]
+        n_own[active, dim] += 1
+        answered[active, chosen] = True
+        est = rules.estimate(np.where(answered[active], x[active], -1), theta[active])
+        theta[active], se[active] = est.theta, est.se
+        every = np.ones((active.size, dims), dtype=bool)
+        left = rules.own_counts(rules.candidates(answered[active], excluded[active], every))
+        before = finished[active]
+        for d, stops in enumerate(rules.stops(est, n_own[active], left)):
+            ends = ~before[:, d] & (stops.rule != None)  # noqa: E711 - object array comparison
+            finished[active[ends], d] = True
+            rule[active[ends], d] = stops.rule[ends]
+            decision[active[ends], d] = stops.classification[ends]
+        now = finished[active]
+        session = rules.stopper.session(n_own[active].sum(axis=1), now.all(axis=1), ((left > 0) & ~now).any(axis=1))
+        done = session != None  # noqa: E711 - object array comparison
+        for d in range(dims):  # areas still open when the session ends are ended by the session's rule
+            cut_short = done & ~now[:, d]
+            rule[active[cut_short], d] = session[cut_short]
+        if progress is not None:
+            progress(int((now & ~before).sum() + (~now[done]).sum()))
+        active = active[~done]
+        step += 1
+    runs = []
+    for d, ab in enumerate(rules.areas):
+        given = items[d][items[d] >= 0]
+        selected = np.bincount(given, minlength=ab.n_items) + excluded[:, ab.index].sum(axis=0)
+        true_d = true_theta[:, min(d, true_theta.shape[1] - 1)]
+        runs.append(
+            AreaRun(ab.area, true_d, items[d], theta[:, d], se[:, d], n_own[:, d], rule[:, d], decision[:, d], selected)
+        )
+    return runs
+
+
 # ------------------------------------------------------------------------------------------------------ report
 
 
@@ -286,6 +365,7 @@ class SimulationReport(FrozenModel):
     n_simulees: int
     config: CatConfig
     areas: list[AreaReport]
+    mean_total_length: float | None = Field(None, description="mean number of items of a whole test (all areas)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -342,6 +422,8 @@ def simulate(
         n = codes.shape[0]
         if theta is None:
             theta = _complete_eap(bank, codes)
+    if theta is None and bank.latent is not None:  # multidimensional: θ ~ N(mean, sd² Σ) jointly
+        theta = theta_mean + theta_sd * rng.standard_normal((n, n_areas)) @ np.linalg.cholesky(bank.latent).T
     if theta is None:
         theta = rng.normal(theta_mean, theta_sd, size=(n, n_areas))
     theta = np.asarray(theta, dtype=float)
@@ -354,14 +436,21 @@ def simulate(
     seeds = np.asarray(seeds, dtype=np.int64)
     if seeds.shape != (n,) or (seeds < 0).any():
         raise ValueError(f"seeds must be {n} non-negative integers, one per simulee")
-    runs = run_sessions(bank, codes, theta, seeds, progress)
+    joint = config.dimensionality == "multidimensional"
+    runs = (run_joint_sessions if joint else run_sessions)(bank, codes, theta, seeds, progress)
     reports = []
     for run in runs:
         name = run.area
         area_cuts = cuts if cuts is not None else [c for c in [config.cut_for(name)] if c is not None]
         reports.append(_area_report(bank, run, area_cuts, person_ids if responses is not None else None))
     report = SimulationReport(
-        parameter_set=bank.parameter_set, engine=ENGINE, seed=seed, n_simulees=n, config=config, areas=reports
+        parameter_set=bank.parameter_set,
+        engine=ENGINE,
+        seed=seed,
+        n_simulees=n,
+        config=config,
+        areas=reports,
+        mean_total_length=float(sum(r.mean_length for r in reports)),
     )
     return Simulation(runs, report, seeds)
 
