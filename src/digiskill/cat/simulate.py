@@ -226,11 +226,12 @@ def run_joint_sessions(
     true_theta: np.ndarray,
     seeds: np.ndarray,
     progress: Callable[[int], None] | None = None,
-) -> list[AreaRun]:
+) -> tuple[list[AreaRun], np.ndarray]:
     """:func:`run_sessions` for a multidimensional configuration: ``N`` tests over every area of the bank in lockstep
     with :class:`~digiskill.cat.joint.JointRules`, the strategy a live session calls with N = 1. Each step: one joint
     selection over the bank for all simulees still testing, the answers from ``codes``, one joint estimate of all of
-    them (MAP started at the previous estimate) and every open area's stopping rules."""
+    them (MAP started at the previous estimate) and every open area's stopping rules. Also returns each test's whole
+    item sequence ``(N, L_max)`` (bank positions in the order given, −1 after the end)."""
     from .joint import JointRules
 
     cfg = bank.config
@@ -248,6 +249,8 @@ def run_joint_sessions(
     decision = np.full((n, dims), None, dtype=object)
     cap = cfg.stopping.max_items_per_area
     items = [np.full((n, min(ab.n_items, cap or ab.n_items)), -1, dtype=np.int64) for ab in rules.areas]
+    total_cap = sum(i.shape[1] for i in items)
+    sequence = np.full((n, min(total_cap, cfg.stopping.max_total_items or total_cap)), -1, dtype=np.int64)
     first = cfg.start.first_item
     first_pos = bank.index.get(first) if first is not None else None
     active = np.arange(n)
@@ -263,6 +266,7 @@ def run_joint_sessions(
             excluded[active] |= sel.pick.set_aside
             chosen = sel.pick.item
         dim = rules.dim_of[chosen]
+        sequence[active, step] = chosen
         for d in range(dims):
             rows = active[dim == d]
             items[d][rows, n_own[rows, d]] = bank.local[chosen[dim == d]]
@@ -296,7 +300,7 @@ def run_joint_sessions(
         runs.append(
             AreaRun(ab.area, true_d, items[d], theta[:, d], se[:, d], n_own[:, d], rule[:, d], decision[:, d], selected)
         )
-    return runs
+    return runs, sequence
 
 
 # ------------------------------------------------------------------------------------------------------ report
@@ -337,6 +341,16 @@ class PersonRun(FrozenModel):
     se: float
 
 
+class PersonSequence(FrozenModel):
+    """One person's whole multidimensional test (post-hoc reports): the items in the order given and the final
+    estimate and SE of every area."""
+
+    person: str
+    items: list[str]
+    theta: dict[str, float]
+    se: dict[str, float]
+
+
 class AreaReport(FrozenModel):
     area: str | None
     n_simulees: int
@@ -366,6 +380,9 @@ class SimulationReport(FrozenModel):
     config: CatConfig
     areas: list[AreaReport]
     mean_total_length: float | None = Field(None, description="mean number of items of a whole test (all areas)")
+    persons: list[PersonSequence] | None = Field(
+        None, description="multidimensional post-hoc runs: each person's item sequence and final θ per area"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -375,6 +392,7 @@ class Simulation:
     runs: list[AreaRun]
     report: SimulationReport
     seeds: np.ndarray
+    sequence: np.ndarray | None = None  # multidimensional: (N, L_max) bank positions in the order given, −1 after
 
 
 def simulate(
@@ -436,8 +454,11 @@ def simulate(
     seeds = np.asarray(seeds, dtype=np.int64)
     if seeds.shape != (n,) or (seeds < 0).any():
         raise ValueError(f"seeds must be {n} non-negative integers, one per simulee")
-    joint = config.dimensionality == "multidimensional"
-    runs = (run_joint_sessions if joint else run_sessions)(bank, codes, theta, seeds, progress)
+    sequence = None
+    if config.dimensionality == "multidimensional":
+        runs, sequence = run_joint_sessions(bank, codes, theta, seeds, progress)
+    else:
+        runs = run_sessions(bank, codes, theta, seeds, progress)
     reports = []
     for run in runs:
         name = run.area
@@ -451,8 +472,27 @@ def simulate(
         config=config,
         areas=reports,
         mean_total_length=float(sum(r.mean_length for r in reports)),
+        persons=_sequences(bank, runs, sequence, person_ids)
+        if sequence is not None and responses is not None
+        else None,
     )
-    return Simulation(runs, report, seeds)
+    return Simulation(runs, report, seeds, sequence)
+
+
+def _sequences(
+    bank: CatBank, runs: list[AreaRun], sequence: np.ndarray, person_ids: list[str] | None
+) -> list[PersonSequence]:
+    ids = person_ids or [str(i + 1) for i in range(sequence.shape[0])]
+    names = [str(r.area) for r in runs]
+    return [
+        PersonSequence(
+            person=ids[i],
+            items=[bank.ids[k] for k in sequence[i][sequence[i] >= 0]],
+            theta={a: float(r.theta[i]) for a, r in zip(names, runs, strict=True)},
+            se={a: float(r.se[i]) for a, r in zip(names, runs, strict=True)},
+        )
+        for i in range(sequence.shape[0])
+    ]
 
 
 def _complete_eap(bank: CatBank, codes: np.ndarray) -> np.ndarray:
