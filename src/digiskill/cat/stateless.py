@@ -95,7 +95,28 @@ def next_step(
         raise InputError(f"unknown area(s) {unknown}; the bank has {list(bank.area_names)}")
     excluded = np.zeros(0, dtype=np.int64)
     states, finished = [], []
-    for a in session_areas:
+    joint = None
+    if config.dimensionality == "multidimensional":  # every area from the joint estimate, stops on the final state
+        from .joint import joint_state
+
+        joint = joint_state(bank, session_areas, history, excluded)
+        for d, a in enumerate(session_areas):
+            rule_d = joint.rule[d]
+            if rule_d is not None:
+                finished.append(a)
+            states.append(
+                AreaState(
+                    area=a,
+                    theta=finite_or_none(float(joint.theta[d])),
+                    se=finite_or_none(float(joint.se[d])),
+                    n_items=int(joint.n[d]),
+                    estimator=config.estimator,
+                    finished=rule_d is not None,
+                    stop_rule=rule_d,
+                    classification=joint.classification[d],
+                )
+            )
+    for a in session_areas if joint is None else ():
         local, codes = history.of_area(bank, a)
         fit = fit_area(bank.areas[a], bank.grid, local, codes, config.estimator)
         n_left = int(available_mask(bank, a, history, excluded).sum())
@@ -119,7 +140,8 @@ def next_step(
     if max_total is not None and n >= max_total:
         choice, stop_reason = None, "max_total_items"
     else:
-        choice = choose(bank, session_areas, history, finished, excluded, seed, n)
+        theta = None if joint is None else [float(t) for t in joint.theta]
+        choice = choose(bank, session_areas, history, finished, excluded, seed, n, theta)
         stop_reason = (
             None
             if choice.item is not None

@@ -34,7 +34,8 @@ import typer
 
 from ..bank.content import Item, item_categories, score_response
 from ..bank.default import Bank, load_default
-from ..cat import CatBank, Session, answer, next_item, start_session
+from ..bank.loading import load_model_file
+from ..cat import CatBank, CatConfig, Session, answer, next_item, start_session
 from ..cat.respond import SimulatedPerson
 from ..cat.sessionfile import SessionRefused, open_session_file, read_session_file, write_session_file
 from ..cat.take_config import DEFAULT_MAX_ITEMS_PER_AREA, expected_length, expected_minutes, take_config
@@ -93,6 +94,12 @@ def take_command(
             help=f"most items per area (default {DEFAULT_MAX_ITEMS_PER_AREA}; the minimum is 4, or this when smaller)",
         ),
     ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="CAT configuration (JSON or YAML) instead of the default test, e.g. a multidimensional one"
+        ),
+    ] = None,
     key: Annotated[Path | None, typer.Option("--key", help="issuer private key (default: a demo key)")] = None,
     issuer: Annotated[Path | None, typer.Option("--issuer", help="issuer profile JSON (with --key)")] = None,
     name: Annotated[str | None, typer.Option("--name", help="your name on the certificate (optional)")] = None,
@@ -117,7 +124,12 @@ def take_command(
         wanted = _area_ids(areas)
         if wanted and profile:
             raise InputError(Problem("give --areas or --profile, not both"))
-        config = take_config(DEFAULT_MAX_ITEMS_PER_AREA if max_items is None else max_items)
+        if config_file is not None and (resume is not None or max_items is not None):
+            raise InputError(Problem("--config sets up a new test: not with --resume or --max-items-per-area"))
+        if config_file is not None:
+            config = load_model_file(config_file, CatConfig, what="configuration")
+        else:
+            config = take_config(DEFAULT_MAX_ITEMS_PER_AREA if max_items is None else max_items)
         typed = _read_answers(answers) if answers is not None else None
     except InputError as err:
         raise _refuse(shown_lang, "bad_options", err) from err
