@@ -258,3 +258,52 @@ def test_joint_test_is_shorter_than_separate_tests_at_the_same_se_target() -> No
     assert joint.report.mean_total_length < 0.85 * separate.report.mean_total_length
     for r in joint.report.areas:
         assert r.rmse < 0.55 and abs(r.bias) < 0.15
+
+
+# --------------------------------------------------------------------------------------------------------- CLI
+def test_stateless_step_and_cli_with_a_multidimensional_config(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from digiskill.cat.stateless import next_step
+    from digiskill.cli.main import app
+
+    params = _bank(3, 6, seed=3)
+    cfg = _config("dprule", rho=0.6, stopping=StoppingRules(se_target=0.6, min_items_per_area=1))
+    bank = CatBank.from_parameters(params, cfg)
+    s = start_session(bank, seed=0)
+    for _ in range(4):
+        item = next_item(s, bank)
+        assert item is not None
+        s = answer(s, bank, item, 1)
+    step = next_step(bank, s.administered, [1] * 4, config=cfg)
+    assert step.next_item == next_item(s, bank)  # stateless (MAP from 0) and session (from the last θ̂) agree
+    for st, area in zip(step.areas, s.areas, strict=True):
+        assert st.theta == pytest.approx(area.theta, abs=1e-8) and st.n_items == area.n_items
+    params_file = tmp_path / "params.json"
+    params_file.write_text(params.model_dump_json())
+    cfg_file = tmp_path / "joint.json"
+    cfg_file.write_text(cfg.model_dump_json())
+    runner = CliRunner()
+    out = runner.invoke(app, ["cat", "next", "--params", str(params_file), "--config", str(cfg_file)])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["next_item"] == s.administered[0]
+    codes = generate_responses(bank, np.zeros((2, 3)), np.random.default_rng(0))
+    csv = tmp_path / "full.csv"
+    csv.write_text(
+        "person,"
+        + ",".join(bank.ids)
+        + "\n"
+        + "".join(f"P{i}," + ",".join(map(str, r)) + "\n" for i, r in enumerate(codes))
+    )
+    report = tmp_path / "report.json"
+    args = ["simulate", "--params", str(params_file), "--config", str(cfg_file), "--responses", str(csv)]
+    out = runner.invoke(app, [*args, "--out", str(report)])
+    assert out.exit_code == 0, out.output
+    persons = json.loads(report.read_text())["persons"]
+    assert [p["person"] for p in persons] == ["P0", "P1"] and set(persons[0]["theta"]) == {"area0", "area1", "area2"}
+    no_latent = tmp_path / "bad.json"
+    no_latent.write_text(cfg.model_copy(update={"latent": None}).model_dump_json())
+    out = runner.invoke(app, ["cat", "next", "--params", str(params_file), "--config", str(no_latent)])
+    assert out.exit_code == 2 and "no latent correlation" in out.output
