@@ -224,11 +224,11 @@ def choose_joint(
     history: History,
     finished: Sequence[str | None],
     excluded: np.ndarray,
-    seed: int,
-    step: int,
-    theta: Sequence[float] | None = None,
+    draws: SessionDraws,
+    theta: Sequence[float] | None,
 ) -> Choice:
-    """The next item of a multidimensional test (:func:`digiskill.cat.select.choose` for this strategy).
+    """The next item of a multidimensional test (:func:`digiskill.cat.select.choose` for this strategy), drawing
+    from the session's ``draws`` at this step.
 
     ``theta``: the current joint estimate of the session's areas (a session holds it in its area states); when None
     it is estimated from ``history`` (the stateless step).
@@ -253,7 +253,7 @@ def choose_joint(
         th = rules.estimate(x).theta
     else:
         th = np.asarray(theta, dtype=float).reshape(1, rules.dim)
-    sel = rules.select(th, answered, rules.balance(answered, allowed), SessionDraws(seed, step))
+    sel = rules.select(th, answered, rules.balance(answered, allowed), draws)
     item = int(sel.pick.item[0])
     score = sel.score[0]
     top = top_k(sel.score, cfg.selection.candidates_logged)[0]

@@ -102,7 +102,7 @@ def choose(
     if cfg.dimensionality == "multidimensional":
         from .joint import choose_joint
 
-        return choose_joint(bank, session_areas, history, finished, excluded, seed, step, theta)
+        return choose_joint(bank, session_areas, history, finished, excluded, SessionDraws(seed, step), theta)
     masks = {a: available_mask(bank, a, history, excluded) for a in session_areas if a not in finished}
     open_areas = [a for a, m in masks.items() if m.any()]
     if not open_areas:
