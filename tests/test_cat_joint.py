@@ -186,12 +186,14 @@ def test_dprule_map_sequence_equals_an_independent_mirtcat_style_reimplementatio
 
 
 # ---------------------------------------------------------------------------------------------------- sessions
-def test_session_round_trip_resume_replay_and_lockstep_simulation_agree() -> None:
+@pytest.mark.parametrize("exposure", ["randomesque", "sympson_hetter"])
+def test_session_round_trip_resume_replay_and_lockstep_simulation_agree(exposure: str) -> None:
     params = _bank(3, 12, seed=5)
+    sh = {f"A{a}I{j:02d}": 0.5 for a in range(3) for j in range(0, 12, 2)}
     cfg = _config(
         "dprule",
         rho=0.6,
-        exposure=ExposureControl(method="randomesque", top_k=3),
+        exposure=ExposureControl(method=exposure, top_k=3, sh_parameters=sh),
         stopping=StoppingRules(se_target=0.45, min_items_per_area=2, max_items_per_area=8),
     )
     bank = CatBank.from_parameters(params, cfg)
@@ -221,6 +223,19 @@ def test_session_round_trip_resume_replay_and_lockstep_simulation_agree() -> Non
     steps[2] = steps[2].model_copy(update={"response": 1 - steps[2].response})
     with pytest.raises(SessionMismatch):
         verify_session(s.model_copy(update={"steps": steps}), bank)
+
+
+def test_a_session_over_some_areas_uses_their_part_of_the_correlation_matrix() -> None:
+    sigma = np.array([[1.0, 0.2, 0.7], [0.2, 1.0, 0.3], [0.7, 0.3, 1.0]])
+    latent = LatentCorrelation(areas=["area0", "area1", "area2"], matrix=sigma.tolist())
+    bank = CatBank.from_parameters(_bank(3, 6), _config("dprule", latent=latent))
+    rules = JointRules.for_session(bank, ["area2", "area0"])
+    assert rules.prior.cov.tolist() == [[1.0, 0.7], [0.7, 1.0]]
+    s = start_session(bank, seed=0, areas=["area2", "area0"])
+    while (item := next_item(s, bank)) is not None:
+        assert item.startswith(("A2", "A0"))
+        s = answer(s, bank, item, 1)
+    assert [a.area for a in s.areas] == ["area2", "area0"] and s.finished
 
 
 def test_an_answer_in_one_area_moves_every_areas_estimate() -> None:
