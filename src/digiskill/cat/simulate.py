@@ -11,6 +11,11 @@ Responses come from a complete matrix ``(N, J)`` of category codes: drawn from t
 per simulee come from ``numpy.random.default_rng(seed)``; exposure control draws from each simulee's session seed as
 a live session does. A simulee's test is therefore exactly the test a :class:`~digiskill.cat.session.Session` with
 that seed gives for the same answers, for every rule, estimator, exposure method, balancing and stopping option.
+
+A multidimensional configuration runs :func:`run_joint_sessions` instead (the strategy of
+:mod:`~digiskill.cat.joint`, again the one a session calls): true θ are drawn jointly from ``N(mean, sd² Σ)``, each
+step makes one joint selection and one joint estimate for all simulees still testing, and a post-hoc report lists
+each person's whole item sequence and final θ per area (``SimulationReport.persons``).
 """
 
 from __future__ import annotations
