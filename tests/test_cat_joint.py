@@ -62,6 +62,8 @@ def test_config_checks_the_multidimensional_combinations() -> None:
         _config(estimator="wle")
     with pytest.raises(ValueError, match="sprt"):
         _config(stopping=StoppingRules(classification="sprt"), cut_score=0.0)
+    with pytest.raises(ValueError, match="competence balancing"):
+        _config(balancing=ContentBalancing(competences=True))
     with pytest.raises(ValueError, match="power of 2"):
         _config(joint={"qmc_points": 1000})
     params = _bank(3, 4)

@@ -215,7 +215,8 @@ class CatConfig(FrozenModel):
 
     ``dimensionality = "multidimensional"`` makes the session's areas one test with a joint ``N(0, Σ)`` prior
     (:mod:`~digiskill.cat.joint`): every answer updates every area's estimate. It needs a joint selection rule
-    (``drule``, ``dprule``, ``trule``, ``arule``), the ``eap`` or ``map`` estimator and no SPRT; ``Σ`` comes from
+    (``drule``, ``dprule``, ``trule``, ``arule``), the ``eap`` or ``map`` estimator, no SPRT and no competence
+    balancing; ``Σ`` comes from
     ``latent`` when given, else from the parameter set's ``calibration.latent.correlation``.
     """
 
@@ -259,6 +260,8 @@ class CatConfig(FrozenModel):
             )
         if joint and self.estimator not in JOINT_ESTIMATORS:
             raise ValueError(f"a multidimensional test estimates with eap or map, not {self.estimator!r}")
+        if joint and self.balancing.competences:
+            raise ValueError("competence balancing is not available in a multidimensional test (areas only)")
         if joint and self.stopping.classification == "sprt":
             raise ValueError("sprt classification is per area; a multidimensional test can use classification 'ci'")
         return self
