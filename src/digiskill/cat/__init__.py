@@ -8,6 +8,8 @@
   :mod:`~digiskill.cat.estimate`: each rule once, vectorised over N tests (a session N = 1, the simulation N simulees);
   :mod:`~digiskill.cat.select`: one step of one test on plain numpy arrays; :mod:`~digiskill.cat.pcg`: the
   simulees' exposure draws, bit-identical to a session's ``default_rng([seed, step])``.
+* :mod:`~digiskill.cat.joint`: the multidimensional test (``dimensionality: multidimensional``): one joint estimate
+  of the session's areas under their correlation, D/DP/T/A-optimal selection; one strategy for sessions and simulation.
 * :mod:`~digiskill.cat.session`: :class:`Session`, :func:`start_session`, :func:`next_item`, :func:`answer`.
 * :mod:`~digiskill.cat.replay`: :func:`verify_session` replays a stored session and compares every field.
 * :mod:`~digiskill.cat.sessionfile`: sealed session files (HMAC-SHA256 with a per-installation secret).
