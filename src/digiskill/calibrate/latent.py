@@ -14,11 +14,10 @@ Estimation is by EM (marginal maximum likelihood):
 * E-step: each person's posterior mean ``μ_n`` and covariance ``C_n`` under the current ``R`` by quasi-Monte Carlo
   (:func:`digiskill.irt.multidim.joint_eap_from_grid`, the same scrambled Sobol points every cycle, so the iteration
   is a deterministic map);
-* M-step: with ``S = mean_n(C_n + μ_n μ_nᵀ)``, the expected complete-data log-likelihood is
-  ``−N/2 (log det R + tr(R⁻¹ S))``; ``R`` is its maximiser over correlation matrices (unit diagonal), found by BFGS
-  from the correlation matrix of ``S`` in a parametrisation that keeps ``R`` a positive definite correlation matrix.
-  (The correlation matrix of ``S`` alone is close to it but not the constrained maximiser when ``diag S ≠ 1``, and its
-  fixed point is then not the maximum-likelihood estimate.)
+* M-step: ``S = mean_n(C_n + μ_n μ_nᵀ)`` and ``R`` = the correlation matrix of ``S``. (The exact maximiser of the
+  expected complete-data log-likelihood over correlation matrices differs from it where ``diag S ≠ 1``; the
+  correlation of ``S`` is the one the variance misfit of fixed, estimated item scales does not pull, and it is a closed
+  form, so the EM map has no optimiser noise.)
 
 The EM stops when no entry of ``R`` changes by more than ``tol`` in a cycle, or after ``max_iter`` cycles.
 
@@ -36,11 +35,13 @@ import numpy as np
 from ..errors import InputError, Problem
 from ..irt.items import ItemArrays
 from ..irt.likelihood import MISSING, loglik_matrix
-from ..irt.multidim import LatentNormal, joint_eap_from_grid
 from ..irt.response import log_probability
 
 GRID_POINTS = 241
 GRID_RANGE = 6.0
+PROPOSAL_SCALE = 1.25
+MAX_STAGES = 3
+STAGE_TOL = 0.002  # a stage's estimate this close to the R its sample was drawn under ends the estimation
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,33 +129,15 @@ def estimate_latent_correlation(
     keep = np.flatnonzero(np.stack([(np.asarray(c) != MISSING).any(axis=1) for c in codes]).any(axis=0))
     points = np.linspace(-GRID_RANGE, GRID_RANGE, grid_points)
     loglik = [grid_loglik(np.asarray(c)[keep], it, points) for c, it in zip(codes, items, strict=True)]
-
-    def em_map(r: np.ndarray) -> np.ndarray:
-        post = joint_eap_from_grid(points, loglik, LatentNormal(r), n_points=n_points, seed=seed)
-        return correlation_m_step((post.cov + post.theta[:, :, None] * post.theta[:, None, :]).mean(axis=0))
-
     r = disattenuated_start(points, loglik)
-    converged = False
     cycles = 0
-    while cycles < max_iter:  # SQUAREM (Varadhan & Roland 2008, SqS3) on the EM map; 3 EM cycles per step
-        r1 = em_map(r)
-        cycles += 1
-        if np.abs(r1 - r).max() < tol or cycles >= max_iter:
-            r, converged = r1, bool(np.abs(r1 - r).max() < tol)
-            break
-        r2 = em_map(r1)
-        cycles += 1
-        step, curve = r1 - r, r2 - 2 * r1 + r
-        alpha = min(-1.0, -float(np.linalg.norm(step) / max(np.linalg.norm(curve), 1e-300)))
-        jump = r - 2 * alpha * step + alpha**2 * curve
-        if not _is_correlation(jump):
-            jump = r2  # alpha = −1: the plain second EM cycle
-        new = em_map(jump) if cycles < max_iter else r2
-        cycles += cycles < max_iter
-        change = float(np.abs(new - r).max())
-        r = new
-        if change < tol:
-            converged = True
+    converged = False
+    for _ in range(MAX_STAGES):  # each stage: a fresh sample around the posteriors under the current R, then EM
+        centre = r
+        sample = QMCSample.draw(points, loglik, centre, n_points=n_points, seed=seed)
+        r, used, converged = _squarem(sample, r, tol, max_iter - cycles)
+        cycles += used
+        if not converged or np.abs(r - centre).max() < STAGE_TOL or cycles >= max_iter:
             break
     return LatentCorrelationResult(
         correlation=r,
@@ -162,8 +145,126 @@ def estimate_latent_correlation(
         n_persons=counts,
         iterations=cycles,
         converged=converged,
-        loglik=marginal_loglik(points, loglik, r, n_points=n_points, seed=seed),
+        loglik=sample.loglik(r),
     )
+
+
+def _squarem(sample: QMCSample, r: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int, bool]:
+    """EM cycles on one sample, accelerated by SQUAREM (Varadhan & Roland 2008, SqS3; 3 EM cycles a step, the
+    extrapolation kept only when it is a correlation matrix with a log-likelihood no lower than the plain step's)."""
+    cycles = 0
+    while cycles < max_iter:
+        r1 = sample.em_step(r)
+        cycles += 1
+        if np.abs(r1 - r).max() < tol or cycles >= max_iter:
+            return r1, cycles, bool(np.abs(r1 - r).max() < tol)
+        r2 = sample.em_step(r1)
+        cycles += 1
+        step, curve = r1 - r, r2 - 2 * r1 + r
+        alpha = min(-1.0, -float(np.linalg.norm(step) / max(np.linalg.norm(curve), 1e-300)))
+        jump = r - 2 * alpha * step + alpha**2 * curve
+        if not _is_correlation(jump) or sample.loglik(jump) < sample.loglik(r2):
+            jump = r2  # alpha = −1: the plain second EM cycle
+        if cycles >= max_iter:
+            return r2, cycles, False
+        new = sample.em_step(jump)
+        cycles += 1
+        change = float(np.abs(new - r).max())
+        r = new
+        if change < tol:
+            return r, cycles, True
+    return r, cycles, False
+
+
+@dataclass(frozen=True, eq=False)
+class QMCSample:
+    """One fixed quasi-Monte Carlo sample per person for the E-step of every cycle.
+
+    Person ``n``'s points are ``θ_nm = c_n + B_n z_m``: ``z_m`` scrambled Sobol points mapped to N(0, I) (the same for
+    every person), ``c_n`` and ``B_n B_nᵀ / s²`` (``s`` = :data:`PROPOSAL_SCALE`) the Gaussian
+    approximation of the person's posterior under the starting ``R`` (as in
+    :func:`digiskill.irt.multidim.joint_eap_from_grid`). The log-likelihood minus the log proposal density at the
+    points, ``a_nm``, is computed once; under any ``R`` the importance weights are
+    ``w_nm ∝ exp(a_nm − ½ θ_nmᵀ R⁻¹ θ_nm)`` and the quadratic form is two matrix products (``θᵀPθ = cᵀPc +
+    2 (BᵀPc)·z + vec(BᵀPB)·vec(z zᵀ)``), so an EM cycle costs a few BLAS calls, and the iteration is a smooth
+    deterministic map that converges to the maximiser of one QMC approximation of the marginal likelihood.
+    (Calling :func:`~digiskill.irt.multidim.joint_eap_from_grid` every cycle redraws the proposal, costs the
+    interpolation of every person's likelihood at every point each time, and its QMC error then changes with ``R``,
+    which the slow contraction of the EM amplifies.)
+    """
+
+    centre: np.ndarray  # (N, D)
+    scale: np.ndarray  # (N, D, D) B_n
+    z: np.ndarray  # (M, D)
+    zz: np.ndarray  # (M, D²) vec(z zᵀ)
+    log_ratio: np.ndarray  # (N, M) log-likelihood − log proposal density (normalised)
+
+    @classmethod
+    def draw(
+        cls, points: np.ndarray, loglik: Sequence[np.ndarray], r: np.ndarray, *, n_points: int, seed: int
+    ) -> QMCSample:
+        from scipy.special import ndtri
+        from scipy.stats import qmc
+
+        dim = r.shape[0]
+        m, v = [], []
+        for x in loglik:
+            lp = np.asarray(x) - 0.5 * points**2
+            w = np.exp(lp - lp.max(axis=1, keepdims=True))
+            w /= w.sum(axis=1, keepdims=True)
+            m.append(w @ points)
+            v.append(np.maximum(w @ points**2 - m[-1] ** 2, 1e-6))
+        mean, var = np.stack(m, axis=1), np.stack(v, axis=1)
+        lam = np.maximum(1.0 / var - 1.0, 0.0)
+        cov = np.linalg.inv(np.linalg.inv(r)[None] + lam[:, :, None] * np.eye(dim))
+        centre = np.einsum("nde,ne->nd", cov, mean / var)
+        scale = np.linalg.cholesky(cov) * PROPOSAL_SCALE
+        m_exp = int(np.log2(n_points))
+        if 2**m_exp != n_points:
+            raise ValueError(f"n_points must be a power of 2 (Sobol balance), got {n_points}")
+        u = qmc.Sobol(d=dim, scramble=True, seed=np.random.default_rng(seed)).random_base2(m_exp)
+        z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+        log_det = np.log(np.diagonal(scale, axis1=1, axis2=2)).sum(axis=1)
+        log_ratio = (0.5 * (z * z).sum(axis=1))[None, :] + log_det[:, None]
+        for d, x in enumerate(loglik):
+            t = centre[:, d, None] + np.einsum("ne,me->nm", scale[:, d, :], z)
+            log_ratio += _interp_rows(points, np.asarray(x), np.clip(t, points[0], points[-1]))
+        zz = (z[:, :, None] * z[:, None, :]).reshape(z.shape[0], dim * dim)
+        return cls(centre, scale, z, zz, log_ratio)
+
+    def _log_weights(self, r: np.ndarray) -> np.ndarray:
+        """``(N, M)`` log of ``L(θ) N(θ; 0, R) / q(θ)`` at the points."""
+        prec = np.linalg.inv(r)
+        c, b = self.centre, self.scale
+        quad_c = np.einsum("nd,de,ne->n", c, prec, c)
+        lin = np.einsum("nde,df,nf->ne", b, prec, c)  # BᵀPc
+        quad = np.einsum("ndi,de,nej->nij", b, prec, b).reshape(c.shape[0], -1)  # vec(BᵀPB)
+        q = quad_c[:, None] + 2 * lin @ self.z.T + quad @ self.zz.T
+        return self.log_ratio - 0.5 * q - 0.5 * np.linalg.slogdet(r)[1]
+
+    def em_step(self, r: np.ndarray) -> np.ndarray:
+        """One EM cycle: posterior moments under ``R`` (E), then the correlation matrix maximising (M)."""
+        log_w = self._log_weights(r)
+        w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        dim = r.shape[0]
+        wz = w @ self.z  # (N, D) Σ_m w z
+        wzz = (w @ self.zz).reshape(-1, dim, dim)  # Σ_m w z zᵀ
+        bwz = np.einsum("nde,ne->nd", self.scale, wz)
+        c = self.centre
+        second = (
+            c[:, :, None] * c[:, None, :]
+            + c[:, :, None] * bwz[:, None, :]
+            + bwz[:, :, None] * c[:, None, :]
+            + np.einsum("ndi,nij,nej->nde", self.scale, wzz, self.scale)
+        )
+        return correlation_m_step(second.mean(axis=0))
+
+    def loglik(self, r: np.ndarray) -> float:
+        """The QMC estimate of the marginal log-likelihood under ``R``: ``Σ_n log mean_m exp(log w_nm)``."""
+        from scipy.special import logsumexp
+
+        return float((logsumexp(self._log_weights(r), axis=1) - np.log(self.z.shape[0])).sum())
 
 
 def _is_correlation(r: np.ndarray) -> bool:
@@ -195,56 +296,17 @@ def disattenuated_start(points: np.ndarray, loglik: Sequence[np.ndarray]) -> np.
     return eye
 
 
-def _correlation_of(params: np.ndarray, dim: int) -> np.ndarray:
-    """A correlation matrix from ``D(D−1)/2`` free numbers: rows of a unit-diagonal lower triangle, normalised."""
-    low = np.eye(dim)
-    low[np.tril_indices(dim, -1)] = params
-    low /= np.linalg.norm(low, axis=1, keepdims=True)
-    return low @ low.T
-
-
 def correlation_m_step(s: np.ndarray) -> np.ndarray:
-    """The correlation matrix ``R`` maximising ``−log det R − tr(R⁻¹ S)`` (``S`` a ``(D, D)`` second-moment matrix)."""
-    from scipy.optimize import minimize
-
-    dim = s.shape[0]
+    """The M-step: the correlation matrix of the second-moment matrix ``S`` (``S_dk / √(S_dd S_kk)``)."""
     sd = np.sqrt(np.diag(s))
-    start = s / np.outer(sd, sd)
-    low = np.linalg.cholesky(start)
-    low /= np.diag(low)[:, None]  # rows rescaled to a unit diagonal: the same correlation matrix
-    x0 = low[np.tril_indices(dim, -1)]
-
-    def objective(x: np.ndarray) -> float:
-        r = _correlation_of(x, dim)
-        sign, logdet = np.linalg.slogdet(r)
-        if sign <= 0:
-            return np.inf
-        return float(logdet + np.trace(np.linalg.solve(r, s)))
-
-    res = minimize(objective, x0, method="BFGS", options={"gtol": 1e-9})
-    return _correlation_of(res.x, dim)
-
-
-def marginal_loglik(
-    points: np.ndarray, loglik: Sequence[np.ndarray], r: np.ndarray, *, n_points: int = 1024, seed: int = 0
-) -> float:
-    """Quasi-Monte Carlo estimate of ``Σ_n log ∫ Π_d L_nd(θ_d) N(θ; 0, R) dθ`` from per-area grid log-likelihoods
-    (scrambled Sobol points mapped through ``N(0, R)``; linear interpolation on the grid)."""
-    from scipy.special import logsumexp, ndtri
-    from scipy.stats import qmc
-
-    dim = r.shape[0]
-    u = qmc.Sobol(d=dim, scramble=True, seed=np.random.default_rng(seed)).random_base2(int(np.log2(n_points)))
-    theta = ndtri(np.clip(u, 1e-12, 1 - 1e-12)) @ np.linalg.cholesky(r).T  # (M, D)
-    total = np.zeros((np.shape(loglik[0])[0], theta.shape[0]))
-    for d, x in enumerate(loglik):
-        t = np.clip(theta[:, d], points[0], points[-1])
-        total += _interp_rows(points, np.asarray(x), t)
-    return float((logsumexp(total, axis=1) - np.log(theta.shape[0])).sum())
+    r = s / np.outer(sd, sd)
+    np.fill_diagonal(r, 1.0)
+    return (r + r.T) / 2
 
 
 def _interp_rows(points: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``(N, M)``: each row of ``values`` ``(N, Q)`` interpolated linearly at ``t`` ``(M,)`` within the grid."""
+    """``(N, M)``: row ``n`` of ``values`` ``(N, Q)`` interpolated linearly at ``t[n]`` ``(N, M)`` (within the grid)."""
     i = np.clip(np.searchsorted(points, t, side="right") - 1, 0, points.size - 2)
     frac = (t - points[i]) / (points[i + 1] - points[i])
-    return values[:, i] * (1 - frac) + values[:, i + 1] * frac
+    lo = np.take_along_axis(values, i, axis=1)
+    return lo + frac * (np.take_along_axis(values, i + 1, axis=1) - lo)
