@@ -102,7 +102,7 @@ def test_a_pair_of_areas_never_answered_together_is_refused_with_the_counts() ->
     codes[2][:15] = -1  # persons 0–14 answer x and y; 15–29 answer x and z only … so y and z never together
     codes[1][15:] = -1
     assert pair_counts(codes).tolist() == [[30, 15, 15], [15, 15, 0], [15, 0, 15]]
-    with pytest.raises(InputError, match="no person answered items of both y and z.*x 30, y 15, z 15"):
+    with pytest.raises(InputError, match=r"no person answered items of both y and z.*x 30, y 15, z 15"):
         estimate_latent_correlation(codes, items, ["x", "y", "z"])
 
 
