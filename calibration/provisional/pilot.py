@@ -24,6 +24,13 @@ other items are split over 3 forms (13–14 items each with the 48 items per are
 2–3, …, 6–1), so every area is answered by
 ``2 × n_per_booklet`` simulees. Abilities on the six areas are multivariate normal with mean 0, SD 1 and
 correlation ``rho`` (0.6) between every pair of areas.
+
+**Correlation pilot** (:func:`simulate_correlation_pilot`). The cycle of area pairs above puts only 6 of the 15 pairs
+of areas in front of the same persons, so the correlations of non-adjacent areas are not identified by it. A second,
+short simulated form fixes that: ``N_CORRELATION`` (5,000) simulees answer the 8 anchor items of every area (48 items),
+with abilities ``N(0, R)``, ``R`` the pilot's (every pair ``rho`` = 0.6), responses drawn from the generating
+parameters (seed ``CORRELATION_SEED``). ``correlation.py`` estimates ``R`` from it with the items fixed at the bank's
+calibrated parameters (``digiskill calibrate --multidimensional``).
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ from digiskill.irt.sampling import draw_categories
 LEVEL_LOCATION = {level: -2.0 + 0.75 * (level - 1) for level in range(1, 9)}
 N_ANCHORS = 8
 N_FORMS = 3
+N_CORRELATION = 5000
+CORRELATION_SEED = 2027
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,3 +137,18 @@ def simulate_pilot(content: BankContent, *, n_per_area: int = 6000, rho: float =
         x[~in_form[form_of]] = np.nan
         out.append(AreaPilot(area, params, models, anchors, forms, [person_ids[t] for t in takers], x, th))
     return Pilot(seed, rho, out)
+
+
+def simulate_correlation_pilot(
+    items: list[ItemArrays], cov: np.ndarray, *, n: int = N_CORRELATION, seed: int = CORRELATION_SEED
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every simulee answers every item of ``items`` (one block per area): abilities ``N(0, cov)``, responses drawn
+    from the given (generating) parameters.
+
+    Returns:
+        Per area the ``(n, J_d)`` category codes, and the ``(n, D)`` true abilities.
+    """
+    rng = np.random.default_rng(seed)
+    theta = rng.multivariate_normal(np.zeros(len(items)), cov, size=n)
+    codes = [draw_categories(probability(theta[:, d], it), rng, it.n_cat) for d, it in enumerate(items)]
+    return codes, theta

@@ -8,7 +8,10 @@
    formats, GPCM for multiple-response items; Oakes SEs), saving a parameter set and a report per area;
 3. join the areas into the bank's parameter set ``params.json`` (marked provisional), set the level cut scores by
    item mapping at RP67 (``cut-scores.json``, see digiskill.bank.cut_scores) and write ``RECOVERY.md``, which
-   compares the estimates with the generating values.
+   compares the estimates with the generating values;
+4. add the latent correlation of the areas from the simulated correlation pilot (``correlation.py`` beside this
+   script: 5,000 simulees answering the 8 anchor items of every area; ``digiskill calibrate --multidimensional`` with
+   the items fixed at ``params.json``).
 
 Nothing here is real response data. When the real pilot's data arrive, calibration/README.md says how the same
 commands replace this set.
@@ -23,6 +26,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import correlation  # calibration/provisional/correlation.py
 import numpy as np
 from pilot import LEVEL_LOCATION, N_ANCHORS, N_FORMS, simulate_pilot  # calibration/provisional/pilot.py
 
@@ -152,6 +156,7 @@ def main() -> None:
     set_cut_scores(bank, content).save(HERE / "cut-scores.json")
     atomic_write_text(HERE / "RECOVERY.md", recovery_report(gen, bank, parts))
     print(f"wrote {HERE / 'params.json'} ({len(bank.items)} items) and RECOVERY.md")
+    correlation.main()  # the correlation pilot: adds calibration.latent.correlation to params.json
 
 
 def recovery_report(gen: ParameterSet, est: ParameterSet, parts: list[ParameterSet]) -> str:

@@ -145,9 +145,67 @@ class QuadratureSpec(FrozenModel):
     range: tuple[Location, Location] = (-6.0, 6.0)
 
 
+class LatentCorrelation(FrozenModel):
+    """The correlation matrix of the areas' abilities (between-item multidimensional model: each item measures its own
+    area's θ, and ``θ ~ N(0, R)`` over the areas, each area on its own N(0, 1) scale).
+
+    ``matrix[i][k]`` is the correlation of ``areas[i]`` and ``areas[k]``: square, symmetric, unit diagonal, entries in
+    (−1, 1) and positive definite.
+    """
+
+    areas: list[str] = Field(min_length=2, description="area ids, in the order of the rows and columns of matrix")
+    matrix: list[list[FiniteFloat]] = Field(description="correlation matrix, one row per area")
+
+    @field_validator("areas")
+    @classmethod
+    def _unique_areas(cls, areas: list[str]) -> list[str]:
+        dup = sorted({a for a in areas if areas.count(a) > 1})
+        if dup:
+            raise ValueError(f"area(s) given twice: {', '.join(dup)}")
+        if any(not a for a in areas):
+            raise ValueError("an area id is empty")
+        return areas
+
+    @model_validator(mode="after")
+    def _correlation_matrix(self) -> LatentCorrelation:
+        d = len(self.areas)
+        if len(self.matrix) != d or any(len(row) != d for row in self.matrix):
+            shape = f"{len(self.matrix)} rows of lengths {sorted({len(row) for row in self.matrix})}"
+            raise ValueError(f"matrix must be {d} × {d} (one row and column per area), got {shape}")
+        r = np.array(self.matrix, dtype=float)
+        i, k = np.unravel_index(np.argmax(np.abs(r - r.T)), r.shape)
+        if abs(r[i, k] - r[k, i]) > 1e-9:
+            raise ValueError(
+                f"matrix is not symmetric: [{self.areas[i]}, {self.areas[k]}] = {r[i, k]} but "
+                f"[{self.areas[k]}, {self.areas[i]}] = {r[k, i]}"
+            )
+        bad_diag = [self.areas[n] for n in range(d) if r[n, n] != 1.0]
+        if bad_diag:
+            raise ValueError(f"the diagonal of a correlation matrix is 1; not so for {', '.join(bad_diag)}")
+        off = ~np.eye(d, dtype=bool) & (np.abs(r) >= 1.0)
+        if off.any():
+            i, k = np.argwhere(off)[0]
+            raise ValueError(
+                f"correlation of {self.areas[i]} and {self.areas[k]} is {r[i, k]}; it must lie strictly in (−1, 1)"
+            )
+        low = float(np.linalg.eigvalsh(r)[0])
+        if low <= 1e-10:
+            raise ValueError(f"matrix is not positive definite (smallest eigenvalue {low:.3g})")
+        return self
+
+    def as_array(self) -> np.ndarray:
+        """The matrix as a ``(D, D)`` array."""
+        return np.array(self.matrix, dtype=float)
+
+
 class LatentSpec(FrozenModel):
     mean: Location = 0.0
     sd: Slope = 1.0
+    correlation: LatentCorrelation | None = Field(
+        None,
+        description="correlation matrix of the areas' abilities (multidimensional scoring and adaptive testing; "
+        "digiskill calibrate --multidimensional)",
+    )
 
 
 class ModelFit(FrozenModel):
@@ -204,6 +262,17 @@ class ParameterSet(FrozenModel):
             raise ValueError(f"duplicate item id(s): {', '.join(sorted(set(dup)))}")
         return items
 
+    @model_validator(mode="after")
+    def _correlation_areas_have_items(self) -> ParameterSet:
+        corr = None if self.calibration is None else self.calibration.latent.correlation
+        if corr is not None:
+            missing = [a for a in corr.areas if a not in set(self.areas)]
+            if missing:
+                raise ValueError(
+                    f"calibration.latent.correlation names area(s) without items in this set: {', '.join(missing)}"
+                )
+        return self
+
     # ------------------------------------------------------------------ views
     @property
     def item_ids(self) -> list[str]:
@@ -216,6 +285,43 @@ class ParameterSet(FrozenModel):
 
     def items_by_id(self) -> dict[str, ItemParams]:
         return {it.id: it for it in self.items}
+
+    def latent_correlation(self, areas: list[str] | None = None) -> tuple[list[str], np.ndarray] | None:
+        """The stored correlation matrix of the areas (``calibration.latent.correlation``), or None when the set has
+        none; with ``areas``, restricted to those areas and in their order.
+
+        Raises:
+            InputError: an area of ``areas`` that the stored matrix does not cover.
+        """
+        corr = None if self.calibration is None else self.calibration.latent.correlation
+        if corr is None:
+            return None
+        full = corr.as_array()
+        if areas is None:
+            return list(corr.areas), full
+        missing = [a for a in areas if a not in corr.areas]
+        if missing:
+            raise InputError(
+                Problem(
+                    f"area(s) {', '.join(map(str, missing))} not in the latent correlation of parameter set "
+                    f"{self.id!r} (it covers {', '.join(corr.areas)})"
+                )
+            )
+        idx = [corr.areas.index(a) for a in areas]
+        return list(areas), full[np.ix_(idx, idx)]
+
+    def with_latent_correlation(self, areas: list[str], matrix: np.ndarray, set_id: str | None = None) -> ParameterSet:
+        """This set with ``calibration.latent.correlation`` set to ``matrix`` over ``areas`` (entries rounded to 4
+        decimals; items and everything else unchanged; ``set_id`` replaces the id when given)."""
+        r = np.round((np.asarray(matrix, dtype=float) + np.asarray(matrix, dtype=float).T) / 2, 4)
+        np.fill_diagonal(r, 1.0)
+        corr = LatentCorrelation(areas=list(areas), matrix=r.tolist())
+        calibration = self.calibration or CalibrationInfo(model="mixed")
+        latent = calibration.latent.model_copy(update={"correlation": corr})
+        data = self.model_copy(update={"calibration": calibration.model_copy(update={"latent": latent})})
+        if set_id is not None:
+            data = data.model_copy(update={"id": set_id})
+        return ParameterSet.model_validate(data.model_dump(by_alias=True, exclude_none=True))
 
     def to_arrays(self, item_ids: list[str] | None = None) -> ItemArrays:
         """The items (all, or ``item_ids`` in that order) as one :class:`~digiskill.irt.ItemArrays`."""

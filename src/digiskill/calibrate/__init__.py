@@ -9,6 +9,8 @@
 * :mod:`~digiskill.calibrate.fit`: item fit (S-X2, infit/outfit, Zh), person fit (lz) and model fit (M2).
 * :mod:`~digiskill.calibrate.dif`: Mantel–Haenszel DIF with ETS classes, and the two-group IRT likelihood-ratio test
   :func:`lr_dif` (calibration data only, never scoring).
+* :func:`estimate_latent_correlation` (:mod:`~digiskill.calibrate.latent`): the correlation matrix of the areas'
+  abilities with the items fixed (EM with a quasi-Monte Carlo E-step).
 * :mod:`~digiskill.calibrate.linking`: mean-mean, mean-sigma, Haebara and Stocking–Lord linking of item arrays
   (:mod:`digiskill.bank.linking` links parameter-set files).
 """
@@ -31,6 +33,8 @@ _LAZY = {
     "LRDIFResult": "dif",
     "LinkingResult": "linking",
     "link_items": "linking",
+    "estimate_latent_correlation": "latent",
+    "LatentCorrelationResult": "latent",
 }
 
 
@@ -46,11 +50,13 @@ __all__ = [
     "FitReport",
     "FixedItems",
     "LRDIFResult",
+    "LatentCorrelationResult",
     "LinkingResult",
     "Priors",
     "ResponseData",
     "calibrate",
     "collapse_patterns",
+    "estimate_latent_correlation",
     "fit_report",
     "infit_outfit",
     "item_zh",

@@ -90,6 +90,15 @@ def calibrate_command(
         ),
     ] = None,
     no_fit: Annotated[bool, typer.Option("--no-fit", help="same as --fit none", hidden=True)] = False,
+    multidimensional: Annotated[
+        bool,
+        typer.Option(
+            "--multidimensional",
+            help="estimate the correlation matrix of the areas (calibration.latent.correlation) with every item fixed "
+            "at its parameters in --anchors (second stage only: items are not estimated jointly); the response file "
+            "has items of several areas, and the --anchors set is written with the correlation added",
+        ),
+    ] = False,
     prior_slope: Annotated[
         str | None,
         typer.Option(
@@ -150,10 +159,18 @@ def calibrate_command(
     LogNormal(0, 0.5) on 3PL/4PL slopes; 2PL, GRM and GPCM are maximum likelihood. The --prior-* options set a prior
     (two numbers separated by a comma) or switch one off ('none'); the report lists the priors used.
 
+    With --multidimensional (and --anchors), only the correlation matrix of the areas is estimated, by EM with a
+    quasi-Monte Carlo E-step, every item fixed at its --anchors parameters and every area on its N(0, 1) scale (see
+    digiskill.calibrate.latent); a pair of areas that no person answered together is refused.
+
     Exit status 2 on bad input (unknown model, constant item, an unused category, a malformed CSV, a malformed
     --prior-* value; anchors of which no item is in the CSV, or a code beyond an anchor's categories), with every
     problem listed; nothing is written then.
     """
+    if multidimensional:
+        unused = {"--item-models": item_models, "--group-col": group_col, "--report": report, "--area": area}
+        _latent_command(responses, out, anchors, id_col, set_id, max_iter, tol, unused)
+        return
     try:
         _check_options(tol, out, report, with_plots=True)
         priors = parse_priors(
@@ -222,6 +239,60 @@ def calibrate_command(
     if by_group:
         stderr.print(group_summary(result), markup=False)
     stderr.print(f"wrote {out}" + (f" and {report}" if report else ""), markup=False)
+
+
+def _latent_command(
+    responses: Path,
+    out: Path,
+    anchors: Path | None,
+    id_col: str,
+    set_id: str | None,
+    max_iter: int,
+    tol: float,
+    unused: dict[str, object],
+) -> None:
+    """``calibrate --multidimensional``: the latent correlation of the areas with the items fixed at ``anchors``."""
+    from ..calibrate.latent import estimate_latent_correlation
+
+    try:
+        _check_options(tol, out, None, with_plots=False)
+        given = [name for name, value in unused.items() if value is not None]
+        if given:
+            raise InputError(Problem(f"{', '.join(given)} cannot be used with --multidimensional"))
+        if anchors is None:
+            raise InputError(
+                Problem("--multidimensional needs --anchors PARAMS.json: the items are fixed at its parameters")
+            )
+        anchor_set = load_parameter_set(anchors)
+        table = read_responses(responses, anchor_set, id_col=id_col)
+        by_id = anchor_set.items_by_id()
+        no_area = [i for i in table.item_ids if by_id[i].area is None]
+        if no_area:
+            raise InputError(
+                [Problem("the item has no area in the --anchors set", path=str(anchors), item_id=i) for i in no_area]
+            )
+        areas = list(dict.fromkeys(by_id[i].area for i in table.item_ids))
+        if len(areas) < 2:
+            raise InputError(
+                Problem(f"the items of {responses.name} are of one area only ({areas[0]}); a correlation needs two")
+            )
+        columns = {a: [n for n, i in enumerate(table.item_ids) if by_id[i].area == a] for a in areas}
+        with busy(f"estimating the correlation of {len(areas)} areas, {table.n_persons} persons"):
+            result = estimate_latent_correlation(
+                [table.codes[:, columns[a]] for a in areas],
+                [anchor_set.to_arrays([table.item_ids[n] for n in columns[a]]) for a in areas],
+                areas,
+                tol=tol,
+                max_iter=max_iter,
+            )
+        params = anchor_set.with_latent_correlation(areas, result.correlation, set_id)
+    except InputError as err:
+        raise fail_on_bad_input(err) from err
+    if not result.converged:
+        stderr.print(f"[yellow]convergence:[/] no convergence in {result.iterations} EM cycles", markup=True)
+    write_all({out: params.dump_json() + "\n"})
+    stderr.print(result.summary(), markup=False)
+    stderr.print(f"wrote {out}", markup=False)
 
 
 def _check_options(tol: float, out: Path, report: Path | None, *, with_plots: bool) -> None:

@@ -68,6 +68,7 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
         yield lambda n: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=stderr.console, transient=True) as bar:
         task = bar.add_task(description, total=total)
