@@ -300,7 +300,7 @@ def joint_eap(
                 out += _at_codes(logp, c[rows][:, None, :])
         return out
 
-    width = max(it.n_items * it.max_cat for it in items)
+    width = max((it.n_items * it.max_cat for it in items if it.n_items), default=1)
     mean, cov = _importance_moments(log_target, mode.theta, mode.cov, n_points, seed, width)
     blank = ~np.any([(c != MISSING).any(axis=1) for c in codes], axis=0)  # no answers: the prior itself, exactly
     mean[blank], cov[blank] = 0.0, prior.cov
