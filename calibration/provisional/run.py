@@ -10,8 +10,8 @@
    item mapping at RP67 (``cut-scores.json``, see digiskill.bank.cut_scores) and write ``RECOVERY.md``, which
    compares the estimates with the generating values;
 4. add the latent correlation of the areas from the simulated correlation pilot (``correlation.py`` beside this
-   script: 5,000 simulees answering the 8 anchor items of every area; ``digiskill calibrate --multidimensional`` with
-   the items fixed at ``params.json``).
+   script: 5,000 simulees answering the 11 most informative items of every area; ``digiskill calibrate
+   --multidimensional`` with the items fixed at ``params.json``).
 
 Nothing here is real response data. When the real pilot's data arrive, calibration/README.md says how the same
 commands replace this set.

@@ -159,9 +159,10 @@ def calibrate_command(
     LogNormal(0, 0.5) on 3PL/4PL slopes; 2PL, GRM and GPCM are maximum likelihood. The --prior-* options set a prior
     (two numbers separated by a comma) or switch one off ('none'); the report lists the priors used.
 
-    With --multidimensional (and --anchors), only the correlation matrix of the areas is estimated, by EM with a
-    quasi-Monte Carlo E-step, every item fixed at its --anchors parameters and every area on its N(0, 1) scale (see
-    digiskill.calibrate.latent); a pair of areas that no person answered together is refused.
+    With --multidimensional (and --anchors), the correlation matrix of the areas is estimated, by EM with a
+    quasi-Monte Carlo E-step, every item fixed at its --anchors parameters (the areas' means and SDs on those
+    metrics are estimated with it and shown, not stored; see digiskill.calibrate.latent); a pair of areas that no
+    person answered together is refused.
 
     Exit status 2 on bad input (unknown model, constant item, an unused category, a malformed CSV, a malformed
     --prior-* value; anchors of which no item is in the CSV, or a code beyond an anchor's categories), with every
