@@ -27,7 +27,7 @@ import numpy as np
 
 from .items import ItemArrays
 from .likelihood import MISSING, finite_logp
-from .response import category_terms
+from .response import CategoryTerms, category_terms, category_terms_at
 
 PROPOSAL_SCALE = 1.25
 """Importance-sampling proposal: N(mode, (1.25)² · C). A little wider than the posterior so that its tails are
@@ -111,38 +111,61 @@ def _check(codes: Sequence[np.ndarray], items: Sequence[ItemArrays], prior: Late
     return n.pop()
 
 
-def _answered(codes: np.ndarray, items: ItemArrays) -> tuple[np.ndarray, ItemArrays]:
-    """The columns any person answered (the others add nothing) and their items."""
-    cols = np.flatnonzero((codes != MISSING).any(axis=0))
-    return codes[:, cols], items.subset(cols)
+@dataclass(frozen=True, eq=False)
+class _Answers:
+    """One dimension's answers, each person's answered items first: person ``n``'s ``s``-th answer is to item
+    ``item[n, s]`` in category ``code[n, s]``; ``code`` is MISSING past the person's own count (``item`` there is some
+    unanswered item, never evaluated into the sums). Both ``(N, W)``, ``W`` the most answers any person gave."""
+
+    item: np.ndarray
+    code: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray) -> _Answers:
+        seen = codes != MISSING
+        width = int(seen.sum(axis=1).max(initial=0))
+        item = np.argsort(~seen, axis=1, kind="stable")[:, :width]  # answered columns first, in column order
+        return cls(item, np.take_along_axis(codes, item, axis=1))
+
+    def rows(self, rows: np.ndarray | slice) -> _Answers:
+        return _Answers(self.item[rows], self.code[rows])
+
+    def terms(self, theta: np.ndarray, items: ItemArrays, with_logp: bool) -> CategoryTerms:
+        """The response terms of each person's answers at the person's own ``θ`` (``S + (N,)``): ``S + (N, W, K)``."""
+        w = self.item.shape[1]
+        t = category_terms_at(np.repeat(theta, w, axis=-1), items, self.item.reshape(-1), with_logp=with_logp)
+        shape = (*theta.shape, w, items.max_cat)
+        return CategoryTerms(*(None if v is None else v.reshape(shape) for v in t))
 
 
 def _at_codes(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``Σ_j values[..., j, x_j]`` over answered items; ``values`` is ``S + (J, K)``, ``codes`` ``S + (J,)``."""
+    """``Σ_j values[..., j, x_j]`` over answered items; ``values`` is ``S + (J, K)``, ``codes`` broadcasts to
+    ``S + (J,)``."""
+    codes = codes.reshape((1,) * (values.ndim - 1 - codes.ndim) + codes.shape)
     seen = codes != MISSING
     picked = np.take_along_axis(values, np.where(seen, codes, 0)[..., None], axis=-1)[..., 0]
     return np.where(seen, picked, 0.0).sum(axis=-1)
 
 
-def _derivatives(theta: np.ndarray, codes: Sequence[np.ndarray], items: Sequence[ItemArrays], with_logp: bool):
+def _derivatives(theta: np.ndarray, answers: Sequence[_Answers], items: Sequence[ItemArrays], with_logp: bool):
     """Per person: log-likelihood (or None), its gradient and the diagonal of its Hessian, each ``(N, D)``/``(N,)``."""
     n, dim = theta.shape
     grad = np.zeros((n, dim))
     hess = np.zeros((n, dim))
     loglik = np.zeros(n) if with_logp else None
-    for d in range(dim):  # one block per dimension (at most a handful)
-        if codes[d].shape[1] == 0:
+    for d, ans in enumerate(answers):  # one block per dimension (at most a handful)
+        if ans.item.shape[1] == 0:
             continue
-        t = category_terms(theta[:, d], items[d], with_logp=with_logp)
-        grad[:, d] = _at_codes(t.dlogp, codes[d])
-        hess[:, d] = _at_codes(t.d2logp, codes[d])
+        t = ans.terms(theta[:, d], items[d], with_logp)
+        grad[:, d] = _at_codes(t.dlogp, ans.code)
+        hess[:, d] = _at_codes(t.d2logp, ans.code)
         if loglik is not None:
-            loglik += _at_codes(finite_logp(t.logp), codes[d])
+            loglik += _at_codes(finite_logp(t.logp), ans.code)
     return loglik, grad, hess
 
 
-def _log_posterior(theta, codes, items, prior) -> np.ndarray:
-    loglik, _, _ = _derivatives(theta, codes, items, with_logp=True)
+def _log_posterior(theta, answers, items, prior) -> np.ndarray:
+    loglik, _, _ = _derivatives(theta, answers, items, with_logp=True)
     assert loglik is not None
     return loglik - 0.5 * np.einsum("nd,de,ne->n", theta, prior.precision, theta)
 
@@ -173,18 +196,16 @@ def joint_map(
         max_iter: iteration cap.
     """
     n = _check(codes, items, prior)
-    pairs = [_answered(np.asarray(c), it) for c, it in zip(codes, items, strict=True)]
-    codes = [p[0] for p in pairs]
-    items = [p[1] for p in pairs]
+    answers = [_Answers.of(np.asarray(c)) for c in codes]
     theta = np.zeros((n, prior.dim)) if start is None else np.array(start, dtype=float).reshape(n, prior.dim)
     prec = prior.precision
     active = np.ones(n, dtype=bool)
-    current = _log_posterior(theta, codes, items, prior)
+    current = _log_posterior(theta, answers, items, prior)
     for _ in range(max_iter):
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
-        sub = [c[rows] for c in codes]
+        sub = [a.rows(rows) for a in answers]
         th = theta[rows]
         _, grad, hess = _derivatives(th, sub, items, with_logp=False)
         g = grad - th @ prec
@@ -204,19 +225,20 @@ def joint_map(
         current[rows] = f_new
         done = np.abs(scale[:, None] * step).max(axis=1) <= tol
         active[rows[done]] = False
-    _, _, hess = _derivatives(theta, codes, items, with_logp=False)
+    _, _, hess = _derivatives(theta, answers, items, with_logp=False)
     neg_h = prec - hess[:, :, None] * np.eye(prior.dim)
-    fisher = prec + _information_sum(theta, codes, items)[:, :, None] * np.eye(prior.dim)
+    fisher = prec + _information_sum(theta, answers, items)[:, :, None] * np.eye(prior.dim)
     pd = np.linalg.eigvalsh(neg_h)[:, 0] > 0
     neg_h = np.where(pd[:, None, None], neg_h, fisher)  # expected information where the observed is not PD
     return JointEstimate(theta, np.linalg.inv(neg_h), "map", ~active)
 
 
-def _information_sum(theta: np.ndarray, codes: Sequence[np.ndarray], items: Sequence[ItemArrays]) -> np.ndarray:
+def _information_sum(theta: np.ndarray, answers: Sequence[_Answers], items: Sequence[ItemArrays]) -> np.ndarray:
     """``(N, D)`` the Fisher information of each person's answered items per dimension, at ``θ_d``."""
     out = np.zeros(theta.shape)
-    for d, info in enumerate(item_information(theta, items)):
-        out[:, d] = np.where(codes[d] != MISSING, info, 0.0).sum(axis=1)
+    for d, (ans, it) in enumerate(zip(answers, items, strict=True)):  # at most a handful of dimensions
+        info = ans.terms(theta[:, d], it, with_logp=False).information()
+        out[:, d] = np.where(ans.code != MISSING, info, 0.0).sum(axis=1)
     return out
 
 
@@ -286,21 +308,20 @@ def joint_eap(
     exactly from the item response functions.
     """
     _check(codes, items, prior)
-    pairs = [_answered(np.asarray(c), it) for c, it in zip(codes, items, strict=True)]
-    codes = [p[0] for p in pairs]
-    items = [p[1] for p in pairs]
+    codes = [np.asarray(c) for c in codes]
+    answers = [_Answers.of(c) for c in codes]
     mode = joint_map(codes, items, prior)
     prec = prior.precision
 
     def log_target(rows, theta):
         out = -0.5 * np.einsum("nmd,de,nme->nm", theta, prec, theta)
-        for d, (c, it) in enumerate(zip(codes, items, strict=True)):
-            if it.n_items:
-                logp = finite_logp(category_terms(theta[:, :, d], it).logp)  # (n, M, J, K)
-                out += _at_codes(logp, c[rows][:, None, :])
+        for d, (ans, it) in enumerate(zip(answers, items, strict=True)):
+            if ans.item.shape[1]:  # each person's answers only, at the points (M, n): (M, n, W, K)
+                logp = finite_logp(ans.rows(rows).terms(theta[:, :, d].T, it, with_logp=True).logp)
+                out += _at_codes(logp, ans.code[rows]).T
         return out
 
-    width = max((it.n_items * it.max_cat for it in items if it.n_items), default=1)
+    width = max((a.item.shape[1] * it.max_cat for a, it in zip(answers, items, strict=True)), default=1) or 1
     mean, cov = _importance_moments(log_target, mode.theta, mode.cov, n_points, seed, width)
     blank = ~np.any([(c != MISSING).any(axis=1) for c in codes], axis=0)  # no answers: the prior itself, exactly
     mean[blank], cov[blank] = 0.0, prior.cov

@@ -56,16 +56,53 @@ def category_terms(theta: np.ndarray | float, items: ItemArrays, *, with_logp: b
     Returns:
         :class:`CategoryTerms` with arrays of shape ``S + (J, K_max)``.
     """
+    theta = np.asarray(theta, dtype=float)[..., None]
+    if len(items.family_index) == 1:
+        families = {f: (slice(None), items, theta) for f in items.family_index}
+    else:
+        families = {f: (idx, items.family_subset(f), theta) for f, idx in items.family_index.items()}
+    return _by_family(families, (*theta.shape[:-1], items.n_items, items.max_cat), with_logp)
+
+
+def category_terms_at(
+    theta: np.ndarray, items: ItemArrays, idx: np.ndarray, *, with_logp: bool = True
+) -> CategoryTerms:
+    """:func:`category_terms` of item–ability pairs: item ``idx[p]`` at ``theta[..., p]`` alone.
+
+    Element ``[..., p, k]`` equals ``category_terms(theta[..., p], items)[..., idx[p], k]`` (the same arithmetic), at
+    the cost of ``P`` items instead of ``J``: e.g. each person's answered items at that person's own θ.
+
+    Args:
+        theta: ability values, shape ``S + (P,)``.
+        items: the bank.
+        idx: ``(P,)`` item positions in ``items`` (repeats allowed).
+        with_logp: as in :func:`category_terms`.
+
+    Returns:
+        :class:`CategoryTerms` with arrays of shape ``S + (P, K_max)``.
+    """
     theta = np.asarray(theta, dtype=float)
+    idx = np.asarray(idx, dtype=np.int64)
+    if theta.shape[-1:] != idx.shape:
+        raise ValueError(f"theta's last axis {theta.shape[-1:]} must match the {idx.size} item positions")
+    family = items.family[idx] if len(items.family_index) > 1 else None
+    families = {}
+    for f in items.family_index:  # at most three families
+        pos = slice(None) if family is None else np.flatnonzero(family == f)
+        families[f] = (pos, _Gathered.of(items, idx[pos]), theta[..., pos])
+    return _by_family(families, (*theta.shape, items.max_cat), with_logp)
+
+
+def _by_family(families: dict, shape: tuple[int, ...], with_logp: bool) -> CategoryTerms:
+    """Run each family's kernel on ``(positions, items, theta)`` and place its arrays at the positions (axis −2)."""
     kernels = {DICHOTOMOUS: _dichotomous, GRADED: _graded, PARTIAL_CREDIT: _partial_credit}
-    if len(items.family_index) == 1:  # one family: the kernel's arrays are the answer
-        (family,) = items.family_index
-        return CategoryTerms(*kernels[family](theta[..., None], items, with_logp))
-    shape = (*theta.shape, items.n_items, items.max_cat)
+    if len(families) == 1:  # one family: the kernel's arrays are the answer
+        ((family, (_, it, theta)),) = families.items()
+        return CategoryTerms(*kernels[family](theta, it, with_logp))
     logp = np.full(shape, -np.inf) if with_logp else None
     prob, dlogp, d2logp = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    for family, idx in items.family_index.items():  # at most three families
-        lp, p, dl, d2 = kernels[family](theta[..., None], items.family_subset(family), with_logp)
+    for family, (idx, it, theta) in families.items():  # at most three families
+        lp, p, dl, d2 = kernels[family](theta, it, with_logp)
         k = p.shape[-1]
         prob[..., idx, :k], dlogp[..., idx, :k], d2logp[..., idx, :k] = p, dl, d2
         if logp is not None:
@@ -107,7 +144,21 @@ def expected_score(theta: np.ndarray | float, items: ItemArrays) -> np.ndarray:
 _Kernel = tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _dichotomous(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
+class _Gathered(NamedTuple):
+    """The parameters a kernel reads, gathered at item positions (repeats allowed; ``b`` keeps the bank's width)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    n_cat: np.ndarray
+
+    @classmethod
+    def of(cls, items: ItemArrays, idx: np.ndarray) -> _Gathered:
+        return cls(items.a[idx], items.b[idx], items.c[idx], items.d[idx], items.n_cat[idx])
+
+
+def _dichotomous(theta: np.ndarray, it: ItemArrays | _Gathered, with_logp: bool) -> _Kernel:
     a, b, c, d = it.a, it.b[:, 0], it.c, it.d
     z = a * (theta - b)
     shape = (*z.shape, 2)
@@ -144,7 +195,7 @@ def _dichotomous(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
     return logp, prob, dl, d2l
 
 
-def _graded(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
+def _graded(theta: np.ndarray, it: ItemArrays | _Gathered, with_logp: bool) -> _Kernel:
     a = it.a[:, None]
     b = it.b  # (J, K−1), NaN padded
     k_max = b.shape[1] + 1
@@ -171,7 +222,7 @@ def _graded(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
     return logp, np.exp(logp), dl, d2l
 
 
-def _partial_credit(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
+def _partial_credit(theta: np.ndarray, it: ItemArrays | _Gathered, with_logp: bool) -> _Kernel:
     a = it.a[:, None]
     b = it.b
     k_max = b.shape[1] + 1
