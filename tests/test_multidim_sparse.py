@@ -80,18 +80,35 @@ def test_category_terms_at_equals_the_full_evaluation_at_each_pair() -> None:
         category_terms_at(theta, items, idx[:5])
 
 
-def test_answers_put_each_persons_answers_first_in_column_order() -> None:
+def test_answers_are_each_persons_answers_one_family_at_a_time() -> None:
+    items = ItemArrays.concat(
+        [ItemArrays.polytomous(GRADED, [1, 1], [[0, 1], [0, 1]]), ItemArrays.dichotomous(1, [0, 1])]
+    )
     codes = np.array([[-1, 2, -1, 0], [-1, -1, -1, -1], [1, 1, 1, -1]])
-    ans = _Answers.of(codes)
-    assert_array_equal(ans.code, [[2, 0, -1], [-1, -1, -1], [1, 1, 1]])
-    assert_array_equal(ans.item[ans.code != -1], [1, 3, 0, 1, 2])
-    assert _Answers.of(np.full((3, 0), -1)).item.shape == (3, 0)
+    none = np.full((3, 0), -1)
+    dich, graded = _Answers.split([none, codes, codes[:, 2:] * 0 - 1], [items.subset([]), items, items.subset([2, 3])])
+    assert (dich.dim, graded.dim) == (1, 1)
+    assert graded.items.ids == items.ids[:2] and dich.items.ids == items.ids[2:]
+    assert_array_equal(graded.start, [0, 1, 1, 3])
+    assert_array_equal(graded.person, [0, 2, 2])
+    assert_array_equal(graded.item, [1, 0, 1])
+    assert_array_equal(graded.code, [2, 1, 1])
+    assert_array_equal(dich.start, [0, 1, 1, 2])
+    assert_array_equal(dich.item, [1, 0])
+    assert_array_equal(dich.code, [0, 1])
+    assert graded.widest == 2
+    sub = graded.rows(np.array([2, 1, 0]))
+    assert_array_equal(sub.start, [0, 2, 2, 3])
+    assert_array_equal(sub.person, [0, 0, 2])
+    assert_array_equal(sub.item, [0, 1, 1])
+    assert_array_equal(graded.rows(slice(1, 3)).code, [1, 1])
+    assert_array_equal(graded.per_person(np.array([[1.0, 2.0, 3.0]])), [[1.0, 0.0, 5.0]])
 
 
 def test_map_derivatives_equal_the_dense_evaluation() -> None:
     items, codes = _sparse_case()
     theta = np.random.default_rng(1).normal(0, 1.5, (40, 3))
-    loglik, grad, hess = _derivatives(theta, [_Answers.of(c) for c in codes], items, with_logp=True)
+    loglik, grad, hess = _derivatives(theta, _Answers.split(codes, items), with_logp=True)
     for d in range(3):
         _, g, h = _dense_loglik_terms(theta[:, d], codes[d], items[d], 0)
         assert_allclose(grad[:, d], g, rtol=1e-13, atol=1e-13)

@@ -113,59 +113,79 @@ def _check(codes: Sequence[np.ndarray], items: Sequence[ItemArrays], prior: Late
 
 @dataclass(frozen=True, eq=False)
 class _Answers:
-    """One dimension's answers, each person's answered items first: person ``n``'s ``s``-th answer is to item
-    ``item[n, s]`` in category ``code[n, s]``; ``code`` is MISSING past the person's own count (``item`` there is some
-    unanswered item, never evaluated into the sums). Both ``(N, W)``, ``W`` the most answers any person gave."""
+    """The answers to one dimension's items of one family, person after person (compressed rows): answer ``p`` is
+    person ``person[p]``'s to item ``item[p]`` of ``items``, in category ``code[p]``; person ``n``'s answers are
+    ``start[n]:start[n + 1]``. One family at a time, so that its kernel runs alone on the pairs."""
 
+    dim: int
+    items: ItemArrays
+    start: np.ndarray
+    person: np.ndarray
     item: np.ndarray
     code: np.ndarray
 
     @classmethod
-    def of(cls, codes: np.ndarray) -> _Answers:
-        seen = codes != MISSING
-        width = int(seen.sum(axis=1).max(initial=0))
-        item = np.argsort(~seen, axis=1, kind="stable")[:, :width]  # answered columns first, in column order
-        return cls(item, np.take_along_axis(codes, item, axis=1))
+    def split(cls, codes: Sequence[np.ndarray], items: Sequence[ItemArrays]) -> list[_Answers]:
+        """Every dimension's answers, one part per item family answered (at most three a dimension)."""
+        parts = []
+        for d, (c, it) in enumerate(zip(codes, items, strict=True)):  # a handful of dimensions
+            for family, cols in it.family_index.items():
+                sub = np.asarray(c)[:, cols]
+                person, item = np.nonzero(sub != MISSING)  # row-major: person after person
+                if person.size:
+                    count = np.bincount(person, minlength=sub.shape[0])
+                    start = np.concatenate([[0], np.cumsum(count)])
+                    parts.append(cls(d, it.family_subset(family), start, person, item, sub[person, item]))
+        return parts
+
+    @property
+    def widest(self) -> int:
+        """The most answers any one person gave."""
+        return int(np.diff(self.start).max())
 
     def rows(self, rows: np.ndarray | slice) -> _Answers:
-        return _Answers(self.item[rows], self.code[rows])
+        """The answers of the persons ``rows`` (renumbered from 0)."""
+        rows = np.arange(self.start.size - 1)[rows]
+        count = self.start[rows + 1] - self.start[rows]
+        start = np.concatenate([[0], np.cumsum(count)])
+        pair = np.repeat(self.start[rows] - start[:-1], count) + np.arange(start[-1])
+        person = np.repeat(np.arange(rows.size), count)
+        return _Answers(self.dim, self.items, start, person, self.item[pair], self.code[pair])
 
-    def terms(self, theta: np.ndarray, items: ItemArrays, with_logp: bool) -> CategoryTerms:
-        """The response terms of each person's answers at the person's own ``θ`` (``S + (N,)``): ``S + (N, W, K)``."""
-        w = self.item.shape[1]
-        t = category_terms_at(np.repeat(theta, w, axis=-1), items, self.item.reshape(-1), with_logp=with_logp)
-        shape = (*theta.shape, w, items.max_cat)
-        return CategoryTerms(*(None if v is None else v.reshape(shape) for v in t))
+    def terms(self, theta: np.ndarray, with_logp: bool) -> CategoryTerms:
+        """The response terms of each answer at its person's ``θ`` (``S + (N,)``): ``S + (P, K)``."""
+        return category_terms_at(theta[..., self.person], self.items, self.item, with_logp=with_logp)
+
+    def at_codes(self, values: np.ndarray) -> np.ndarray:
+        """``values[..., p, code[p]]`` (``S + (P, K)`` → ``S + (P,)``)."""
+        return np.take_along_axis(values, np.broadcast_to(self.code[:, None], (*values.shape[:-1], 1)), axis=-1)[..., 0]
+
+    def per_person(self, values: np.ndarray) -> np.ndarray:
+        """Each person's sum of ``values`` over their answers (``S + (P,)`` → ``S + (N,)``; 0 without answers)."""
+        out = np.zeros((*values.shape[:-1], self.start.size - 1))
+        some = self.start[1:] > self.start[:-1]
+        if some.any():
+            out[..., some] = np.add.reduceat(values, self.start[:-1][some], axis=-1)
+        return out
 
 
-def _at_codes(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``Σ_j values[..., j, x_j]`` over answered items; ``values`` is ``S + (J, K)``, ``codes`` broadcasts to
-    ``S + (J,)``."""
-    codes = codes.reshape((1,) * (values.ndim - 1 - codes.ndim) + codes.shape)
-    seen = codes != MISSING
-    picked = np.take_along_axis(values, np.where(seen, codes, 0)[..., None], axis=-1)[..., 0]
-    return np.where(seen, picked, 0.0).sum(axis=-1)
-
-
-def _derivatives(theta: np.ndarray, answers: Sequence[_Answers], items: Sequence[ItemArrays], with_logp: bool):
+def _derivatives(theta: np.ndarray, answers: Sequence[_Answers], with_logp: bool):
     """Per person: log-likelihood (or None), its gradient and the diagonal of its Hessian, each ``(N, D)``/``(N,)``."""
     n, dim = theta.shape
     grad = np.zeros((n, dim))
     hess = np.zeros((n, dim))
     loglik = np.zeros(n) if with_logp else None
-    for d, ans in enumerate(answers):  # one block per dimension (at most a handful)
-        if ans.item.shape[1] == 0:
-            continue
-        t = ans.terms(theta[:, d], items[d], with_logp)
-        grad[:, d] = _at_codes(t.dlogp, ans.code)
-        hess[:, d] = _at_codes(t.d2logp, ans.code)
+    for ans in answers:  # one block per dimension and item family (at most a handful)
+        t = ans.terms(theta[:, ans.dim], with_logp)
+        grad[:, ans.dim] += ans.per_person(ans.at_codes(t.dlogp))
+        hess[:, ans.dim] += ans.per_person(ans.at_codes(t.d2logp))
         if loglik is not None:
-            loglik += _at_codes(finite_logp(t.logp), ans.code)
+            loglik += ans.per_person(finite_logp(ans.at_codes(t.logp)))
     return loglik, grad, hess
 
 
-def _log_posterior(theta, answers, items, prior) -> np.ndarray:
-    loglik, _, _ = _derivatives(theta, answers, items, with_logp=True)
+def _log_posterior(theta, answers, prior) -> np.ndarray:
+    loglik, _, _ = _derivatives(theta, answers, with_logp=True)
     assert loglik is not None
     return loglik - 0.5 * np.einsum("nd,de,ne->n", theta, prior.precision, theta)
 
@@ -196,18 +216,18 @@ def joint_map(
         max_iter: iteration cap.
     """
     n = _check(codes, items, prior)
-    answers = [_Answers.of(np.asarray(c)) for c in codes]
+    answers = _Answers.split(codes, items)
     theta = np.zeros((n, prior.dim)) if start is None else np.array(start, dtype=float).reshape(n, prior.dim)
     prec = prior.precision
     active = np.ones(n, dtype=bool)
-    current = _log_posterior(theta, answers, items, prior)
+    current = _log_posterior(theta, answers, prior)
     for _ in range(max_iter):
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
         sub = [a.rows(rows) for a in answers]
         th = theta[rows]
-        _, grad, hess = _derivatives(th, sub, items, with_logp=False)
+        _, grad, hess = _derivatives(th, sub, with_logp=False)
         g = grad - th @ prec
         h = np.minimum(hess, 0.0)[:, :, None] * np.eye(prior.dim) - prec
         step = np.linalg.solve(-h, g[..., None])[..., 0]
@@ -216,7 +236,7 @@ def joint_map(
         scale = np.ones(rows.size)
         for _ in range(30):  # step halving while the log posterior decreases
             trial = th + scale[:, None] * step
-            f_new = _log_posterior(trial, sub, items, prior)
+            f_new = _log_posterior(trial, sub, prior)
             worse = f_new < f_old - 1e-12 * np.abs(f_old)
             if not worse.any():
                 break
@@ -225,20 +245,19 @@ def joint_map(
         current[rows] = f_new
         done = np.abs(scale[:, None] * step).max(axis=1) <= tol
         active[rows[done]] = False
-    _, _, hess = _derivatives(theta, answers, items, with_logp=False)
+    _, _, hess = _derivatives(theta, answers, with_logp=False)
     neg_h = prec - hess[:, :, None] * np.eye(prior.dim)
-    fisher = prec + _information_sum(theta, answers, items)[:, :, None] * np.eye(prior.dim)
+    fisher = prec + _information_sum(theta, answers)[:, :, None] * np.eye(prior.dim)
     pd = np.linalg.eigvalsh(neg_h)[:, 0] > 0
     neg_h = np.where(pd[:, None, None], neg_h, fisher)  # expected information where the observed is not PD
     return JointEstimate(theta, np.linalg.inv(neg_h), "map", ~active)
 
 
-def _information_sum(theta: np.ndarray, answers: Sequence[_Answers], items: Sequence[ItemArrays]) -> np.ndarray:
+def _information_sum(theta: np.ndarray, answers: Sequence[_Answers]) -> np.ndarray:
     """``(N, D)`` the Fisher information of each person's answered items per dimension, at ``θ_d``."""
     out = np.zeros(theta.shape)
-    for d, (ans, it) in enumerate(zip(answers, items, strict=True)):  # at most a handful of dimensions
-        info = ans.terms(theta[:, d], it, with_logp=False).information()
-        out[:, d] = np.where(ans.code != MISSING, info, 0.0).sum(axis=1)
+    for ans in answers:  # one block per dimension and item family (at most a handful)
+        out[:, ans.dim] += ans.per_person(ans.terms(theta[:, ans.dim], with_logp=False).information())
     return out
 
 
@@ -309,19 +328,19 @@ def joint_eap(
     """
     _check(codes, items, prior)
     codes = [np.asarray(c) for c in codes]
-    answers = [_Answers.of(c) for c in codes]
+    answers = _Answers.split(codes, items)
     mode = joint_map(codes, items, prior)
     prec = prior.precision
 
     def log_target(rows, theta):
         out = -0.5 * np.einsum("nmd,de,nme->nm", theta, prec, theta)
-        for d, (ans, it) in enumerate(zip(answers, items, strict=True)):
-            if ans.item.shape[1]:  # each person's answers only, at the points (M, n): (M, n, W, K)
-                logp = finite_logp(ans.rows(rows).terms(theta[:, :, d].T, it, with_logp=True).logp)
-                out += _at_codes(logp, ans.code[rows]).T
+        for ans in answers:  # each person's answers only, at the points (M, n)
+            block = ans.rows(rows)
+            logp = finite_logp(block.at_codes(block.terms(theta[:, :, ans.dim].T, with_logp=True).logp))  # (M, P)
+            out += block.per_person(logp).T
         return out
 
-    width = max((a.item.shape[1] * it.max_cat for a, it in zip(answers, items, strict=True)), default=1) or 1
+    width = max((a.widest * a.items.max_cat for a in answers), default=1)
     mean, cov = _importance_moments(log_target, mode.theta, mode.cov, n_points, seed, width)
     blank = ~np.any([(c != MISSING).any(axis=1) for c in codes], axis=0)  # no answers: the prior itself, exactly
     mean[blank], cov[blank] = 0.0, prior.cov
