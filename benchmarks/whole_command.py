@@ -115,7 +115,7 @@ def make_data(data: Path) -> dict[str, Path]:
             np.put_along_axis(codes[lo : lo + 20_000], shown, (rng.random(p.shape) < p).astype(np.int8), axis=1)
         _write_csv(files["cat_log"], codes, [f"CAT-{i:03d}" for i in range(j)])
     if not files["multidim"].exists():
-        codes, ids = _multidim_log(5_000, seed=17)
+        codes, ids = multidim_log(5_000, seed=17)
         _write_csv(files["multidim"], codes, ids)
     if not files["joint_eap"].exists():
         config = (ROOT / "examples" / "multidim" / "joint.yaml").read_text()
@@ -123,8 +123,10 @@ def make_data(data: Path) -> dict[str, Path]:
     return files
 
 
-def _multidim_log(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
-    """A sparse log of the default bank: θ ~ N(0, Σ) (the bank's correlation), 2–6 random items an area each."""
+def multidim_log(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """A sparse log of the default bank: θ ~ N(0, Σ) (the bank's correlation), 2–6 random items an area each.
+
+    Returns the ``(n, 288)`` codes (−1 = not presented) and the item ids, area after area in the bank's order."""
     from digiskill.bank import load_parameter_set
     from digiskill.irt.response import probability
     from digiskill.irt.sampling import draw_categories
