@@ -16,7 +16,7 @@ from digiskill.irt.multidim import (
     joint_eap,
     joint_map,
 )
-from digiskill.irt.response import category_terms, category_terms_at
+from digiskill.irt.response import category_terms, category_terms_at, log_probability_at
 
 R3 = np.array([[1.0, 0.6, 0.4], [0.6, 1.0, 0.5], [0.4, 0.5, 1.0]])
 
@@ -73,6 +73,14 @@ def test_category_terms_at_equals_the_full_evaluation_at_each_pair() -> None:
     for name in ("logp", "prob", "dlogp", "d2logp"):
         want = getattr(full, name)[:, np.arange(30), idx, :]
         assert_array_equal(getattr(got, name), want, err_msg=name)
+    assert_array_equal(log_probability_at(theta, items, idx), got.logp)
+    for cols in items.family_index.values():  # one family at a time: the kernel alone (3PL/4PL, graded, credit)
+        one, at = items.subset(cols), idx % cols.size
+        assert_array_equal(log_probability_at(theta, one, at), category_terms_at(theta, one, at).logp)
+    two_pl = ItemArrays.dichotomous([1.2, 0.8], [0.0, 1.0])
+    assert_array_equal(
+        log_probability_at(theta, two_pl, idx % 2), category_terms(theta, two_pl).logp[:, range(30), idx % 2]
+    )
     single = ItemArrays.dichotomous([1.2, 0.8], [0.0, 1.0], c=[0.2, 0.0])
     at = category_terms_at(theta[:, :4], single, np.array([1, 0, 0, 1]), with_logp=False)
     assert_array_equal(at.d2logp, category_terms(theta[:, :4], single).d2logp[:, np.arange(4), [1, 0, 0, 1], :])

@@ -27,7 +27,7 @@ import numpy as np
 
 from .items import ItemArrays
 from .likelihood import MISSING, finite_logp
-from .response import CategoryTerms, category_terms, category_terms_at
+from .response import CategoryTerms, category_terms, category_terms_at, log_probability_at
 
 PROPOSAL_SCALE = 1.25
 """Importance-sampling proposal: N(mode, (1.25)² · C). A little wider than the posterior so that its tails are
@@ -155,6 +155,11 @@ class _Answers:
     def terms(self, theta: np.ndarray, with_logp: bool) -> CategoryTerms:
         """The response terms of each answer at its person's ``θ`` (``S + (N,)``): ``S + (P, K)``."""
         return category_terms_at(theta[..., self.person], self.items, self.item, with_logp=with_logp)
+
+    def loglik(self, theta: np.ndarray) -> np.ndarray:
+        """Each person's log-likelihood of these answers at ``θ`` (``S + (N,)`` → ``S + (N,)``)."""
+        logp = log_probability_at(theta[..., self.person], self.items, self.item)
+        return self.per_person(finite_logp(self.at_codes(logp)))
 
     def at_codes(self, values: np.ndarray) -> np.ndarray:
         """``values[..., p, code[p]]`` (``S + (P, K)`` → ``S + (P,)``)."""
@@ -335,9 +340,7 @@ def joint_eap(
     def log_target(rows, theta):
         out = -0.5 * np.einsum("nmd,de,nme->nm", theta, prec, theta)
         for ans in answers:  # each person's answers only, at the points (M, n)
-            block = ans.rows(rows)
-            logp = finite_logp(block.at_codes(block.terms(theta[:, :, ans.dim].T, with_logp=True).logp))  # (M, P)
-            out += block.per_person(logp).T
+            out += ans.rows(rows).loglik(theta[:, :, ans.dim].T).T
         return out
 
     width = max((a.widest * a.items.max_cat for a in answers), default=1)
