@@ -15,6 +15,7 @@ The main entry point, :func:`category_terms`, returns for each θ, item and cate
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -255,9 +256,15 @@ def _partial_credit(
     k = np.arange(k_max, dtype=float)
     s = a * (k * theta[..., None] - cum_b)  # S + (J, K)
     s = np.where(present, s, -np.inf)
+    if not derivatives:  # log P alone: max and sum across the few category slabs (a reduction along a short last
+        # axis runs element by element); the same log-softmax as below, its sum taken in category order
+        slabs = [s[..., i] for i in range(k_max)]
+        top = functools.reduce(np.maximum, slabs)
+        top = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            lse = np.log(sum(np.exp(x - top) for x in slabs))
+        return (s - top[..., None]) - lse[..., None], None, None, None
     logp = log_softmax(s, axis=-1)
-    if not derivatives:
-        return logp, None, None, None
     p = np.exp(logp)
     mean = p @ k
     var = np.maximum(p @ (k * k) - mean**2, 0.0)
