@@ -66,6 +66,28 @@ def test_eap_equals_the_brute_force_integral_on_a_fine_product_grid():
     np.testing.assert_array_equal(est.cov[3], R2)
 
 
+def test_level_probabilities_equal_the_brute_force_tails():
+    """``P(θ_d ≥ c | answers)`` from the QMC weights against the same tail on a fine 2-D grid."""
+    items, codes = _two_area_case()
+    cuts = [np.array([-1.0, 0.0, 0.7]), np.array([-0.5, 1.2])]
+    est = joint_eap(codes, items, LatentNormal(R2), n_points=4096, cuts=cuts)
+    plain = joint_eap(codes, items, LatentNormal(R2), n_points=4096)
+    np.testing.assert_array_equal(est.theta, plain.theta)  # the tails do not change the estimate
+    assert est.tails is not None and plain.tails is None
+    grid = np.linspace(-7, 7, 1401)
+    for n in range(4):
+        t1, t2, lp = _grid_log_posterior(items, codes, n, grid)
+        w = np.exp(lp - lp.max())
+        w /= w.sum()
+        for d, t in enumerate((t1, t2)):
+            brute = [(w * (t >= c)).sum() for c in cuts[d]]
+            np.testing.assert_allclose(est.tails[d][n], brute, atol=6e-3)
+    # no answers: the prior's own tails, exactly (Φ(−c) under N(0, 1))
+    np.testing.assert_allclose(est.tails[0][3], [0.8413447460685429, 0.5, 0.2419636522230730], rtol=1e-12)
+    with pytest.raises(ValueError, match="sets of cuts"):
+        joint_eap(codes, items, LatentNormal(R2), cuts=cuts[:1])
+
+
 def test_map_is_the_mode_and_its_covariance_the_inverse_negative_hessian():
     items, codes = _two_area_case()
     prior = LatentNormal(R2)

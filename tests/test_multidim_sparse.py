@@ -149,7 +149,7 @@ def test_eap_equals_the_dense_evaluation_of_every_item_at_every_point() -> None:
             out += _dense_loglik_terms(theta[:, :, d], codes[d][rows], items[d], 1)[0]
         return out
 
-    mean, cov = _importance_moments(dense_log_target, mode.theta, mode.cov, 512, 3, 12 * 5)
+    mean, cov, _ = _importance_moments(dense_log_target, mode.theta, mode.cov, 512, 3, 12 * 5)
     mean[0], cov[0] = 0.0, prior.cov  # person 0 answered nothing: the prior
     assert_allclose(got.theta, mean, rtol=1e-12, atol=1e-12)
     assert_allclose(got.cov, cov, rtol=1e-12, atol=1e-12)

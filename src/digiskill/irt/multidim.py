@@ -84,12 +84,15 @@ class JointEstimate:
             posterior at the mode.
         method: ``"map"`` or ``"eap"``.
         converged: ``(N,)`` whether Newton's method converged (EAP: where its proposal mode did).
+        tails: EAP with ``cuts``: per dimension ``(N, C_d)`` the posterior probabilities ``P(θ_d ≥ c | answers)``
+            of that dimension's cuts.
     """
 
     theta: np.ndarray
     cov: np.ndarray
     method: str
     converged: np.ndarray
+    tails: tuple[np.ndarray, ...] | None = None
 
     @property
     def se(self) -> np.ndarray:
@@ -290,11 +293,21 @@ def _normal_points(dim: int, n_points: int, seed: int) -> np.ndarray:
     return z
 
 
-def _importance_moments(log_target_of, mode: np.ndarray, cov: np.ndarray, n_points: int, seed: int, width: int):
+def _importance_moments(
+    log_target_of,
+    mode: np.ndarray,
+    cov: np.ndarray,
+    n_points: int,
+    seed: int,
+    width: int,
+    cuts: Sequence[np.ndarray] | None = None,
+):
     """Posterior mean and covariance of each person by importance sampling from ``N(mode, s² cov)``.
 
     ``log_target_of(rows, theta)`` returns the unnormalised log posterior ``(n, M)`` at ``theta`` ``(n, M, D)``;
     ``width`` is the number of values it holds per person and point (persons are taken in blocks that bound memory).
+    With ``cuts`` (per dimension ``(C_d,)``) also the tail probabilities ``P(θ_d ≥ c)``, the weight of the points at
+    or above each cut (else None).
     """
     n, dim = mode.shape
     z = _normal_points(dim, n_points, seed)
@@ -302,6 +315,7 @@ def _importance_moments(log_target_of, mode: np.ndarray, cov: np.ndarray, n_poin
     log_q = -0.5 * (z * z).sum(axis=1)  # up to a constant per person (the log det of the proposal)
     mean = np.empty((n, dim))
     out_cov = np.empty((n, dim, dim))
+    tails = None if cuts is None else [np.empty((n, np.size(c))) for c in cuts]
     block = max(1, _CHUNK_CELLS // (n_points * max(width, dim)))
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))
@@ -313,7 +327,10 @@ def _importance_moments(log_target_of, mode: np.ndarray, cov: np.ndarray, n_poin
         dev = theta - mu[:, None, :]
         mean[rows] = mu
         out_cov[rows] = np.einsum("nm,nmd,nme->nde", w, dev, dev)
-    return mean, out_cov
+        for d, c in enumerate(cuts or ()):
+            above = theta[:, :, d, None] >= np.asarray(c, dtype=float)[None, None, :]  # (n, M, C_d)
+            tails[d][rows] = np.einsum("nm,nmc->nc", w, above)  # type: ignore[index]
+    return mean, out_cov, tails
 
 
 def joint_eap(
@@ -323,8 +340,10 @@ def joint_eap(
     *,
     n_points: int = 2048,
     seed: int = 0,
+    cuts: Sequence[np.ndarray] | None = None,
 ) -> JointEstimate:
-    """Posterior means and covariances of ``N`` persons' ability vectors under the ``N(0, Σ)`` prior.
+    """Posterior means and covariances of ``N`` persons' ability vectors under the ``N(0, Σ)`` prior (with ``cuts``,
+    per dimension ``(C_d,)``, also the posterior probabilities ``P(θ_d ≥ c)`` in ``tails``).
 
     Quasi-Monte Carlo importance sampling: ``n_points`` (a power of 2) scrambled Sobol points (seeded: the same
     answers give the same estimate) are mapped through the proposal ``N(θ̂_MAP, s² C_MAP)``, ``s`` =
@@ -344,10 +363,18 @@ def joint_eap(
         return out
 
     width = max((a.widest * a.items.max_cat for a in answers), default=1)
-    mean, cov = _importance_moments(log_target, mode.theta, mode.cov, n_points, seed, width)
+    if cuts is not None and len(cuts) != prior.dim:
+        raise ValueError(f"{len(cuts)} sets of cuts for a {prior.dim}-dimensional prior")
+    mean, cov, tails = _importance_moments(log_target, mode.theta, mode.cov, n_points, seed, width, cuts)
     blank = ~np.any([(c != MISSING).any(axis=1) for c in codes], axis=0)  # no answers: the prior itself, exactly
     mean[blank], cov[blank] = 0.0, prior.cov
-    return JointEstimate(mean, cov, "eap", mode.converged)
+    if tails is not None and blank.any():
+        from scipy.special import ndtr
+
+        sd = np.sqrt(np.diag(prior.cov))
+        for d, c in enumerate(cuts or ()):
+            tails[d][blank] = ndtr(-np.asarray(c, dtype=float) / sd[d])[None, :]
+    return JointEstimate(mean, cov, "eap", mode.converged, None if tails is None else tuple(tails))
 
 
 def joint_eap_from_grid(
@@ -406,5 +433,5 @@ def joint_eap_from_grid(
             out += lo + frac * (hi - lo)
         return out
 
-    mean, post_cov = _importance_moments(log_target, centre, cov, n_points, seed, 4 * prior.dim)
+    mean, post_cov, _ = _importance_moments(log_target, centre, cov, n_points, seed, 4 * prior.dim)
     return JointEstimate(mean, post_cov, "eap", np.ones(n, dtype=bool))

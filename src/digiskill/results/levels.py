@@ -37,3 +37,27 @@ def certified_level(prob_by_level: dict[int, float], threshold: float = CERTIFY_
     """The highest level whose ``P(θ ≥ cut)`` reaches ``threshold``; None when no level does."""
     reached = [level for level, p in prob_by_level.items() if p >= threshold]
     return max(reached) if reached else None
+
+
+SUPPORT_PROBABILITY = 0.5
+"""A multidimensional test never certifies a level that the area's own answers make less likely than not."""
+
+
+def bounded_levels(joint: np.ndarray, proven: np.ndarray, supported: np.ndarray) -> np.ndarray:
+    """The certified level of a multidimensional test's area: the joint-posterior level kept within the area's own
+    evidence, ``min(max(joint, proven), supported)`` (:mod:`digiskill.results.adaptive`).
+
+    Args:
+        joint: highest level with ``P(θ ≥ c | all the test's answers) ≥ 0.8``.
+        proven: highest level with ``P(θ ≥ c | the area's own answers) ≥ 0.8``.
+        supported: highest level with ``P(θ ≥ c | the area's own answers) ≥ 0.5`` (so ``proven ≤ supported``).
+
+    Arrays of any (equal) shape, 0 where no level is reached.
+    """
+    return np.minimum(np.maximum(joint, proven), supported)
+
+
+def bounded_level(joint: int | None, proven: int | None, supported: int | None) -> int | None:
+    """:func:`bounded_levels` of one area, with None for no level."""
+    level = int(bounded_levels(np.array(joint or 0), np.array(proven or 0), np.array(supported or 0)))
+    return level or None

@@ -26,7 +26,7 @@ from ..irt.estimation import log_posterior
 from ..irt.likelihood import encode_responses
 from ..irt.numbers import finite_or_none
 from ..irt.quadrature import Quadrature
-from .levels import CERTIFY_PROBABILITY, certified_level, prob_at_least
+from .levels import CERTIFY_PROBABILITY, SUPPORT_PROBABILITY, certified_level, prob_at_least
 
 RESULT_SCHEMA = "digiskill.result/1"
 
@@ -46,6 +46,16 @@ class BankVersion(FrozenModel):
     provisional: bool = Field(description="true while the parameters do not come from real response data")
 
 
+class OwnAnswers(FrozenModel):
+    """A multidimensional test: what the area's own answers say alone (as a unidimensional test would)."""
+
+    theta: float | None = Field(description="estimate from the area's own answers under its N(0, 1) prior")
+    se: float | None
+    level_probabilities: dict[int, float] = Field(description="level -> P(θ ≥ cut | the area's own answers)")
+    proven_level: int | None = Field(description=f"highest level with own probability ≥ {CERTIFY_PROBABILITY}")
+    supported_level: int | None = Field(description=f"highest level with own probability ≥ {SUPPORT_PROBABILITY}")
+
+
 class AreaResult(FrozenModel):
     """The result in one competence area."""
 
@@ -62,7 +72,19 @@ class AreaResult(FrozenModel):
     level_probabilities: dict[int, float] = Field(
         description="level -> P(θ ≥ cut of the level | responses), from the posterior on the grid"
     )
-    certified_level: int | None = Field(description=f"highest level with probability ≥ {CERTIFY_PROBABILITY}")
+    certified_level: int | None = Field(
+        description=f"highest level with probability ≥ {CERTIFY_PROBABILITY}; a multidimensional test: "
+        "`joint_level` kept within the own evidence, min(max(joint_level, own_answers.proven_level), "
+        "own_answers.supported_level)"
+    )
+    joint_level: int | None = Field(
+        None,
+        description=f"a multidimensional test: highest level with P(θ ≥ cut | all the test's answers) ≥ "
+        f"{CERTIFY_PROBABILITY} (θ, SE and level_probabilities are then the joint posterior's)",
+    )
+    own_answers: OwnAnswers | None = Field(
+        None, description="a multidimensional test: the estimate and levels from the area's own answers alone"
+    )
     level_name: Localized | None = None
     cut_scores: dict[int, float] = Field(description="the cut scores used")
     unreviewed_items: int = Field(
@@ -171,7 +193,21 @@ def area_results(
 
 
 def result_from_session(session: Session, bank: Bank, person: str) -> AssessmentResult:
-    """The result of a finished (or stopped) adaptive session."""
+    """The result of a finished (or stopped) adaptive session (a multidimensional one: computed jointly from its
+    answers, :func:`digiskill.results.adaptive.joint_area_results`)."""
+    if session.config.dimensionality == "multidimensional":
+        from .adaptive import adaptive_area_results
+
+        answers = []
+        for state in session.areas:
+            steps = [s for s in session.steps if s.area == state.area]
+            if steps:
+                ids = [s.item for s in steps]
+                codes = encode_responses(
+                    np.array([[s.response for s in steps]], dtype=float), bank.params.to_arrays(ids)
+                )
+                answers.append((state.area, ids, [int(c) for c in codes[0]]))
+        return _adaptive_result(session, bank, person, adaptive_area_results(bank, session.config, answers))
     q = session.config.quadrature
     quad = Quadrature.normal(q.n_points, q.bounds, mean=q.prior_mean, sd=q.prior_sd, rule=q.rule)
     areas = []
@@ -185,6 +221,10 @@ def result_from_session(session: Session, bank: Bank, person: str) -> Assessment
         theta = np.array([np.nan if state.theta is None else state.theta])
         se = np.array([np.nan if state.se is None else state.se])
         areas += area_results(bank, state.area, codes, ids, theta, se, quad)
+    return _adaptive_result(session, bank, person, areas)
+
+
+def _adaptive_result(session: Session, bank: Bank, person: str, areas: list[AreaResult]) -> AssessmentResult:
     return AssessmentResult(
         result_id=str(uuid.uuid4()),
         person=person,

@@ -8,7 +8,8 @@ estimates θ and SE again with the estimator and prior the result names:
 * a batch result (``score --results``): ``estimator`` (eap/map/ml/wle) with the parameter set's latent N(mean, sd)
   prior, on the default grid, as :func:`digiskill.results.batch.batch_results` does;
 * an adaptive result (``take`` / a session): the session's :class:`~digiskill.cat.CatConfig`, i.e. its estimator
-  (with the EAP fallback of ML/WLE before a mixed pattern) and its θ grid and prior.
+  (with the EAP fallback of ML/WLE before a mixed pattern) and its θ grid and prior; a multidimensional session's
+  areas jointly, with the own-answers evidence and the bounded level of :mod:`digiskill.results.adaptive`.
 
 The level probabilities ``P(θ ≥ c_L | responses)`` and the certified level (highest ``L`` with probability ≥ 0.8)
 follow from the posterior on that grid. Any stored value that differs from the recomputation (θ, SE relative
@@ -20,7 +21,7 @@ an unknown or repeated area, an item of another area, or a response outside an i
 from __future__ import annotations
 
 import math
-from typing import Any, get_args
+from typing import get_args
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from ..bank.default import Bank
 from ..errors import InputError, Problem
 from ..irt.estimation import Method, estimate
 from ..irt.quadrature import Quadrature
+from .adaptive import adaptive_area_results
 from .models import AreaResult, AssessmentResult, area_results, bank_version
 
 REL_TOL = 1e-6
@@ -145,25 +147,20 @@ def _step_log_problems(result: AssessmentResult, source: str | None) -> list[Pro
     return problems
 
 
-def _recompute_area(result: AssessmentResult, bank: Bank, a: AreaResult, cat: Any) -> AreaResult:
+def _recompute_batch_area(result: AssessmentResult, bank: Bank, a: AreaResult) -> AreaResult:
     codes = np.array([a.responses], dtype=np.int16)
-    if result.mode == "adaptive":
-        from ..cat.estimate import fit_area
+    latent = bank.params.calibration.latent if bank.params.calibration else None
+    mean, sd = (latent.mean, latent.sd) if latent else (0.0, 1.0)
+    est = estimate(codes, bank.params.to_arrays(a.items), result.estimator, prior_mean=mean, prior_sd=sd)  # type: ignore[arg-type]
+    return area_results(bank, a.area, codes, list(a.items), est.theta, est.se, Quadrature.normal(mean=mean, sd=sd))[0]
 
-        config = result.config
-        assert config is not None  # checked by _structure_problems
-        local = cat.local[[cat.index[i] for i in a.items]]
-        fit = fit_area(cat.areas[a.area], cat.grid, local, codes[0].astype(np.int64), config.estimator)
-        theta, se = np.array([fit.theta]), np.array([fit.se])
-        q = config.quadrature
-        quad = Quadrature.normal(q.n_points, q.bounds, mean=q.prior_mean, sd=q.prior_sd, rule=q.rule)
-    else:
-        latent = bank.params.calibration.latent if bank.params.calibration else None
-        mean, sd = (latent.mean, latent.sd) if latent else (0.0, 1.0)
-        est = estimate(codes, bank.params.to_arrays(a.items), result.estimator, prior_mean=mean, prior_sd=sd)  # type: ignore[arg-type]
-        theta, se = est.theta, est.se
-        quad = Quadrature.normal(mean=mean, sd=sd)
-    return area_results(bank, a.area, codes, list(a.items), theta, se, quad)[0]
+
+def _recompute_areas(result: AssessmentResult, bank: Bank) -> list[AreaResult]:
+    if result.mode == "batch":
+        return [_recompute_batch_area(result, bank, a) for a in result.areas]
+    assert result.config is not None  # checked by _structure_problems
+    answers = [(a.area, list(a.items), list(a.responses)) for a in result.areas]
+    return adaptive_area_results(bank, result.config, answers)
 
 
 def _differences(stored: AreaResult, new: AreaResult) -> list[str]:
@@ -186,6 +183,30 @@ def _differences(stored: AreaResult, new: AreaResult) -> list[str]:
         for level, p in sorted(new.level_probabilities.items()):
             if not abs(stored.level_probabilities[level] - p) <= PROB_TOL:
                 out.append(f"P(level {level}) {stored.level_probabilities[level]:.6g} stored, {p:.6g} recomputed")
+    if stored.joint_level != new.joint_level:
+        out.append(f"joint level {stored.joint_level} stored, {new.joint_level} recomputed")
+    if (stored.own_answers is None) != (new.own_answers is None):
+        out.append(
+            "the own-answers evidence of a multidimensional test is missing"
+            if stored.own_answers is None
+            else "own-answers evidence is stored for a test that is not multidimensional"
+        )
+    elif stored.own_answers is not None and new.own_answers is not None:
+        own, fresh = stored.own_answers, new.own_answers
+        if own.proven_level != fresh.proven_level or own.supported_level != fresh.supported_level:
+            out.append(
+                f"own-answers levels (proven {own.proven_level}, supported {own.supported_level}) stored, "
+                f"(proven {fresh.proven_level}, supported {fresh.supported_level}) recomputed"
+            )
+        if not (_close(own.theta, fresh.theta) and _close(own.se, fresh.se)):
+            out.append(
+                f"own-answers θ {_fmt(own.theta)} (SE {_fmt(own.se)}) stored, {_fmt(fresh.theta)} "
+                f"(SE {_fmt(fresh.se)}) recomputed"
+            )
+        if set(own.level_probabilities) != set(fresh.level_probabilities) or any(
+            abs(own.level_probabilities[k] - p) > PROB_TOL for k, p in fresh.level_probabilities.items()
+        ):
+            out.append("the own-answers level probabilities differ from the recomputed ones")
     if stored.cut_scores != new.cut_scores:
         out.append("cut scores differ from the bank's")
     if stored.level_name != new.level_name:
@@ -204,17 +225,10 @@ def recompute_result(result: AssessmentResult, bank: Bank, *, source: str | None
     check_bank(result, bank, source)
     if problems := _structure_problems(result, bank, source):
         raise InputError(problems)
-    cat = None
-    if result.mode == "adaptive":  # the session's bank arrays on its grid, built once
-        from ..cat.arrays import CatBank
-
-        cat = CatBank.from_parameters(bank.params, result.config)
-    new_areas = []
-    for a in result.areas:
-        new = _recompute_area(result, bank, a, cat)
+    new_areas = _recompute_areas(result, bank)
+    for a, new in zip(result.areas, new_areas, strict=True):
         if diffs := _differences(a, new):
             problems += [Problem(f"area {a.area!r}: {d}", source) for d in diffs]
-        new_areas.append(new)
     if problems:
         problems.append(
             Problem("the result does not follow from its own responses; it was changed after scoring", source)
