@@ -16,6 +16,10 @@ Commands (the names for ``--only``):
 * ``calibrate_sparse_oakes``: ``calibrate`` 2PL, 4,000 × 60, 20 random items answered each, Oakes SEs (the default)
 * ``fit_full_100``: ``calibrate`` 2PL, 10,000 × 100, ``--se none --fit full`` (M2 at 100 items, infit/outfit, Zh)
 * ``score_cat_log``: ``score`` a CAT log of 200,000 persons × 252 items, 48 answered each (EAP)
+* ``score_multidim_map``, ``score_multidim_eap``: ``score --multidimensional`` (MAP, EAP) of 5,000 persons × the
+  default bank's 288 items, 2–6 random items answered in each of the six areas (about 24 each), θ ~ N(0, Σ) with the
+  bank's correlation
+* ``simulate_joint_eap``: ``simulate --config examples/multidim/joint.yaml`` with ``estimator: eap``, 500 simulees
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent / "digiskill"
+DEFAULT_BANK = ROOT / "src" / "digiskill" / "data" / "default-params.json"
 
 
 def _write_csv(path: Path, codes: np.ndarray, ids: list[str]) -> None:
@@ -66,6 +71,8 @@ def make_data(data: Path) -> dict[str, Path]:
         "sparse_4000": data / "sparse_4000_x_60.csv",
         "cat_log": data / "cat_log_200k_x_252.csv",
         "cat_params": data / "cat_params_252.json",
+        "multidim": data / "multidim_5000_x_288.csv",
+        "joint_eap": data / "joint_eap.yaml",
     }
     if not files["complete_100k"].exists():
         codes, _, _ = _two_pl(3, 100_000, 100)
@@ -107,11 +114,41 @@ def make_data(data: Path) -> dict[str, Path]:
             p = 1 / (1 + np.exp(-a[shown] * (t - b[shown])))
             np.put_along_axis(codes[lo : lo + 20_000], shown, (rng.random(p.shape) < p).astype(np.int8), axis=1)
         _write_csv(files["cat_log"], codes, [f"CAT-{i:03d}" for i in range(j)])
+    if not files["multidim"].exists():
+        codes, ids = multidim_log(5_000, seed=17)
+        _write_csv(files["multidim"], codes, ids)
+    if not files["joint_eap"].exists():
+        config = (ROOT / "examples" / "multidim" / "joint.yaml").read_text()
+        files["joint_eap"].write_text(config.replace("estimator: map", "estimator: eap"))
     return files
 
 
+def multidim_log(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """A sparse log of the default bank: θ ~ N(0, Σ) (the bank's correlation), 2–6 random items an area each.
+
+    Returns the ``(n, 288)`` codes (−1 = not presented) and the item ids, area after area in the bank's order."""
+    from digiskill.bank import load_parameter_set
+    from digiskill.irt.response import probability
+    from digiskill.irt.sampling import draw_categories
+
+    params = load_parameter_set(DEFAULT_BANK)
+    areas, corr = params.latent_correlation()
+    rng = np.random.default_rng(seed)
+    theta = rng.multivariate_normal(np.zeros(len(areas)), corr, size=n)
+    blocks, ids = [], []
+    for d, area in enumerate(areas):  # six areas
+        area_ids = [i.id for i in params.items if i.area == area]
+        it = params.to_arrays(area_ids)
+        x = draw_categories(probability(theta[:, d], it), rng, it.n_cat)
+        rank = np.argsort(rng.random(x.shape), axis=1).argsort(axis=1)
+        shown = rank < rng.integers(2, 7, size=(n, 1))
+        blocks.append(np.where(shown, x, -1).astype(np.int8))
+        ids += area_ids
+    return np.concatenate(blocks, axis=1), ids
+
+
 def commands(files: dict[str, Path], out: Path) -> dict[str, list[str]]:
-    bank = ROOT / "src" / "digiskill" / "data" / "default-params.json"
+    bank = DEFAULT_BANK
     first = [i["id"] for i in json.loads(bank.read_text())["items"][:3]]
     d = str(BIN)
     return {
@@ -127,6 +164,16 @@ def commands(files: dict[str, Path], out: Path) -> dict[str, list[str]]:
         ],
         "score_cat_log": [
             d, "score", str(files["cat_log"]), "--params", str(files["cat_params"]), "--out", str(out / "s.csv"),
+        ],
+        "score_multidim_map": [
+            d, "score", str(files["multidim"]), "--multidimensional", "--method", "map", "--out", str(out / "m.csv"),
+        ],
+        "score_multidim_eap": [
+            d, "score", str(files["multidim"]), "--multidimensional", "--method", "eap", "--out", str(out / "m.csv"),
+        ],
+        "simulate_joint_eap": [
+            d, "simulate", "--params", str(bank), "--config", str(files["joint_eap"]), "--n", "500", "--seed", "1",
+            "--out", str(out / "sim.json"),
         ],
     }  # fmt: skip
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from .items import ItemArrays
 from .likelihood import MISSING, finite_logp
-from .response import category_terms
+from .response import CategoryTerms, category_terms, category_terms_at, log_probability_at
 
 PROPOSAL_SCALE = 1.25
 """Importance-sampling proposal: N(mode, (1.25)² · C). A little wider than the posterior so that its tails are
@@ -114,38 +114,86 @@ def _check(codes: Sequence[np.ndarray], items: Sequence[ItemArrays], prior: Late
     return n.pop()
 
 
-def _answered(codes: np.ndarray, items: ItemArrays) -> tuple[np.ndarray, ItemArrays]:
-    """The columns any person answered (the others add nothing) and their items."""
-    cols = np.flatnonzero((codes != MISSING).any(axis=0))
-    return codes[:, cols], items.subset(cols)
+@dataclass(frozen=True, eq=False)
+class _Answers:
+    """The answers to one dimension's items of one family, person after person (compressed rows): answer ``p`` is
+    person ``person[p]``'s to item ``item[p]`` of ``items``, in category ``code[p]``; person ``n``'s answers are
+    ``start[n]:start[n + 1]``. One family at a time, so that its kernel runs alone on the pairs."""
+
+    dim: int
+    items: ItemArrays
+    start: np.ndarray
+    person: np.ndarray
+    item: np.ndarray
+    code: np.ndarray
+
+    @classmethod
+    def split(cls, codes: Sequence[np.ndarray], items: Sequence[ItemArrays]) -> list[_Answers]:
+        """Every dimension's answers, one part per item family answered (at most three a dimension)."""
+        parts = []
+        for d, (c, it) in enumerate(zip(codes, items, strict=True)):  # a handful of dimensions
+            for family, cols in it.family_index.items():
+                sub = np.asarray(c)[:, cols]
+                person, item = np.nonzero(sub != MISSING)  # row-major: person after person
+                if person.size:
+                    count = np.bincount(person, minlength=sub.shape[0])
+                    start = np.concatenate([[0], np.cumsum(count)])
+                    parts.append(cls(d, it.family_subset(family), start, person, item, sub[person, item]))
+        return parts
+
+    @property
+    def widest(self) -> int:
+        """The most answers any one person gave."""
+        return int(np.diff(self.start).max())
+
+    def rows(self, rows: np.ndarray | slice) -> _Answers:
+        """The answers of the persons ``rows`` (renumbered from 0)."""
+        rows = np.arange(self.start.size - 1)[rows]
+        count = self.start[rows + 1] - self.start[rows]
+        start = np.concatenate([[0], np.cumsum(count)])
+        pair = np.repeat(self.start[rows] - start[:-1], count) + np.arange(start[-1])
+        person = np.repeat(np.arange(rows.size), count)
+        return _Answers(self.dim, self.items, start, person, self.item[pair], self.code[pair])
+
+    def terms(self, theta: np.ndarray, with_logp: bool) -> CategoryTerms:
+        """The response terms of each answer at its person's ``θ`` (``S + (N,)``): ``S + (P, K)``."""
+        return category_terms_at(theta[..., self.person], self.items, self.item, with_logp=with_logp)
+
+    def loglik(self, theta: np.ndarray) -> np.ndarray:
+        """Each person's log-likelihood of these answers at ``θ`` (``S + (N,)`` → ``S + (N,)``)."""
+        logp = log_probability_at(theta[..., self.person], self.items, self.item)
+        return self.per_person(finite_logp(self.at_codes(logp)))
+
+    def at_codes(self, values: np.ndarray) -> np.ndarray:
+        """``values[..., p, code[p]]`` (``S + (P, K)`` → ``S + (P,)``)."""
+        return np.take_along_axis(values, np.broadcast_to(self.code[:, None], (*values.shape[:-1], 1)), axis=-1)[..., 0]
+
+    def per_person(self, values: np.ndarray) -> np.ndarray:
+        """Each person's sum of ``values`` over their answers (``S + (P,)`` → ``S + (N,)``; 0 without answers)."""
+        out = np.zeros((*values.shape[:-1], self.start.size - 1))
+        some = self.start[1:] > self.start[:-1]
+        if some.any():
+            out[..., some] = np.add.reduceat(values, self.start[:-1][some], axis=-1)
+        return out
 
 
-def _at_codes(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``Σ_j values[..., j, x_j]`` over answered items; ``values`` is ``S + (J, K)``, ``codes`` ``S + (J,)``."""
-    seen = codes != MISSING
-    picked = np.take_along_axis(values, np.where(seen, codes, 0)[..., None], axis=-1)[..., 0]
-    return np.where(seen, picked, 0.0).sum(axis=-1)
-
-
-def _derivatives(theta: np.ndarray, codes: Sequence[np.ndarray], items: Sequence[ItemArrays], with_logp: bool):
+def _derivatives(theta: np.ndarray, answers: Sequence[_Answers], with_logp: bool):
     """Per person: log-likelihood (or None), its gradient and the diagonal of its Hessian, each ``(N, D)``/``(N,)``."""
     n, dim = theta.shape
     grad = np.zeros((n, dim))
     hess = np.zeros((n, dim))
     loglik = np.zeros(n) if with_logp else None
-    for d in range(dim):  # one block per dimension (at most a handful)
-        if codes[d].shape[1] == 0:
-            continue
-        t = category_terms(theta[:, d], items[d], with_logp=with_logp)
-        grad[:, d] = _at_codes(t.dlogp, codes[d])
-        hess[:, d] = _at_codes(t.d2logp, codes[d])
+    for ans in answers:  # one block per dimension and item family (at most a handful)
+        t = ans.terms(theta[:, ans.dim], with_logp)
+        grad[:, ans.dim] += ans.per_person(ans.at_codes(t.dlogp))
+        hess[:, ans.dim] += ans.per_person(ans.at_codes(t.d2logp))
         if loglik is not None:
-            loglik += _at_codes(finite_logp(t.logp), codes[d])
+            loglik += ans.per_person(finite_logp(ans.at_codes(t.logp)))
     return loglik, grad, hess
 
 
-def _log_posterior(theta, codes, items, prior) -> np.ndarray:
-    loglik, _, _ = _derivatives(theta, codes, items, with_logp=True)
+def _log_posterior(theta, answers, prior) -> np.ndarray:
+    loglik, _, _ = _derivatives(theta, answers, with_logp=True)
     assert loglik is not None
     return loglik - 0.5 * np.einsum("nd,de,ne->n", theta, prior.precision, theta)
 
@@ -176,20 +224,18 @@ def joint_map(
         max_iter: iteration cap.
     """
     n = _check(codes, items, prior)
-    pairs = [_answered(np.asarray(c), it) for c, it in zip(codes, items, strict=True)]
-    codes = [p[0] for p in pairs]
-    items = [p[1] for p in pairs]
+    answers = _Answers.split(codes, items)
     theta = np.zeros((n, prior.dim)) if start is None else np.array(start, dtype=float).reshape(n, prior.dim)
     prec = prior.precision
     active = np.ones(n, dtype=bool)
-    current = _log_posterior(theta, codes, items, prior)
+    current = _log_posterior(theta, answers, prior)
     for _ in range(max_iter):
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
-        sub = [c[rows] for c in codes]
+        sub = [a.rows(rows) for a in answers]
         th = theta[rows]
-        _, grad, hess = _derivatives(th, sub, items, with_logp=False)
+        _, grad, hess = _derivatives(th, sub, with_logp=False)
         g = grad - th @ prec
         h = np.minimum(hess, 0.0)[:, :, None] * np.eye(prior.dim) - prec
         step = np.linalg.solve(-h, g[..., None])[..., 0]
@@ -198,7 +244,7 @@ def joint_map(
         scale = np.ones(rows.size)
         for _ in range(30):  # step halving while the log posterior decreases
             trial = th + scale[:, None] * step
-            f_new = _log_posterior(trial, sub, items, prior)
+            f_new = _log_posterior(trial, sub, prior)
             worse = f_new < f_old - 1e-12 * np.abs(f_old)
             if not worse.any():
                 break
@@ -207,19 +253,19 @@ def joint_map(
         current[rows] = f_new
         done = np.abs(scale[:, None] * step).max(axis=1) <= tol
         active[rows[done]] = False
-    _, _, hess = _derivatives(theta, codes, items, with_logp=False)
+    _, _, hess = _derivatives(theta, answers, with_logp=False)
     neg_h = prec - hess[:, :, None] * np.eye(prior.dim)
-    fisher = prec + _information_sum(theta, codes, items)[:, :, None] * np.eye(prior.dim)
+    fisher = prec + _information_sum(theta, answers)[:, :, None] * np.eye(prior.dim)
     pd = np.linalg.eigvalsh(neg_h)[:, 0] > 0
     neg_h = np.where(pd[:, None, None], neg_h, fisher)  # expected information where the observed is not PD
     return JointEstimate(theta, np.linalg.inv(neg_h), "map", ~active)
 
 
-def _information_sum(theta: np.ndarray, codes: Sequence[np.ndarray], items: Sequence[ItemArrays]) -> np.ndarray:
+def _information_sum(theta: np.ndarray, answers: Sequence[_Answers]) -> np.ndarray:
     """``(N, D)`` the Fisher information of each person's answered items per dimension, at ``θ_d``."""
     out = np.zeros(theta.shape)
-    for d, info in enumerate(item_information(theta, items)):
-        out[:, d] = np.where(codes[d] != MISSING, info, 0.0).sum(axis=1)
+    for ans in answers:  # one block per dimension and item family (at most a handful)
+        out[:, ans.dim] += ans.per_person(ans.terms(theta[:, ans.dim], with_logp=False).information())
     return out
 
 
@@ -305,21 +351,18 @@ def joint_eap(
     exactly from the item response functions.
     """
     _check(codes, items, prior)
-    pairs = [_answered(np.asarray(c), it) for c, it in zip(codes, items, strict=True)]
-    codes = [p[0] for p in pairs]
-    items = [p[1] for p in pairs]
+    codes = [np.asarray(c) for c in codes]
+    answers = _Answers.split(codes, items)
     mode = joint_map(codes, items, prior)
     prec = prior.precision
 
     def log_target(rows, theta):
         out = -0.5 * np.einsum("nmd,de,nme->nm", theta, prec, theta)
-        for d, (c, it) in enumerate(zip(codes, items, strict=True)):
-            if it.n_items:
-                logp = finite_logp(category_terms(theta[:, :, d], it).logp)  # (n, M, J, K)
-                out += _at_codes(logp, c[rows][:, None, :])
+        for ans in answers:  # each person's answers only, at the points (M, n)
+            out += ans.rows(rows).loglik(theta[:, :, ans.dim].T).T
         return out
 
-    width = max((it.n_items * it.max_cat for it in items if it.n_items), default=1)
+    width = max((a.widest * a.items.max_cat for a in answers), default=1)
     if cuts is not None and len(cuts) != prior.dim:
         raise ValueError(f"{len(cuts)} sets of cuts for a {prior.dim}-dimensional prior")
     mean, cov, tails = _importance_moments(log_target, mode.theta, mode.cov, n_points, seed, width, cuts)

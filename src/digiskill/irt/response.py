@@ -15,6 +15,7 @@ The main entry point, :func:`category_terms`, returns for each θ, item and cate
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -56,20 +57,70 @@ def category_terms(theta: np.ndarray | float, items: ItemArrays, *, with_logp: b
     Returns:
         :class:`CategoryTerms` with arrays of shape ``S + (J, K_max)``.
     """
+    theta = np.asarray(theta, dtype=float)[..., None]
+    if len(items.family_index) == 1:
+        families = {f: (slice(None), items, theta) for f in items.family_index}
+    else:
+        families = {f: (idx, items.family_subset(f), theta) for f, idx in items.family_index.items()}
+    return _by_family(families, (*theta.shape[:-1], items.n_items, items.max_cat), with_logp)
+
+
+def category_terms_at(
+    theta: np.ndarray, items: ItemArrays, idx: np.ndarray, *, with_logp: bool = True
+) -> CategoryTerms:
+    """:func:`category_terms` of item–ability pairs: item ``idx[p]`` at ``theta[..., p]`` alone.
+
+    Element ``[..., p, k]`` equals ``category_terms(theta[..., p], items)[..., idx[p], k]`` (the same arithmetic), at
+    the cost of ``P`` items instead of ``J``: e.g. each person's answered items at that person's own θ.
+
+    Args:
+        theta: ability values, shape ``S + (P,)``.
+        items: the bank.
+        idx: ``(P,)`` item positions in ``items`` (repeats allowed).
+        with_logp: as in :func:`category_terms`.
+
+    Returns:
+        :class:`CategoryTerms` with arrays of shape ``S + (P, K_max)``.
+    """
     theta = np.asarray(theta, dtype=float)
+    return _by_family(_pairs(theta, items, idx), (*theta.shape, items.max_cat), with_logp)
+
+
+def log_probability_at(theta: np.ndarray, items: ItemArrays, idx: np.ndarray) -> np.ndarray:
+    """``log P`` alone of item–ability pairs, as :func:`category_terms_at` gives it (the same arithmetic, without the
+    probabilities and derivatives): item ``idx[p]`` at ``theta[..., p]``, shape ``S + (P, K_max)``."""
+    theta = np.asarray(theta, dtype=float)
+    return _by_family(_pairs(theta, items, idx), (*theta.shape, items.max_cat), True, derivatives=False).logp
+
+
+def _pairs(theta: np.ndarray, items: ItemArrays, idx: np.ndarray) -> dict:
+    """Per family present: the pairs' positions, their items' parameters and their abilities."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if theta.shape[-1:] != idx.shape:
+        raise ValueError(f"theta's last axis {theta.shape[-1:]} must match the {idx.size} item positions")
+    family = items.family[idx] if len(items.family_index) > 1 else None
+    families = {}
+    for f in items.family_index:  # at most three families
+        pos = slice(None) if family is None else np.flatnonzero(family == f)
+        families[f] = (pos, _Gathered.of(items, idx[pos]), theta[..., pos])
+    return families
+
+
+def _by_family(families: dict, shape: tuple[int, ...], with_logp: bool, derivatives: bool = True) -> CategoryTerms:
+    """Run each family's kernel on ``(positions, items, theta)`` and place its arrays at the positions (axis −2)."""
     kernels = {DICHOTOMOUS: _dichotomous, GRADED: _graded, PARTIAL_CREDIT: _partial_credit}
-    if len(items.family_index) == 1:  # one family: the kernel's arrays are the answer
-        (family,) = items.family_index
-        return CategoryTerms(*kernels[family](theta[..., None], items, with_logp))
-    shape = (*theta.shape, items.n_items, items.max_cat)
+    if len(families) == 1:  # one family: the kernel's arrays are the answer
+        ((family, (_, it, theta)),) = families.items()
+        return CategoryTerms(*kernels[family](theta, it, with_logp, derivatives))
     logp = np.full(shape, -np.inf) if with_logp else None
-    prob, dlogp, d2logp = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    for family, idx in items.family_index.items():  # at most three families
-        lp, p, dl, d2 = kernels[family](theta[..., None], items.family_subset(family), with_logp)
-        k = p.shape[-1]
-        prob[..., idx, :k], dlogp[..., idx, :k], d2logp[..., idx, :k] = p, dl, d2
+    prob, dlogp, d2logp = (np.zeros(shape), np.zeros(shape), np.zeros(shape)) if derivatives else (None, None, None)
+    for family, (idx, it, theta) in families.items():  # at most three families
+        lp, p, dl, d2 = kernels[family](theta, it, with_logp, derivatives)
+        if derivatives:
+            k = p.shape[-1]
+            prob[..., idx, :k], dlogp[..., idx, :k], d2logp[..., idx, :k] = p, dl, d2
         if logp is not None:
-            logp[..., idx, :k] = lp
+            logp[..., idx, : lp.shape[-1]] = lp
     return CategoryTerms(logp, prob, dlogp, d2logp)
 
 
@@ -102,23 +153,40 @@ def expected_score(theta: np.ndarray | float, items: ItemArrays) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------------- kernels
-# Each kernel takes theta of shape S + (1,) and items of one family, and returns (logp, prob, dlogp, d2logp), each of
-# shape S + (J, K_family); logp may be None when with_logp is False.
-_Kernel = tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]
+# Each kernel takes theta of shape S + (1,) (or S + (J,): item j at theta[..., j]) and items of one family, and returns
+# (logp, prob, dlogp, d2logp), each of shape S + (J, K_family); logp may be None when with_logp is False, and the
+# other three are None when derivatives is False (then logp alone is computed).
+_Kernel = tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]
 
 
-def _dichotomous(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
+class _Gathered(NamedTuple):
+    """The parameters a kernel reads, gathered at item positions (repeats allowed; ``b`` keeps the bank's width)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    n_cat: np.ndarray
+
+    @classmethod
+    def of(cls, items: ItemArrays, idx: np.ndarray) -> _Gathered:
+        return cls(items.a[idx], items.b[idx], items.c[idx], items.d[idx], items.n_cat[idx])
+
+
+def _dichotomous(theta: np.ndarray, it: ItemArrays | _Gathered, with_logp: bool, derivatives: bool = True) -> _Kernel:
     a, b, c, d = it.a, it.b[:, 0], it.c, it.d
     z = a * (theta - b)
     shape = (*z.shape, 2)
-    prob, dl, d2l = np.empty(shape), np.empty(shape), np.empty(shape)
-    s1, s0 = expit(z), expit(-z)  # σ(z) and 1 − σ(z), each accurate in its own tail
     if not (c.any() or (d != 1.0).any()):  # 1PL/2PL
         logp = None
         if with_logp:
             logp = np.empty(shape)
             logp[..., 1] = log_expit(z)
             logp[..., 0] = logp[..., 1] - z  # log σ(−z) = log σ(z) − z
+        if not derivatives:
+            return logp, None, None, None
+        prob, dl, d2l = np.empty(shape), np.empty(shape), np.empty(shape)
+        s1, s0 = expit(z), expit(-z)  # σ(z) and 1 − σ(z), each accurate in its own tail
         prob[..., 0], prob[..., 1] = s0, s1
         dl[..., 1] = a * s0
         dl[..., 0] = -a * s1
@@ -132,6 +200,10 @@ def _dichotomous(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
     logp = np.empty(shape)
     logp[..., 1] = np.logaddexp(log_c, log_dmc + ls1)
     logp[..., 0] = np.logaddexp(log_1md, log_dmc + ls0)
+    if not derivatives:
+        return logp, None, None, None
+    prob, dl, d2l = np.empty(shape), np.empty(shape), np.empty(shape)
+    s1, s0 = expit(z), expit(-z)
     prob[...] = np.exp(logp)
     # r1 = (d − c) σ / P1 and r0 = (d − c)(1 − σ) / P0, both in [0, 1], computed without 0/0
     r1 = np.exp(log_dmc + ls1 - logp[..., 1])
@@ -144,7 +216,7 @@ def _dichotomous(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
     return logp, prob, dl, d2l
 
 
-def _graded(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
+def _graded(theta: np.ndarray, it: ItemArrays | _Gathered, with_logp: bool, derivatives: bool = True) -> _Kernel:
     a = it.a[:, None]
     b = it.b  # (J, K−1), NaN padded
     k_max = b.shape[1] + 1
@@ -162,6 +234,8 @@ def _graded(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
     const = np.concatenate([edge, const, edge], axis=1)  # (J, K): the lowest and highest category have no gap term
     with np.errstate(invalid="ignore"):
         logp = log_expit(upper) + log_expit(-lower) + const
+    if not derivatives:
+        return np.where(present, logp, -np.inf), None, None, None
     su, sl = expit(upper), expit(lower)
     dl = a * ((1.0 - su) - sl)
     d2l = -(a * a) * (su * (1.0 - su) + sl * (1.0 - sl))
@@ -171,7 +245,9 @@ def _graded(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
     return logp, np.exp(logp), dl, d2l
 
 
-def _partial_credit(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kernel:
+def _partial_credit(
+    theta: np.ndarray, it: ItemArrays | _Gathered, with_logp: bool, derivatives: bool = True
+) -> _Kernel:
     a = it.a[:, None]
     b = it.b
     k_max = b.shape[1] + 1
@@ -180,6 +256,14 @@ def _partial_credit(theta: np.ndarray, it: ItemArrays, with_logp: bool) -> _Kern
     k = np.arange(k_max, dtype=float)
     s = a * (k * theta[..., None] - cum_b)  # S + (J, K)
     s = np.where(present, s, -np.inf)
+    if not derivatives:  # log P alone: max and sum across the few category slabs (a reduction along a short last
+        # axis runs element by element); the same log-softmax as below, its sum taken in category order
+        slabs = [s[..., i] for i in range(k_max)]
+        top = functools.reduce(np.maximum, slabs)
+        top = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            lse = np.log(sum(np.exp(x - top) for x in slabs))
+        return (s - top[..., None]) - lse[..., None], None, None, None
     logp = log_softmax(s, axis=-1)
     p = np.exp(logp)
     mean = p @ k
