@@ -162,7 +162,7 @@ def test_many_writers_at_once_all_commit(engine):
             for j in range(5):
                 with writes.begin() as conn:
                     conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"{i}-{j}"})
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(16)]
