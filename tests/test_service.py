@@ -365,6 +365,46 @@ def _finished(api: Api, person: str, **body) -> dict:
     return inv
 
 
+def test_a_process_issues_one_certificate_at_a_time(api, monkeypatch):
+    """Credentials asked for at once are issued one after the other within a process (``Service.issuing``: the work
+    holds the interpreter lock anyway), each once."""
+    import threading
+    import time
+
+    from digiskill.results import issue
+    from digiskill.service.assessments import by_code, ensure_certificate
+
+    finished = [_finished(api, f"person-issuing-{i}") for i in range(4)]
+    real, running, most = issue.issue_certificate, [0], [0]
+    guard = threading.Lock()
+
+    def counted(*args, **kwargs):
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)  # long enough for the others to arrive
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with guard:
+                running[0] -= 1
+
+    monkeypatch.setattr(issue, "issue_certificate", counted)
+    issued: dict[str, str] = {}
+
+    def fetch(inv: dict) -> None:
+        row = by_code(api.svc, inv["code"], "test")
+        issued[inv["session"]] = ensure_certificate(api.svc, row, f"citizen:{row.id}", "citizen").id
+
+    threads = [threading.Thread(target=fetch, args=(inv,)) for inv in finished]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert most[0] == 1
+    assert sorted(issued) == sorted(inv["session"] for inv in finished) and len(set(issued.values())) == 4
+
+
 def test_screening_issue_revoke_and_the_audit_log(api):
     inv = _finished(api, "person-screen", profile="hotel_cleaning_assistant")
     sid = inv["session"]

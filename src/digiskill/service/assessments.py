@@ -387,7 +387,8 @@ def ensure_certificate(svc: Service, row: SessionRow | Row, actor: str, role: st
         earlier = len(db.scalars(select(Certificate.id).where(Certificate.session_id == row.id)).all())
     if earlier:  # re-issue after a revocation: a new credential id
         result = result.model_copy(update={"result_id": str(uuid.uuid4())})
-    issued = issue_certificate(result, svc.bank, svc.issuer.profile, svc.issuer.private_key, lang=row.lang)
+    with svc.issuing:  # one issuance of this process at a time (see Service.issuing)
+        issued = issue_certificate(result, svc.bank, svc.issuer.profile, svc.issuer.private_key, lang=row.lang)
     cert_id = json.loads(issued.credential_json)["id"]
     cert = Certificate(
         id=cert_id,

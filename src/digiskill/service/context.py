@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..results.credential import IssuerProfile
 
 DEMO_ISSUER_ID = "https://digiskill.example/issuers/demo"
+ISSUING_AT_ONCE = 1  # certificates a process issues at the same time (see Service.issuing)
 
 
 @dataclass
@@ -86,6 +87,12 @@ class Service:
     issuer: Issuer
     limiter: RateLimiter = field(default_factory=RateLimiter)
     sessions: SessionCache = field(default_factory=SessionCache)
+    # Issuing a certificate is ~100 ms of pure-Python CPU (recomputation, JSON-LD canonicalisation, the PDF) that holds
+    # the interpreter lock, so two at once in one process take as long as one after the other. Run many at once and
+    # every other thread (the event loop serving answers, a request inside a write transaction) waits for the lock
+    # behind all of them: with 40 request threads issuing (the load test asks for all credentials at once) a write
+    # transaction stayed open for long stretches while its thread waited. The requests beyond this many wait here.
+    issuing: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(ISSUING_AT_ONCE))
 
     @cached_property
     def write_engine(self) -> Engine:

@@ -19,12 +19,17 @@ Tables (created by the Alembic migrations in ``migrations/``, never by ``create_
   an instance signs with the same demo key.
 
 SQLite runs in WAL mode with a busy timeout; write transactions on SQLite start with ``BEGIN IMMEDIATE`` so that two
-writers queue instead of failing on a lock upgrade. PostgreSQL uses READ COMMITTED; the ``version`` column and the
-unique ``(session_id, step)`` constraint keep concurrent answers consistent on both.
+writers queue instead of failing on a lock upgrade, and within one process they first pass a :class:`WriteGate` (one
+write transaction of the process at a time), so that SQLite's lock is contended by one thread per process, not by
+every request thread. PostgreSQL uses READ COMMITTED; the ``version`` column and the unique ``(session_id, step)``
+constraint keep concurrent answers consistent on both.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections import deque
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -45,6 +50,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 WRITE = "digiskill_write"  # execution option: this connection begins a write transaction
 SINGLE_READ = "digiskill_single_read"  # execution option (SQLite): one SELECT, in SQLite's autocommit (no BEGIN)
+BUSY_TIMEOUT_S = 30.0  # SQLite: how long a write waits for the database's write lock (then 503, see problems.py)
 
 
 def utcnow() -> datetime:
@@ -174,14 +180,109 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``: SQLite in WAL mode (busy timeout 30 s, ``BEGIN IMMEDIATE`` for writes), or PostgreSQL."""
+class WriteGate:
+    """The write transactions of one process on one SQLite database, one at a time, in the order they arrive.
+
+    SQLite's own wait for its write lock is polling: a writer that finds the lock taken sleeps 1, 2, 5, … up to 100 ms
+    and tries again, and whoever tries just after the lock is freed takes it. With ~80 request threads in 2 processes
+    polling at once (all 300 credentials of the load test requested together), a writer that keeps losing waited past
+    the 30 s busy timeout. Behind this gate only the thread at its head polls SQLite's lock, so the processes contend
+    with one writer each; the threads of a process wait here, woken in turn (first come, first served) the moment the
+    one before them commits or rolls back, not at their next poll.
+
+    Only an ordering device: SQLite's lock stays what keeps writes apart (another process, the ``digiskill serve
+    token`` command, a writer that did not pass the gate), so a gate released early changes no outcome. A writer that
+    waits here longer than ``timeout`` seconds gets the driver's "database is locked" error (a 503, like SQLite's own
+    busy timeout)."""
+
+    def __init__(self, timeout: float = BUSY_TIMEOUT_S) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()  # guards the two fields below
+        self._held = False
+        self._waiting: deque[threading.Event] = deque()
+
+    def acquire(self) -> None:
+        """Wait for this thread's turn (first come, first served); ``sqlite3.OperationalError`` after ``timeout``."""
+        with self._lock:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        if turn.wait(self.timeout):
+            return  # the writer before handed the gate over
+        with self._lock:
+            if turn.is_set():
+                return  # handed over just as the wait ran out
+            self._waiting.remove(turn)
+        raise sqlite3.OperationalError(
+            f"database is locked: waited {self.timeout:g} s behind this process's other write transactions"
+        )
+
+    def release(self) -> None:
+        """Hand the gate to the writer that has waited longest, or open it."""
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._held = False
+
+
+class _GatedConnection(sqlite3.Connection):
+    """The driver connection of a SQLite engine: a write transaction passes the engine's :class:`WriteGate` before
+    ``BEGIN IMMEDIATE`` and leaves it when the transaction ends (commit, rollback, or close)."""
+
+    gate: WriteGate  # set on the subclass made for each engine
+    _holds_gate = False
+
+    def begin_write(self) -> None:
+        self.gate.acquire()
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.gate.release()
+            raise
+        self._holds_gate = True
+
+    def _leave_gate(self) -> None:
+        if self._holds_gate:
+            self._holds_gate = False
+            self.gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._leave_gate()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave_gate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave_gate()
+
+
+def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
+    """An engine for ``url``: SQLite in WAL mode (busy timeout ``busy_timeout`` seconds, ``BEGIN IMMEDIATE`` for writes
+    behind the engine's :class:`WriteGate`, which waits as long), or PostgreSQL."""
     if not is_sqlite(url):
         # no ping before each checkout (a round trip per statement group, ~20 % of a step's round trips): a connection
         # the database closed fails its request once, and SQLAlchemy then replaces the whole pool (disconnect
         # detection); recycled hourly so that idle connections do not go stale
         return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600)
-    engine = create_engine(url, pool_size=20, max_overflow=30, connect_args={"timeout": 30, "check_same_thread": False})
+    gated = type("GatedConnection", (_GatedConnection,), {"gate": WriteGate(busy_timeout)})
+    engine = create_engine(
+        url,
+        pool_size=20,
+        max_overflow=30,
+        connect_args={"timeout": busy_timeout, "check_same_thread": False, "factory": gated},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
@@ -190,7 +291,7 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a committed answer survives a process crash
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -198,7 +299,11 @@ def make_engine(url: str) -> Engine:
         options = conn.get_execution_options()
         if options.get(SINGLE_READ):
             return  # a single SELECT is atomic on its own; the closing ROLLBACK is then a no-op in the driver
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if options.get(WRITE) else "BEGIN")
+        driver = conn.connection.driver_connection
+        if options.get(WRITE):
+            driver.begin_write()
+        else:
+            driver.execute("BEGIN")
 
     return engine
 
