@@ -115,7 +115,10 @@ def certified_levels(
     q = config.quadrature
     quad = Quadrature.normal(q.n_points, q.bounds, mean=q.prior_mean, sd=q.prior_sd, rule=q.rule)
     items = [params.to_arrays([it.id for it in params.items if it.area == a]) for a in areas]
-    own = [prob_at_least(quad.points, np.exp(log_posterior(xd, it, quad)), c) for xd, it, c in zip(x, items, cuts)]
+    own = [
+        prob_at_least(quad.points, np.exp(log_posterior(xd, it, quad)), c)
+        for xd, it, c in zip(x, items, cuts, strict=True)
+    ]
     out = {
         "own": np.stack([reached(p, CERTIFY_PROBABILITY) for p in own], axis=1),
         "supported": np.stack([reached(p, SUPPORT_PROBABILITY) for p in own], axis=1),
