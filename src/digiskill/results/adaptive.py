@@ -23,7 +23,7 @@ otherwise be certified in security on the strength of the other five, and someon
 pulled down by the others. The rule never certifies a level the area's own answers make less likely than not
 (``supported_level``), and never less than its own answers prove at the certification threshold (``proven_level``,
 what a unidimensional test would certify). ``benchmarks/mcat_study.py`` measures what each choice does to level
-accuracy, over everyone and over people whose areas differ a lot (``docs/multidimensional.md``).
+accuracy, over everyone and over people whose areas differ a lot (README, "Multidimensional adaptive test").
 
 Everything is a deterministic function of the answers, so the issuer recomputes it before signing
 (:mod:`digiskill.results.recompute`).
