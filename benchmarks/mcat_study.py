@@ -3,7 +3,7 @@
 Six unidimensional adaptive tests against one multidimensional test, on the same simulees: true θ drawn from
 N(0, R) (seeded), one complete response matrix drawn from the model, the same stopping rules (SE ≤ 0.4 in every area,
 2–20 items an area), so every difference comes from the design. Each design as it would be deployed: the
-unidimensional tests with the default configuration (EAP, maximum information, randomesque exposure control), the
+unidimensional tests with the default configuration (EAP, maximum information, no exposure control), the
 multidimensional one as ``examples/multidim/joint.yaml`` (MAP, ``dprule``, the rule choosing the area).
 
 Two banks:
