@@ -44,7 +44,6 @@ from digiskill.cat.joint import EAP_SEED
 from digiskill.cat.simulate import generate_responses, simulate
 from digiskill.irt.estimation import log_posterior
 from digiskill.irt.multidim import LatentNormal, joint_eap
-from digiskill.irt.quadrature import Quadrature
 from digiskill.results.levels import CERTIFY_PROBABILITY, SUPPORT_PROBABILITY, bounded_levels, prob_at_least
 
 SE_TARGET = 0.4
@@ -112,8 +111,7 @@ def certified_levels(
 ) -> dict[str, np.ndarray]:
     """``(N, D)`` certified levels from the given answers ``x`` (per area ``(N, J_area)``): own answers alone
     (proven and supported), and for a multidimensional design the joint and the bounded level."""
-    q = config.quadrature
-    quad = Quadrature.normal(q.n_points, q.bounds, mean=q.prior_mean, sd=q.prior_sd, rule=q.rule)
+    quad = config.quadrature.quadrature()
     items = [params.to_arrays([it.id for it in params.items if it.area == a]) for a in areas]
     own = [
         prob_at_least(quad.points, np.exp(log_posterior(xd, it, quad)), c)

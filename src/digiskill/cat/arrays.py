@@ -18,7 +18,6 @@ from ..bank.parameters import ParameterSet
 from ..errors import InputError
 from ..irt.items import DICHOTOMOUS, ItemArrays
 from ..irt.likelihood import finite_logp
-from ..irt.quadrature import Quadrature
 from ..irt.response import category_terms
 from .config import CatConfig, QuadratureConfig
 
@@ -36,7 +35,7 @@ class Grid:
 
     @classmethod
     def from_config(cls, q: QuadratureConfig) -> Grid:
-        quad = Quadrature.normal(q.n_points, q.bounds, q.prior_mean, q.prior_sd, rule=q.rule)
+        quad = q.quadrature()
         log_int = np.zeros(q.n_points)
         if q.rule == "trapezoid":
             log_int[[0, -1]] = np.log(0.5)

@@ -25,7 +25,7 @@ Defaults and why:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -43,6 +43,10 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(gt=0, lt=0.5, allow_inf_nan=False)]
 ExposureParameter = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+
+
+if TYPE_CHECKING:
+    from ..irt.quadrature import Quadrature
 
 
 class StartRule(FrozenModel):
@@ -72,6 +76,12 @@ class QuadratureConfig(FrozenModel):
         if not self.bounds[0] < self.bounds[1]:
             raise ValueError(f"quadrature bounds must be increasing, got {list(self.bounds)}")
         return self
+
+    def quadrature(self) -> Quadrature:
+        """The grid and its N(prior_mean, prior_sd) weights."""
+        from ..irt.quadrature import Quadrature
+
+        return Quadrature.normal(self.n_points, self.bounds, self.prior_mean, self.prior_sd, rule=self.rule)
 
 
 class SelectionRule(FrozenModel):

@@ -39,15 +39,8 @@ import numpy as np
 from ..bank.default import Bank
 from ..cat.config import CatConfig
 from ..irt.numbers import finite_or_none
-from ..irt.quadrature import Quadrature
 from .levels import SUPPORT_PROBABILITY, bounded_level, certified_level
 from .models import AreaResult, Localized, OwnAnswers, area_results
-
-
-def session_quadrature(config: CatConfig) -> Quadrature:
-    """The θ grid and N(mean, sd) prior of the session's configuration."""
-    q = config.quadrature
-    return Quadrature.normal(q.n_points, q.bounds, mean=q.prior_mean, sd=q.prior_sd, rule=q.rule)
 
 
 def own_area_result(
@@ -61,7 +54,7 @@ def own_area_result(
     fit = fit_area(cat.areas[area], cat.grid, local, np.asarray(codes, dtype=np.int64), config.estimator)
     x = np.array([codes], dtype=np.int16)
     return area_results(
-        bank, area, x, list(items), np.array([fit.theta]), np.array([fit.se]), session_quadrature(config)
+        bank, area, x, list(items), np.array([fit.theta]), np.array([fit.se]), config.quadrature.quadrature()
     )[0]
 
 
@@ -149,4 +142,4 @@ def adaptive_area_results(
     return [own_area_result(bank, cat, config, a, ids, c) for a, ids, c in answers]
 
 
-__all__ = ["adaptive_area_results", "joint_area_results", "own_area_result", "session_quadrature"]
+__all__ = ["adaptive_area_results", "joint_area_results", "own_area_result"]

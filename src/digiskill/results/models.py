@@ -208,8 +208,7 @@ def result_from_session(session: Session, bank: Bank, person: str) -> Assessment
                 )
                 answers.append((state.area, ids, [int(c) for c in codes[0]]))
         return _adaptive_result(session, bank, person, adaptive_area_results(bank, session.config, answers))
-    q = session.config.quadrature
-    quad = Quadrature.normal(q.n_points, q.bounds, mean=q.prior_mean, sd=q.prior_sd, rule=q.rule)
+    quad = session.config.quadrature.quadrature()
     areas = []
     for state in session.areas:
         steps = [s for s in session.steps if s.area == state.area]
