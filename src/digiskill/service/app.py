@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         young, middle, _old = gc.get_threshold()
         gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
         yield
+        await svc.aclose()
         svc.close()
 
     app = FastAPI(

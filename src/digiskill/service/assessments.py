@@ -24,6 +24,7 @@ from .auth import code_digest, new_code
 from .context import Service
 from .db import Answer, AuditEntry, Certificate, SessionRow, utcnow
 from .problems import ProblemError
+from .steps import Read, Steps, run_steps
 
 MAX_ATTEMPTS = 20
 SESSIONS = SessionRow.__table__
@@ -135,11 +136,16 @@ def _next_version(conn, row: Row, **values: Any) -> bool:
 
 def by_code(svc: Service, code: str, client: str) -> Row:
     """The session of an invitation code; unknown codes count towards the client's guessing limit (429)."""
+    return run_steps(svc, session_by_code(svc, code, client))
+
+
+def session_by_code(svc: Service, code: str, client: str) -> Steps[Row]:
+    """:func:`by_code` as database steps (run them with :func:`~.steps.run_steps` or :func:`~.steps.arun_steps`)."""
     limit = svc.settings.limits.code_failures_per_minute
     if svc.limiter.exceeded("code", client, limit):
         raise ProblemError(429, "too many unknown codes from this address; wait a minute", code="rate-limited")
     digest = code_digest(code)
-    row = None if digest is None else _session(svc, _SESSION_BY_CODE, digest)
+    row = None if digest is None else (yield Read(_SESSION_BY_CODE, {"key": digest}))
     if row is None:
         svc.limiter.hit("code", client, limit)
         raise ProblemError(404, "no test has this code; check the code on your invitation", code="unknown-code")
@@ -215,107 +221,142 @@ def submit_answer(
 def record_answer(
     svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str], row: Row | None = None
 ) -> Recorded:
-    """Record the answer to ``step`` exactly once.
+    """Record the answer to ``step`` exactly once (see :func:`answer_steps`), waiting for each database call."""
+    return run_steps(svc, answer_steps(svc, session_id, step, item_id, answer, row))
+
+
+def answer_steps(
+    svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str], row: Row | None = None
+) -> Steps[Recorded]:
+    """Record the answer to ``step`` exactly once, as database steps.
 
     ``row``: the session row the caller has just read (by its code), used for the first attempt instead of reading it
-    again; its ``version`` guards the write like any other read."""
+    again; its ``version`` guards the write like any other read. A writer that lost the race reads again and then
+    replays or refuses."""
+    for _ in range(MAX_ATTEMPTS):
+        if row is None or row.id != session_id:
+            row = yield Read(_SESSION_BY_ID, {"key": session_id})
+        if row is None:
+            raise ProblemError(404, "the test no longer exists", code="unknown-session")
+        if 1 <= step <= row.n_steps:
+            stored = yield Read(_STORED_ANSWER, {"session": row.id, "step": step})
+            text = _replayed_outcome(svc, row, stored, step, item_id, answer)
+            return Recorded(json.loads(text), text, True)
+        write = _next_step(svc, row, step, item_id, answer)
+        if not (yield write):  # another request answered first: read again, then replay or refuse
+            row = None
+            continue
+        svc.sessions.put(session_id, row.version + 1, write.values["state"], write.session)
+        return Recorded(write.outcome, write.text, False)
+    raise ProblemError(409, "the test is busy with another answer; try again", code="busy")
+
+
+def _next_step(svc: Service, row: Row, step: int, item_id: str, answer: str | list[str]) -> StepWrite:
+    """The answer to the current ``step`` applied to the session ``row`` holds: the CAT step, the outcome and the
+    write that records both (409 when the step is not the current one, 422 for an option the item lacks)."""
     from ..bank.content import score_response
     from ..cat import answer as cat_answer
     from ..cat import next_item
     from ..results.models import result_from_session
 
-    for _ in range(MAX_ATTEMPTS):
-        if row is None or row.id != session_id:
-            row = _session(svc, _SESSION_BY_ID, session_id)
-        if row is None:
-            raise ProblemError(404, "the test no longer exists", code="unknown-session")
-        if 1 <= step <= row.n_steps:
-            text = _replay(svc, row, step, item_id, answer)
-            return Recorded(json.loads(text), text, True)
-        if row.status == "purged":
-            raise ProblemError(410, "this test's answers have been deleted (retention period)", code="purged")
-        if row.status == "finished":
-            raise ProblemError(409, "the test has ended; no more answers", code="finished")
-        if step != row.n_steps + 1:
-            raise ProblemError(
-                409,
-                f"step {step} is not the current step {row.n_steps + 1}",
-                code="stale-step",
-                current_step=row.n_steps + 1,
-            )
-        if row.status == "paused":
-            raise ProblemError(409, "the test is paused; resume it first", code="paused")
-        if item_id != row.current_item:
-            raise ProblemError(
-                409, f"item {item_id!r} is not the item of step {step}", code="stale-item", current_step=step
-            )
-        item = svc.items[item_id]
-        response = score_response(item, answer)  # InputError (422) for an option the item does not have
-        session = svc.session_of(row.id, row.version, row.state)
-        new = cat_answer(session, svc.cat_bank, item_id, response)
-        nxt = next_item(new, svc.cat_bank)
-        finished = nxt is None
-        now = utcnow()
-        outcome = {
-            "step": step,
-            "item": item_id,
-            "recorded": True,
-            "answered": step,
-            "finished": finished,
-            "next": None if finished else item_view(svc, row, nxt, step + 1, row.lang),
-        }
-        state = new.model_dump_json()
-        values: dict[str, Any] = {
-            "state": state,
-            "n_steps": step,
-            "current_item": nxt,
-            "status": "finished" if finished else "active",
-            "updated_at": now,
-        }
-        if finished:
-            values["finished_at"] = now
-            values["result"] = result_from_session(new, svc.bank, person=row.person_ref).dump_json()
-        text = json.dumps(outcome, ensure_ascii=False)
-        recorded = {
-            "session_id": session_id,
-            "step": step,
-            "item": item_id,
-            "answer": _canonical_answer(item, answer),
-            "response": response,
-            "outcome": text,
-            "created_at": now,
-        }
+    if row.status == "purged":
+        raise ProblemError(410, "this test's answers have been deleted (retention period)", code="purged")
+    if row.status == "finished":
+        raise ProblemError(409, "the test has ended; no more answers", code="finished")
+    if step != row.n_steps + 1:
+        raise ProblemError(
+            409,
+            f"step {step} is not the current step {row.n_steps + 1}",
+            code="stale-step",
+            current_step=row.n_steps + 1,
+        )
+    if row.status == "paused":
+        raise ProblemError(409, "the test is paused; resume it first", code="paused")
+    if item_id != row.current_item:
+        raise ProblemError(
+            409, f"item {item_id!r} is not the item of step {step}", code="stale-item", current_step=step
+        )
+    item = svc.items[item_id]
+    response = score_response(item, answer)  # InputError (422) for an option the item does not have
+    session = svc.session_of(row.id, row.version, row.state)
+    new = cat_answer(session, svc.cat_bank, item_id, response)
+    nxt = next_item(new, svc.cat_bank)
+    finished = nxt is None
+    now = utcnow()
+    outcome = {
+        "step": step,
+        "item": item_id,
+        "recorded": True,
+        "answered": step,
+        "finished": finished,
+        "next": None if finished else item_view(svc, row, nxt, step + 1, row.lang),
+    }
+    values: dict[str, Any] = {
+        "state": new.model_dump_json(),
+        "n_steps": step,
+        "current_item": nxt,
+        "status": "finished" if finished else "active",
+        "updated_at": now,
+    }
+    if finished:
+        values["finished_at"] = now
+        values["result"] = result_from_session(new, svc.bank, person=row.person_ref).dump_json()
+    text = json.dumps(outcome, ensure_ascii=False)
+    recorded = {
+        "session_id": row.id,
+        "step": step,
+        "item": item_id,
+        "answer": _canonical_answer(item, answer),
+        "response": response,
+        "outcome": text,
+        "created_at": now,
+    }
+    return StepWrite(row, values, recorded, finished, outcome, text, new)
+
+
+@dataclass(frozen=True)
+class StepWrite:
+    """The write of one step: the session's next version (``values``) and the answer row (``recorded``), atomic; its
+    result is False when another writer moved the version first or recorded the same step (no partial write)."""
+
+    row: Row
+    values: dict[str, Any]
+    recorded: dict[str, Any]
+    finished: bool
+    outcome: dict[str, Any]
+    text: str
+    session: Any  # the CAT session after the step (kept in the worker's cache once written)
+
+    def run(self, svc: Service) -> bool:
         try:
-            _write_step(svc, row, values, recorded, finished)
-        except (_LostRace, IntegrityError):  # another request answered first: read again, then replay or refuse
-            row = None
-            continue
-        svc.sessions.put(session_id, row.version + 1, state, new)
-        return Recorded(outcome, text, False)
-    raise ProblemError(409, "the test is busy with another answer; try again", code="busy")
+            if svc.engine.dialect.name == "postgresql":
+                with svc.read_engine.connect() as conn:  # autocommit: the one statement commits itself
+                    return conn.execute(_PG_STEP[self.finished], self._pg_params()).rowcount == 1
+            with svc.write_engine.begin() as conn:  # one transaction: the session's new version and the answer row
+                if not _next_version(conn, self.row, **self.values):
+                    raise _LostRace  # rolls the transaction back
+                conn.execute(_RECORD_ANSWER, self.recorded)
+            return True
+        except (_LostRace, IntegrityError):
+            return False
+
+    async def arun(self, svc: Service) -> bool:
+        """PostgreSQL (the only database served asynchronously): the one statement, awaited on the event loop."""
+        try:
+            async with svc.async_engine().connect() as conn:
+                return (await conn.execute(_PG_STEP[self.finished], self._pg_params())).rowcount == 1
+        except IntegrityError:
+            return False
+
+    def _pg_params(self) -> dict[str, Any]:
+        params = {"where_id": self.row.id, "where_version": self.row.version, "new_version": self.row.version + 1}
+        params.update({f"new_{k}": v for k, v in self.values.items()})
+        params.update({f"a_{k}": v for k, v in self.recorded.items() if k != "session_id"})
+        return params
 
 
-def _write_step(svc: Service, row: Row, values: dict[str, Any], recorded: dict[str, Any], finished: bool) -> None:
-    """Write the session's next version and the answer row atomically; :class:`_LostRace` when another writer moved
-    the version first (IntegrityError when it recorded the same step)."""
-    if svc.engine.dialect.name == "postgresql":
-        params = {"where_id": row.id, "where_version": row.version, "new_version": row.version + 1}
-        params.update({f"new_{k}": v for k, v in values.items()})
-        params.update({f"a_{k}": v for k, v in recorded.items() if k != "session_id"})
-        with svc.read_engine.connect() as conn:  # autocommit: the one statement commits itself
-            if conn.execute(_PG_STEP[finished], params).rowcount != 1:
-                raise _LostRace
-        return
-    with svc.write_engine.begin() as conn:  # one transaction: the session's new version and the answer row
-        if not _next_version(conn, row, **values):
-            raise _LostRace
-        conn.execute(_RECORD_ANSWER, recorded)
-
-
-def _replay(svc: Service, row: Row, step: int, item_id: str, answer: str | list[str]) -> str:
+def _replayed_outcome(svc: Service, row: Row, stored: Row | None, step: int, item_id: str, answer) -> str:
     """The stored outcome (JSON) of an answered ``step`` when this is the same answer again; 409 for another."""
-    with svc.read_engine.connect() as conn:
-        stored = conn.execute(_STORED_ANSWER, {"session": row.id, "step": step}).first()
     item = None if stored is None else svc.items.get(stored.item)
     if item is not None and stored.item == item_id and stored.answer == _canonical_answer(item, answer):
         return stored.outcome

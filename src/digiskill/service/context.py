@@ -7,6 +7,7 @@ settings and database serve the same tests.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +19,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from sqlalchemy.engine import Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
     from sqlalchemy.orm import sessionmaker
 
     from ..bank.default import Bank
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 DEMO_ISSUER_ID = "https://digiskill.example/issuers/demo"
 ISSUING_AT_ONCE = 1  # certificates a process issues at the same time (see Service.issuing)
+ASYNC_POOL_SIZE = 10  # PostgreSQL connections per process for the citizens' steps (a step holds one for one statement)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Service:
     issuer: Issuer
     limiter: RateLimiter = field(default_factory=RateLimiter)
     sessions: SessionCache = field(default_factory=SessionCache)
+    _async_engines: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, repr=False)
     # Issuing a certificate is ~100 ms of pure-Python CPU (recomputation, JSON-LD canonicalisation, the PDF) that holds
     # the interpreter lock, so two at once in one process take as long as one after the other. Run many at once and
     # every other thread (the event loop serving answers, a request inside a write transaction) waits for the lock
@@ -119,6 +123,32 @@ class Service:
         from .db import is_sqlite
 
         return is_sqlite(self.settings.database_url)
+
+    def async_engine(self) -> AsyncEngine:
+        """The asynchronous engine (PostgreSQL, psycopg's async connections, autocommit) of the running event loop.
+
+        A pooled connection belongs to the loop that opened it, so each loop gets its own engine (a server process
+        has one loop; a test client may start several); an engine goes with its loop."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        engine = self._async_engines.get(loop)
+        if engine is None:
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine(
+                self.settings.database_url, isolation_level="AUTOCOMMIT", pool_size=ASYNC_POOL_SIZE, max_overflow=0
+            )
+            self._async_engines[loop] = engine
+        return engine
+
+    async def aclose(self) -> None:
+        """Close the connections of this loop's asynchronous engine (at the app's shutdown)."""
+        import asyncio
+
+        engine = self._async_engines.pop(asyncio.get_running_loop(), None)
+        if engine is not None:
+            await engine.dispose()
 
     def session_of(self, session_id: str, version: int, state: str) -> Session:
         """The CAT session stored as ``state`` at ``version``: the parsed object from the cache, or parsed now."""

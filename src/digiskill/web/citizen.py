@@ -15,25 +15,29 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from ..service.assessments import (
+    answer_steps,
     by_code,
     citizen_result,
     ensure_certificate,
     item_view,
+    session_by_code,
     set_paused,
-    submit_answer,
 )
 from ..service.auth import normalize_code
 from ..service.context import Service
 from ..service.db import Answer, SessionRow
 from ..service.deps import client_address
 from ..service.problems import ProblemError
+from ..service.steps import serve_steps
 from .render import csrf_ok, error_page, finish, page_lang, redirect, render
 from .text import TEXT_OBJECTS, Lang
 from .whatnext import what_next
 
 router = APIRouter(include_in_schema=False)
-# The pages of a test (start, the test's page, the item, the answer, the result) are async: they run on the event loop
-# with no hand-over to a worker thread (indexed reads, one small write, a template), as the API's citizen calls do.
+# The pages of a test (start, the test's page, the item, the answer, the result) are async and read and write the
+# session through the same database steps as the API's citizen calls (service/steps.py): on SQLite straight through on
+# the event loop, on PostgreSQL awaited on it; no hand-over to a worker thread (indexed reads, one small write, a
+# template).
 # The downloads (certificate PDF, credential) stay in worker threads: issuing one signs and draws a PDF.
 
 PROBLEM_TEXT = {
@@ -75,16 +79,17 @@ def problem_page(request: Request, lang: Lang, exc: ProblemError, code: str | No
     return error_page(request, lang=lang, status=exc.status, message=getattr(t, key), back=back, back_text=back_text)
 
 
-def _open(request: Request, code: str) -> tuple[SessionRow, Lang]:
-    row = by_code(svc_of(request), code, client_address(request))
+async def _open(request: Request, code: str) -> tuple[SessionRow, Lang]:
+    svc = svc_of(request)
+    row = await serve_steps(svc, session_by_code(svc, code, client_address(request)))
     return row, page_lang(request, row.lang)
 
 
-def _open_page(request: Request, code: str) -> tuple[SessionRow | None, Lang, Any]:
+async def _open_page(request: Request, code: str) -> tuple[SessionRow | None, Lang, Any]:
     """(session, language, None), or (None, language, the plain-language error page) for an unknown or purged code."""
     lang = page_lang(request)
     try:
-        row, lang = _open(request, code)
+        row, lang = await _open(request, code)
     except ProblemError as exc:
         return None, lang, problem_page(request, lang, exc)
     return row, lang, None
@@ -124,7 +129,7 @@ async def start_post(request: Request):
         problem, status = t.err_bad_code, 422
     else:
         try:
-            by_code(svc, typed, client_address(request))
+            await serve_steps(svc, session_by_code(svc, typed, client_address(request)))
         except ProblemError as exc:
             problem, status = getattr(t, PROBLEM_TEXT.get(exc.code or "", "err_generic")), exc.status
     if problem is None:
@@ -145,7 +150,7 @@ async def start_post(request: Request):
 @router.get("/t/{code}")
 async def test_home(code: str, request: Request):
     """Where this code's test stands: the introduction, the break page or the result."""
-    row, lang, failed = _open_page(request, code)
+    row, lang, failed = await _open_page(request, code)
     if failed is not None:
         return failed
     svc = svc_of(request)
@@ -176,7 +181,7 @@ def _paused_page(request: Request, row: SessionRow, code: str, lang: Lang):
 
 @router.get("/t/{code}/item")
 async def item_page(code: str, request: Request):
-    row, lang, failed = _open_page(request, code)
+    row, lang, failed = await _open_page(request, code)
     if failed is not None:
         return failed
     if row.status in ("finished", "paused", "purged"):
@@ -209,7 +214,7 @@ def _item(request, row, code, lang, *, errors=(), chosen=(), order=None, bad_pla
 @router.post("/t/{code}/answer")
 async def answer_post(code: str, request: Request):
     form = await request.form()
-    row, lang, failed = _open_page(request, code)
+    row, lang, failed = await _open_page(request, code)
     if failed is not None:
         return failed
     t = TEXT_OBJECTS[lang]
@@ -244,14 +249,14 @@ async def answer_post(code: str, request: Request):
             errors = [{"field": f"opt-{item.options[0].id}", "text": t.err_choose_one}]
             return _item(request, row, code, lang, errors=errors, status=422)
     try:
-        outcome, _replayed = submit_answer(svc, row.id, step, item_id, answer, row)
+        done = await serve_steps(svc, answer_steps(svc, row.id, step, item_id, answer, row))
     except ProblemError as exc:
         if exc.code in ("stale-step", "step-answered", "stale-item"):
             return redirect(request, f"/t/{shown}/item?notice=already")
         if exc.code in ("finished", "paused"):
             return redirect(request, f"/t/{shown}")
         return problem_page(request, lang, exc, code)
-    if outcome["finished"]:
+    if done.outcome["finished"]:
         return redirect(request, f"/t/{shown}/result")
     return redirect(request, f"/t/{shown}/item")
 
@@ -268,7 +273,7 @@ async def resume_post(code: str, request: Request):
 
 async def _pause(code: str, request: Request, paused: bool):
     form = await request.form()
-    row, lang, failed = _open_page(request, code)
+    row, lang, failed = await _open_page(request, code)
     if failed is not None:
         return failed
     if not csrf_ok(request, form.get("csrf")):
@@ -318,7 +323,7 @@ def explained_steps(svc: Service, row: SessionRow, lang: Lang) -> list[dict[str,
 async def result_page(code: str, request: Request):
     lang = page_lang(request)
     try:
-        row, lang = _open(request, code)
+        row, lang = await _open(request, code)
         view = citizen_result(svc_of(request), row)
     except ProblemError as exc:
         return problem_page(request, lang, exc, code)
@@ -366,7 +371,8 @@ def credential_json(code: str, request: Request):
 def _download(code: str, request: Request, kind: str):
     lang = page_lang(request)
     try:
-        row, lang = _open(request, code)
+        row = by_code(svc_of(request), code, client_address(request))
+        lang = page_lang(request, row.lang)
         cert = ensure_certificate(svc_of(request), row, f"citizen:{row.id}", "citizen")
     except ProblemError as exc:
         return problem_page(request, lang, exc, code)

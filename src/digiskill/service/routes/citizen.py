@@ -3,49 +3,45 @@ result, the certificate. No response carries an answer key, a score or an item p
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from ..assessments import (
     Recorded,
+    answer_steps,
     by_code,
     citizen_result,
     citizen_view,
     ensure_certificate,
-    record_answer,
+    session_by_code,
     set_paused,
 )
 from ..context import Service
 from ..deps import SvcDep, client_address
 from ..models import AnswerIn
+from ..steps import Steps, serve_steps
 
 router = APIRouter(prefix="/v1/citizen", tags=["citizen"])
-T = TypeVar("T")
 
 
-# The calls of every step (and the result) are async. On SQLite they run on the event loop itself, with no hand-over
-# to a worker thread and back: their work is CPU (the CAT step) and short database calls inside the process. On
-# PostgreSQL each statement waits for the database server, so they run in a worker thread and the loop serves other
-# requests meanwhile (measured in benchmarks/README.md, "The service under load").
-async def _step(svc: Service, fn: Callable[..., T], *args: Any) -> T:
-    return fn(*args) if svc.inline else await run_in_threadpool(fn, *args)
+# A step reads and writes the session through database steps (service/steps.py): on SQLite they run straight through
+# on the event loop (short calls inside the process, no hand-over to a worker thread and back); on PostgreSQL each
+# call is awaited on the loop, which serves other requests while the database server works.
+def _view(svc: Service, code: str, client: str) -> Steps[dict]:
+    return citizen_view(svc, (yield from session_by_code(svc, code, client)))
 
 
-def _view(svc: Service, code: str, client: str) -> dict:
-    return citizen_view(svc, by_code(svc, code, client))
+def _answer(svc: Service, code: str, client: str, body: AnswerIn) -> Steps[Recorded]:
+    row = yield from session_by_code(svc, code, client)
+    return (yield from answer_steps(svc, row.id, body.step, body.item, body.answer, row))
 
 
-def _answer(svc: Service, code: str, client: str, body: AnswerIn) -> Recorded:
-    row = by_code(svc, code, client)
-    return record_answer(svc, row.id, body.step, body.item, body.answer, row)
+def _result(svc: Service, code: str, client: str) -> Steps[dict]:
+    return citizen_result(svc, (yield from session_by_code(svc, code, client)))
 
 
 @router.get("/{code}", summary="The test of this code: progress and the item on screen")
 async def current(code: str, request: Request, svc: SvcDep) -> dict:
-    return await _step(svc, _view, svc, code, client_address(request))
+    return await serve_steps(svc, _view(svc, code, client_address(request)))
 
 
 @router.post(
@@ -53,7 +49,7 @@ async def current(code: str, request: Request, svc: SvcDep) -> dict:
     summary="Answer the current step (a repeat of the same answer returns the same outcome)",
 )
 async def post_answer(code: str, body: AnswerIn, request: Request, svc: SvcDep):
-    done = await _step(svc, _answer, svc, code, client_address(request), body)
+    done = await serve_steps(svc, _answer(svc, code, client_address(request), body))
     headers = {"X-Digiskill-Replayed": "true"} if done.replayed else None
     return Response(done.text.encode(), media_type="application/json", headers=headers)  # the JSON stored with it
 
@@ -70,13 +66,9 @@ def resume(code: str, request: Request, svc: SvcDep) -> dict:
     return citizen_view(svc, set_paused(svc, row.id, False))
 
 
-def _result(svc: Service, code: str, client: str) -> dict:
-    return citizen_result(svc, by_code(svc, code, client))
-
-
 @router.get("/{code}/result", summary="The levels per area, once the test has ended")
 async def result(code: str, request: Request, svc: SvcDep) -> dict:
-    return await _step(svc, _result, svc, code, client_address(request))
+    return await serve_steps(svc, _result(svc, code, client_address(request)))
 
 
 @router.get(
