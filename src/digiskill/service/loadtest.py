@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 from pydantic import Field
@@ -127,13 +127,23 @@ class Connection:
         self._host_header = f"Host: {self.host}:{self.port}\r\n"
 
     async def request(
-        self, method: str, path: str, *, json_body: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Reply:
+        """One request; ``json_body`` is sent as JSON, ``form`` as an HTML form (a list value repeats its field)."""
         head = [f"{method} {path} HTTP/1.1\r\n", self._host_header]
         body = b""
         if json_body is not None:
             body = json.dumps(json_body).encode()
             head.append(f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n")
+        elif form is not None:
+            body = urlencode(form, doseq=True).encode()
+            head.append(f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n")
         elif method in ("POST", "PUT", "PATCH"):
             head.append("Content-Length: 0\r\n")
         for name, value in (headers or {}).items():
@@ -161,7 +171,11 @@ class Connection:
         for line in lines[1:]:
             if line:
                 name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
+                key = name.strip().lower()
+                if key == "set-cookie" and key in headers:  # one line per cookie: keep them all
+                    headers[key] += "\n" + value.strip()
+                else:
+                    headers[key] = value.strip()
         if "content-length" in headers:
             content = await reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
