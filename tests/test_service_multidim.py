@@ -180,11 +180,19 @@ def test_screening_uses_the_joint_posterior_of_the_result(web, finished):
     scr = web.get(url, headers=_auth(web, "caseworker"))
     body = scr.json()
     assert scr.status_code == 200 and body["caseworker_decision_required"] is True
+    own = {a["area"]: a["own_answers"]["level_probabilities"] for a in staff["areas"]}
     score = 1.0
     for a in body["areas"]:
         assert a["probability"] == probs[a["area"]][str(a["required_level"])]
+        assert a["own_probability"] == own[a["area"]][str(a["required_level"])]
         score *= a["probability"] if a["essential"] else 1.0
     assert body["score"] == pytest.approx(score, abs=1e-5)
+    weak = next(a for a in body["areas"] if a["area"] == WEAK)
+    pct, own_pct = round(100 * weak["probability"]), round(100 * weak["own_probability"])
+    assert (
+        f"{pct}% probability of at least level 3 from all answers, {own_pct}% from the area's own answers"
+        in (body["reason"]["en"])
+    )
 
 
 def test_the_certificate_is_issued_from_the_recomputed_joint_result_and_verifies(web, finished):
@@ -238,6 +246,8 @@ def test_the_result_pages_show_every_area_and_state_the_joint_rule(web, finished
     page = web.get(f"/staff/sessions/{inv['session']}")
     assert page.status_code == 200
     result = web.get(f"/v1/sessions/{inv['session']}/result", headers=_auth(web, "caseworker")).json()
+    screened = web.get(f"/staff/sessions/{inv['session']}?profile=social_health_care_helper")
+    assert screened.status_code == 200 and TEXTS["da"]["staff_col_own_pi"] in screened.text
     for label in ("staff_col_theta", "staff_joint_heading", "staff_joint_rule", "staff_col_joint", "staff_col_own"):
         assert TEXTS["da"][label] in page.text
     rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", page.text.split('id="joint"')[1].split("</table>")[0])

@@ -252,6 +252,7 @@ def session_page(session_id: str, request: Request):
                         "essential": x.essential,
                         "cut": x.cut_score,
                         "pi": x.probability,
+                        "own_pi": x.own_probability,
                     }
                     for x in s.areas
                 ],
