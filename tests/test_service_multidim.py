@@ -361,3 +361,9 @@ def test_serve_config_hands_the_parsed_file_to_every_worker_and_a_bad_file_is_on
         assert r.exit_code == 2 and len(lines) == 1 and str(path) in lines[0] and says in lines[0], r.output
         assert "Traceback" not in r.output
     assert len(started) == 1  # no bad file started a server
+
+
+def test_the_readme_tells_how_to_serve_the_multidimensional_test():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Run the service") :].split("\n## ", 1)[0]
+    assert "digiskill serve --config examples/multidim/joint.yaml" in section
