@@ -280,6 +280,7 @@ def test_a_session_keeps_the_configuration_it_was_started_with(web):
     from fastapi.testclient import TestClient
 
     from digiskill.cat.take_config import take_config
+    from digiskill.results.document import TEXT
     from digiskill.service.context import SessionCache, prepare_test
     from digiskill.web.app import create_app
 
@@ -303,6 +304,10 @@ def test_a_session_keeps_the_configuration_it_was_started_with(web):
     assert result["config"] == json.loads(standard.model_dump_json())
     assert result["areas"][0]["own_answers"] is None and result["areas"][0]["n_items"] >= 4
     assert "level_rule" not in web.get(f"/v1/citizen/{inv['code']}/result").json()
+    pdf = web.get(f"/v1/citizen/{inv['code']}/certificate.pdf").content  # a unidimensional certificate's wording
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert " ".join(TEXT["framework"]["da"].split()) in " ".join(text.split())
+    assert TEXT["framework_joint"]["da"].split(". ")[1] not in " ".join(text.split())
     assert joint.cat_bank_for(standard).config == standard and joint.cat_bank_for(joint.config) is joint.cat_bank
 
 
