@@ -1,7 +1,9 @@
 """``digiskill serve``: run the service; ``serve migrate`` brings the database up to date; ``serve token`` makes a
 bearer token; ``serve user add`` adds a caseworker of the web pages.
 
-With no options: SQLite in ``./digiskill.db`` (WAL), the demo issuer (said at start), http://127.0.0.1:8000.
+With no options: SQLite in ``./digiskill.db`` (WAL), the demo issuer (said at start), http://127.0.0.1:8000, the
+standard test (``--config FILE``: another CAT configuration, e.g. the multidimensional ``examples/multidim/joint.yaml``;
+read and checked once here, then handed to every worker inside the settings).
 FastAPI, SQLAlchemy and uvicorn are imported only inside the commands.
 """
 
@@ -64,6 +66,14 @@ def serve(
     public_per_minute: Annotated[
         int, typer.Option("--public-per-minute", min=1, help="public verifications per address per minute")
     ] = 120,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="CAT configuration (JSON or YAML, as take --config) of new invitations, e.g. "
+            "examples/multidim/joint.yaml; default: the standard test",
+        ),
+    ] = None,
 ) -> None:
     """Start the service (``digiskill serve``), or run one of the sub-commands."""
     if ctx.invoked_subcommand is not None:
@@ -76,6 +86,15 @@ def serve(
         stderr.print("note: several workers on SQLite share one write lock; use PostgreSQL to scale out")
     if not _is_loopback(host):
         stderr.print(f"warning: listening on {host}, not only on this computer; put TLS (a proxy) in front")
+    cat_config = None
+    if config_file is not None:
+        from ..service.context import load_test_config
+
+        try:  # read and checked here, once: the workers get the parsed configuration with the settings
+            cat_config = load_test_config(config_file)
+        except InputError as err:
+            raise fail_on_bad_input(err) from err
+        stderr.print(f"test: {config_file} ({cat_config.dimensionality})")
     settings = Settings(
         database_url=database_url,
         issuer_key=key,
@@ -84,6 +103,7 @@ def serve(
         retention_days=retention_days,
         migrate=False,
         limits=Limits(code_failures_per_minute=code_failures_per_minute, public_per_minute=public_per_minute),
+        cat_config=cat_config,
     )
     try:
         run_server(settings, host, port, workers)

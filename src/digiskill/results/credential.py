@@ -10,7 +10,9 @@ Shape (every term is defined by the two pinned contexts, so JSON-LD canonicaliza
   OpenBadgeCredential carries one achievement.
 * ``credentialSubject.result``: one ``Result`` per tested area, pointing at its result description; ``achievedLevel``
   names the certified level (absent when no level is confirmed) and ``value`` gives the level number.
-* ``evidence``: per area, the items answered, θ, SE, the level probabilities, and the bank version.
+* ``evidence``: per area, the items answered, θ, SE, the level probabilities, and the bank version; for a
+  multidimensional test also the joint level and the area's own-answers evidence (θ, SE, proven and supported level),
+  and the achievement's ``criteria`` state the joint rule.
 * ``issuer`` (a ``Profile``), ``validFrom``, and an ``eddsa-rdfc-2022`` Data Integrity proof (see
   :mod:`digiskill.results.signing`).
 
@@ -145,7 +147,21 @@ def _level_description(bank: Bank, level: int, descriptor: str) -> str:
     return descriptor if fw3 is None else f"{descriptor} DigComp 3.0 proficiency level: {fw3.level_of(level).name.en}."
 
 
-def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
+CRITERIA = (
+    "A level in an area is confirmed when the posterior probability that the person's ability is at or above the "
+    "level's cut score is at least 0.8 (cut scores set by item mapping at RP67)."
+)
+CRITERIA_JOINT = (
+    "Multidimensional test: the areas' abilities are correlated, so the posterior uses the answers in all areas. A "
+    "level in an area is the highest one whose probability (ability at or above the level's cut score) given all "
+    "answers is at least 0.8, but never above the highest level the area's own answers alone give at least 0.5, and "
+    "never below the highest level they alone give at least 0.8 (cut scores set by item mapping at RP67)."
+)
+"""The achievement's criteria: the level rule of a unidimensional test, and that of a multidimensional one
+(:mod:`digiskill.results.adaptive`)."""
+
+
+def _achievement(bank: Bank, areas: list[str], joint: bool = False) -> dict[str, Any]:
     fw = bank.content.framework
     versions = "DigComp 2.2" + (" and DigComp 3.0" if fw.digcomp3 is not None else "")
     descriptions = []
@@ -188,10 +204,7 @@ def _achievement(bank: Bank, areas: list[str]) -> dict[str, Any]:
         "achievementType": "Assessment",
         "name": "Digital skills (digiskill) / Digitale kompetencer",
         "description": f"An adaptive assessment of adults' digital skills in competence areas mapped to {versions}.",
-        "criteria": {
-            "narrative": "A level in an area is confirmed when the posterior probability that the person's ability "
-            "is at or above the level's cut score is at least 0.8 (cut scores set by item mapping at RP67)."
-        },
+        "criteria": {"narrative": CRITERIA_JOINT if joint else CRITERIA},
         "alignment": [
             {
                 "type": ["Alignment"],
@@ -280,6 +293,17 @@ def open_badge_credential(
             r["value"] = "no level confirmed"
         results.append(r)
         probs = ", ".join(f"L{k}: {v:.3f}" for k, v in sorted(a.level_probabilities.items()))
+        own = a.own_answers
+        if own is not None:  # a multidimensional test: the joint level and what the area's own answers say
+            probs += (
+                f" (all areas' answers; joint level {a.joint_level or 'none'}); own answers alone: "
+                + (
+                    f"theta = {own.theta:.4f}, SE = {own.se:.4f}, "
+                    if own.theta is not None and own.se is not None
+                    else ""
+                )
+                + f"proven level {own.proven_level or 'none'}, supported level {own.supported_level or 'none'}"
+            )
         evidence.append(
             {
                 "id": f"urn:uuid:{result.result_id}#{a.area}",
@@ -294,7 +318,10 @@ def open_badge_credential(
                 "genre": "digiskill assessment",
             }
         )
-    subject: dict[str, Any] = {"type": ["AchievementSubject"], "achievement": _achievement(bank, areas)}
+    subject: dict[str, Any] = {
+        "type": ["AchievementSubject"],
+        "achievement": _achievement(bank, areas, result.multidimensional),
+    }
     identifiers = [hashed_identity(result.person, salt if salt is not None else secrets.token_hex(16))]
     if holder_name:
         identifiers.append(

@@ -2,6 +2,8 @@
 
 The PDF shows the areas with the certified levels and their descriptors, the date, the issuer, a verification code and
 a QR code that refers to the signed credential. A result from a provisional parameter set carries a visible notice.
+The note under the levels states the rule that set them: the posterior probability of at least 80 %, or for a
+multidimensional test the joint rule of :mod:`digiskill.results.adaptive` in plain words.
 Nothing about the person appears beyond what they chose: the name is optional (a pseudonymous reference is never
 printed).
 
@@ -36,6 +38,16 @@ TEXT = {
         "en": "Levels follow the EU Digital Competence Framework, DigComp 2.2. A level is confirmed when the "
         "probability that the person is at that level or above is at least 80%.",
     },
+    "framework_joint": {
+        "da": "Niveauer efter EU's referenceramme for digitale kompetencer, DigComp 2.2. Områderne hænger sammen, så "
+        "hvert niveau bygger på svarene i alle områder: det bekræftes, når de giver mindst 80 % sandsynlighed for, at "
+        "personen er på niveauet. Men det er aldrig højere, end personens egne svar i området gør sandsynligt (mindst "
+        "50 %), og aldrig lavere, end de egne svar alene viser (mindst 80 %).",
+        "en": "Levels follow the EU Digital Competence Framework, DigComp 2.2. The areas are related, so each level "
+        "uses the answers in all areas: it is confirmed when they give at least 80% probability that the person is "
+        "at that level or above. But it is never higher than the person's own answers in that area make likely (at "
+        "least 50%), and never lower than those answers show alone (at least 80%).",
+    },
     "verify": {
         "da": "Verifikationskode. QR-koden indeholder bevisets id; udstederen har ingen verifikationsside. Det "
         "signerede digitale bevis (Open Badges 3.0, credential.json) kontrolleres med 'digiskill verify "
@@ -56,6 +68,12 @@ TEXT = {
         "bekræftede niveau er markeret med orange ramme.",
         "en": "The cells show the probability of each level given the answers (darker = more likely); the confirmed "
         "level is outlined in orange.",
+    },
+    "chart_joint": {
+        "da": "Felterne viser sandsynligheden for hvert niveau ud fra svarene i alle områder (mørkere = mere "
+        "sandsynligt); det bekræftede niveau er markeret med orange ramme.",
+        "en": "The cells show the probability of each level given the answers in all areas (darker = more likely); "
+        "the confirmed level is outlined in orange.",
     },
     "provisional": {
         "da": "FORELØBIG: resultatet bygger på foreløbige parametre (ikke kalibreret på rigtige besvarelser).",
@@ -185,6 +203,8 @@ def certificate_pdf(
 ) -> bytes:
     """The certificate as PDF bytes (A4, one page)."""
     t = {k: v[lang] for k, v in TEXT.items()}
+    if result.multidimensional:  # the level rule of a multidimensional test (results.adaptive)
+        t["framework"], t["chart"] = t["framework_joint"], t["chart_joint"]
     levels = {lv.level: lv for lv in bank.content.framework.levels}
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)

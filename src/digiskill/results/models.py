@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field
 from ..bank.content import unreviewed_items
 from ..bank.default import Bank
 from ..bank.frozen import FrozenModel
+from ..cat.arrays import CatBank
 from ..cat.config import CatConfig
 from ..cat.session import Session, StepRecord
 from ..irt.estimation import log_posterior
@@ -117,6 +118,11 @@ class AssessmentResult(FrozenModel):
     def provisional(self) -> bool:
         return self.bank.provisional
 
+    @property
+    def multidimensional(self) -> bool:
+        """True for a multidimensional test: its levels follow the joint rule (``AreaResult.certified_level``)."""
+        return self.config is not None and self.config.dimensionality == "multidimensional"
+
     def area(self, area: str) -> AreaResult:
         for a in self.areas:
             if a.area == area:
@@ -192,9 +198,10 @@ def area_results(
     return out
 
 
-def result_from_session(session: Session, bank: Bank, person: str) -> AssessmentResult:
+def result_from_session(session: Session, bank: Bank, person: str, cat: CatBank | None = None) -> AssessmentResult:
     """The result of a finished (or stopped) adaptive session (a multidimensional one: computed jointly from its
-    answers, :func:`digiskill.results.adaptive.joint_area_results`)."""
+    answers, :func:`digiskill.results.adaptive.joint_area_results`, with ``cat`` when it is the bank prepared for the
+    session's configuration, else one prepared now)."""
     if session.config.dimensionality == "multidimensional":
         from .adaptive import adaptive_area_results
 
@@ -207,7 +214,9 @@ def result_from_session(session: Session, bank: Bank, person: str) -> Assessment
                     np.array([[s.response for s in steps]], dtype=float), bank.params.to_arrays(ids)
                 )
                 answers.append((state.area, ids, [int(c) for c in codes[0]]))
-        return _adaptive_result(session, bank, person, adaptive_area_results(bank, session.config, answers))
+        if cat is not None and cat.config != session.config:
+            cat = None
+        return _adaptive_result(session, bank, person, adaptive_area_results(bank, session.config, answers, cat))
     quad = session.config.quadrature.quadrature()
     areas = []
     for state in session.areas:

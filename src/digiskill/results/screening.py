@@ -8,6 +8,11 @@ beside the score and never enter it.
 
 Every screening output carries ``caseworker_decision_required = true`` and the numbers behind it (GDPR art. 22: a
 person must not be subject to a decision based solely on automated processing).
+
+A multidimensional test's π comes from its joint posterior (every area's answers inform every area, the more
+accurate estimate for most people); beside it stands ``own_probability``, the area's own answers alone, and the reason
+names both, so that a caseworker sees where the other areas carry an area (the certificate's level never goes above
+what the own answers support, :mod:`digiskill.results.adaptive`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ class AreaScreening(FrozenModel):
     essential: bool
     cut_score: float = Field(description="cut score of the required level on the area's scale")
     probability: float | None = Field(description="π = P(θ ≥ cut | responses); null when the area was not tested")
+    own_probability: float | None = Field(
+        None,
+        description="a multidimensional test: P(θ ≥ cut | the area's own answers alone), beside π from all the test's "
+        "answers; null otherwise",
+    )
     theta: float | None
     se: float | None
 
@@ -98,6 +108,7 @@ def screen(result: AssessmentResult, profile: Profile, bank: Bank) -> ScreeningR
             )
         ar = tested.get(req.area)
         pi = ar.level_probabilities.get(req.level) if ar is not None else None
+        own = ar.own_answers.level_probabilities.get(req.level) if ar is not None and ar.own_answers else None
         rows.append(
             AreaScreening(
                 area=req.area,
@@ -105,6 +116,7 @@ def screen(result: AssessmentResult, profile: Profile, bank: Bank) -> ScreeningR
                 essential=req.essential,
                 cut_score=cuts.cuts[req.level],
                 probability=pi,
+                own_probability=own,
                 theta=ar.theta if ar else None,
                 se=ar.se if ar else None,
             )
@@ -163,6 +175,10 @@ def _reason(profile, band, score, rows, upskill, untested, bank) -> Localized:
             pct = round(100 * r.probability)
             parts_da.append(f"{name.da}: {pct} % sandsynlighed for mindst niveau {r.required_level}")
             parts_en.append(f"{name.en}: {pct}% probability of at least level {r.required_level}")
+            if r.own_probability is not None:  # a multidimensional test: π uses every area's answers
+                own = round(100 * r.own_probability)
+                parts_da[-1] += f" ud fra alle svar, {own} % ud fra områdets egne svar"
+                parts_en[-1] += f" from all answers, {own}% from the area's own answers"
     head_da = f"Samlet {round(100 * score)} % for de nødvendige områder ({BAND_TEXT[band].da})."
     head_en = f"Overall {round(100 * score)}% for the essential areas ({BAND_TEXT[band].en})."
     tail_da = tail_en = ""

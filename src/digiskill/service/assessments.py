@@ -279,8 +279,9 @@ def _next_step(svc: Service, row: Row, step: int, item_id: str, answer: str | li
     item = svc.items[item_id]
     response = score_response(item, answer)  # InputError (422) for an option the item does not have
     session = svc.session_of(row.id, row.version, row.state)
-    new = cat_answer(session, svc.cat_bank, item_id, response)
-    nxt = next_item(new, svc.cat_bank)
+    cat_bank = svc.cat_bank_for(session.config)  # a session keeps the configuration it was started with
+    new = cat_answer(session, cat_bank, item_id, response)
+    nxt = next_item(new, cat_bank)
     finished = nxt is None
     now = utcnow()
     outcome = {
@@ -300,7 +301,7 @@ def _next_step(svc: Service, row: Row, step: int, item_id: str, answer: str | li
     }
     if finished:
         values["finished_at"] = now
-        values["result"] = result_from_session(new, svc.bank, person=row.person_ref).dump_json()
+        values["result"] = result_from_session(new, svc.bank, person=row.person_ref, cat=cat_bank).dump_json()
     text = json.dumps(outcome, ensure_ascii=False)
     recorded = {
         "session_id": row.id,
@@ -392,11 +393,12 @@ def _result(row: SessionRow | Row):
 
 
 def citizen_result(svc: Service, row: SessionRow | Row) -> dict[str, Any]:
-    """Levels per area with what they mean (no item keys: those belong to the explanation pages)."""
+    """Levels per area with what they mean (no item keys: those belong to the explanation pages); a multidimensional
+    test's result also states its level rule (``level_rule``, the certificate's words)."""
     result = _result(row)
     levels = {lv.level: lv for lv in svc.bank.content.framework.levels}
     lang = row.lang
-    return {
+    view = {
         "finished": True,
         "provisional": result.provisional,
         "created": result.created.isoformat(),
@@ -412,6 +414,11 @@ def citizen_result(svc: Service, row: SessionRow | Row) -> dict[str, Any]:
             for a in result.areas
         ],
     }
+    if result.multidimensional:
+        from ..results.document import TEXT
+
+        view["level_rule"] = TEXT["framework_joint"][lang]
+    return view
 
 
 # ------------------------------------------------------------------------------------------------ certificates

@@ -11,6 +11,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .ratelimit import RateLimiter
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 DEMO_ISSUER_ID = "https://digiskill.example/issuers/demo"
 ISSUING_AT_ONCE = 1  # certificates a process issues at the same time (see Service.issuing)
 ASYNC_POOL_SIZE = 10  # PostgreSQL connections per process for the citizens' steps (a step holds one for one statement)
+OTHER_CONFIGS = 4  # banks kept for sessions of other configurations than the configured one (Service.cat_bank_for)
 
 
 @dataclass
@@ -97,6 +99,8 @@ class Service:
     # behind all of them: with 40 request threads issuing (the load test asks for all credentials at once) a write
     # transaction stayed open for long stretches while its thread waited. The requests beyond this many wait here.
     issuing: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(ISSUING_AT_ONCE))
+    _other_banks: dict[str, CatBank] = field(default_factory=dict, repr=False)
+    _other_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
     def write_engine(self) -> Engine:
@@ -150,6 +154,24 @@ class Service:
         if engine is not None:
             await engine.dispose()
 
+    def cat_bank_for(self, config: CatConfig) -> CatBank:
+        """The bank prepared for a session's configuration: :attr:`cat_bank` for the configured test; for a session
+        started under another configuration (the service was restarted with another ``--config`` while the test was
+        open), a bank prepared for that configuration, kept for the next steps (at most :data:`OTHER_CONFIGS`)."""
+        if config is self.config or config == self.config:  # a cached session shares the configured object
+            return self.cat_bank
+        from ..cat import CatBank
+
+        key = config.model_dump_json()
+        with self._other_lock:
+            cat_bank = self._other_banks.get(key)
+            if cat_bank is None:
+                cat_bank = CatBank.from_parameters(self.bank.params, config)
+                if len(self._other_banks) >= OTHER_CONFIGS:
+                    self._other_banks.pop(next(iter(self._other_banks)))
+                self._other_banks[key] = cat_bank
+            return cat_bank
+
     def session_of(self, session_id: str, version: int, state: str) -> Session:
         """The CAT session stored as ``state`` at ``version``: the parsed object from the cache, or parsed now."""
         from ..cat import Session
@@ -173,10 +195,8 @@ class Service:
 
 
 def build_service(settings: Settings) -> Service:
-    """Connect, migrate (when ``settings.migrate``), load the bank and the issuer."""
+    """Connect, migrate (when ``settings.migrate``), load the bank, prepare the configured test, load the issuer."""
     from ..bank.default import load_default
-    from ..cat import CatBank, CatConfig
-    from ..cat.config import StoppingRules
     from .db import make_engine, session_factories
     from .migrate import upgrade_database
 
@@ -185,12 +205,55 @@ def build_service(settings: Settings) -> Service:
     engine = make_engine(settings.database_url)
     read, write = session_factories(engine)
     bank = load_default()
-    config = CatConfig(
-        stopping=StoppingRules(se_target=0.45, min_items_per_area=4, max_items_per_area=settings.max_items_per_area)
-    )
-    cat_bank = CatBank.from_parameters(bank.params, config)
+    config = configured_test(settings)
+    cat_bank = prepare_test(bank, config)
     issuer = load_issuer(settings, write)
     return Service(settings, engine, read, write, bank, config, cat_bank, issuer)
+
+
+def configured_test(settings: Settings) -> CatConfig:
+    """The adaptive test of new invitations: ``settings.cat_config``, else the default test (the one ``digiskill
+    take`` gives without ``--config``: SE ≤ 0.45, 4 to ``settings.max_items_per_area`` items per area)."""
+    from ..cat.take_config import take_config
+
+    return settings.cat_config if settings.cat_config is not None else take_config(settings.max_items_per_area)
+
+
+def prepare_test(bank: Bank, config: CatConfig) -> CatBank:
+    """The bank prepared for ``config``, after a trial start of a session over every area (so a configuration that
+    cannot run on this bank fails when the service starts, not at the first invitation).
+
+    Raises:
+        InputError: e.g. a multidimensional configuration without a latent correlation for every area, or a first
+            item or balancing target the bank does not have.
+    """
+    from ..cat import CatBank, start_session
+
+    cat_bank = CatBank.from_parameters(bank.params, config)
+    start_session(cat_bank, config)
+    return cat_bank
+
+
+def load_test_config(path: Path) -> CatConfig:
+    """The configuration file of ``digiskill serve --config`` (JSON or YAML, as ``take --config``), checked against
+    the installed bank.
+
+    Raises:
+        InputError: every problem, each naming the file.
+    """
+    import dataclasses
+
+    from ..bank.default import load_default
+    from ..bank.loading import load_model_file
+    from ..cat import CatConfig
+    from ..errors import InputError
+
+    config = load_model_file(path, CatConfig, what="configuration")
+    try:
+        prepare_test(load_default(), config)
+    except InputError as err:
+        raise InputError([dataclasses.replace(p, path=p.path or str(path)) for p in err.problems]) from err
+    return config
 
 
 def load_issuer(settings: Settings, write) -> Issuer:

@@ -1,5 +1,9 @@
 """Settings of one service instance: one frozen pydantic model, passed to the app factory (and, for several uvicorn
-workers, through the environment variable ``DIGISKILL_SERVICE_SETTINGS`` as JSON)."""
+workers, through the environment variable ``DIGISKILL_SERVICE_SETTINGS`` as JSON).
+
+The adaptive test's configuration travels inside the settings (``cat_config``, the parsed file of ``digiskill serve
+--config``), not as a file name: every worker gets the very configuration the starting process read and checked, even
+if the file changes or is removed while the service runs."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 from pydantic import Field
 
 from ..bank.frozen import FrozenModel
+from ..cat.config import CatConfig
 
 SETTINGS_ENV = "DIGISKILL_SERVICE_SETTINGS"
 DEFAULT_DATABASE_URL = "sqlite:///digiskill.db"
@@ -38,7 +43,14 @@ class Settings(FrozenModel):
     )
     migrate: bool = Field(True, description="apply the database migrations when the app starts")
     limits: Limits = Field(default_factory=Limits)
-    max_items_per_area: int = Field(10, ge=1, le=50, description="stopping rule: most items per area")
+    max_items_per_area: int = Field(
+        10, ge=1, le=50, description="stopping rule of the default test: most items per area (not with cat_config)"
+    )
+    cat_config: CatConfig | None = Field(
+        None,
+        description="the adaptive test of new invitations (e.g. a multidimensional one); None: the default test "
+        "(SE ≤ 0.45, 4 to max_items_per_area items per area)",
+    )
 
     def to_env(self) -> dict[str, str]:
         return {SETTINGS_ENV: self.model_dump_json()}

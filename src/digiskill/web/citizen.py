@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from ..cat.config import CatConfig
 from ..service.assessments import (
     answer_steps,
     by_code,
@@ -59,16 +60,13 @@ def display_code(code: str) -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
-def duration(svc: Service, n_areas: int) -> dict[str, int]:
-    """The usual range of questions for ``n_areas`` areas (the stopping rules of the configuration) and the minutes
-    they take (:func:`digiskill.cat.take_config.expected_minutes`, the same estimate ``take`` announces)."""
-    from ..cat.take_config import expected_minutes
+def duration(config: CatConfig, n_areas: int) -> dict[str, int]:
+    """The usual range of questions for ``n_areas`` areas of a test with ``config``
+    (:func:`digiskill.cat.take_config.announced_range`) and the minutes they take
+    (:func:`digiskill.cat.take_config.expected_minutes`, the same estimate ``take`` announces)."""
+    from ..cat.take_config import announced_range, expected_minutes
 
-    rules = svc.config.stopping
-    lo = n_areas * rules.min_items_per_area
-    hi = n_areas * (rules.max_items_per_area or 20)
-    if rules.max_total_items:
-        lo, hi = min(lo, rules.max_total_items), min(hi, rules.max_total_items)
+    lo, hi = announced_range(config, n_areas)
     return {"lo": lo, "hi": hi, "lo_min": expected_minutes(lo), "hi_min": expected_minutes(hi)}
 
 
@@ -111,7 +109,7 @@ async def start(request: Request):
         title=TEXT_OBJECTS[lang].start_title,
         code="",
         errors=[],
-        duration=duration(svc, len(svc.bank.areas)),
+        duration=duration(svc.config, len(svc.bank.areas)),
     )
 
 
@@ -142,7 +140,7 @@ async def start_post(request: Request):
         title=t.start_title,
         code=typed,
         errors=[{"field": "code", "text": problem}],
-        duration=duration(svc, len(svc.bank.areas)),
+        duration=duration(svc.config, len(svc.bank.areas)),
     )
 
 
@@ -168,7 +166,7 @@ async def test_home(code: str, request: Request):
         code=display_code(code),
         answered=row.n_steps,
         areas=areas,
-        duration=duration(svc, len(areas)),
+        duration=duration(svc.session_of(row.id, row.version, row.state).config, len(areas)),
     )
 
 
@@ -348,6 +346,7 @@ async def result_page(code: str, request: Request):
         title=TEXT_OBJECTS[lang].result_title,
         code=display_code(code),
         provisional=view["provisional"],
+        joint="level_rule" in view,
         areas=areas,
         levels=[
             {"name": getattr(lv.name, lang), "descriptor": getattr(lv.descriptor, lang)} for lv in framework.levels

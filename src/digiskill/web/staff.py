@@ -230,6 +230,8 @@ def session_page(session_id: str, request: Request):
                     "items": a.n_items,
                     "level": a.certified_level,
                     "probs": sorted(a.level_probabilities.items()),
+                    "joint_level": a.joint_level,
+                    "own": a.own_answers,
                 }
             )
         if request.query_params.get("profile"):
@@ -250,6 +252,7 @@ def session_page(session_id: str, request: Request):
                         "essential": x.essential,
                         "cut": x.cut_score,
                         "pi": x.probability,
+                        "own_pi": x.own_probability,
                     }
                     for x in s.areas
                 ],
@@ -264,6 +267,7 @@ def session_page(session_id: str, request: Request):
         staff=staff,
         s=session_summary(row),
         result_rows=result_rows,
+        joint=any(r["own"] is not None for r in result_rows),
         screening=screening,
         profile=profile,
         profiles=[{"id": p.id, "name": getattr(p.name, lang)} for p in svc.bank.content.profiles.profiles],

@@ -136,6 +136,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "result_level": ("Niveau {level} af 8: {name}", "Level {level} of 8: {name}"),
     "result_no_level": ("Ikke nok svar til niveau 1 endnu", "Not enough answers for level 1 yet"),
     "result_items": ("{n} spørgsmål", "{n} questions"),
+    "result_joint_rule": (
+        "Sådan er dit niveau fundet: Emnerne hænger sammen, så vi bruger dine svar i alle emner. Men dit niveau i et "
+        "emne er aldrig højere, end dine egne svar i emnet støtter, og aldrig lavere, end de viser.",
+        "How your level was found: the topics are related, so we use your answers in all topics. But your level in a "
+        "topic is never higher than your own answers in that topic support, and never lower than they show.",
+    ),
     "result_levels_meaning": ("Hvad betyder niveauerne?", "What do the levels mean?"),
     "result_next_heading": ("Hvad nu?", "What next?"),
     "result_next_intro": (
@@ -275,6 +281,20 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "staff_col_items": ("Spørgsmål", "Questions"),
     "staff_col_level": ("Niveau", "Level"),
     "staff_col_probs": ("P(niveau ≥ L)", "P(level ≥ L)"),
+    "staff_joint_heading": (
+        "Niveauets grundlag (flerdimensionel test)",
+        "What the level rests on (multidimensional test)",
+    ),
+    "staff_joint_rule": (
+        "θ, SE og P ovenfor bygger på svarene i alle emner. Niveauet er niveauet ud fra alle svar, men aldrig over "
+        "det, emnets egne svar støtter (P ≥ 0,5), og aldrig under det, de beviser (P ≥ 0,8).",
+        "θ, SE and P above use the answers in all topics. The level is the level from all answers, but never above the "
+        "one the topic's own answers support (P ≥ 0.5) and never below the one they prove (P ≥ 0.8).",
+    ),
+    "staff_col_joint": ("Ud fra alle svar", "From all answers"),
+    "staff_col_own": ("Egne svar: θ (SE)", "Own answers: θ (SE)"),
+    "staff_col_proven": ("Bevist (egne svar)", "Proven (own answers)"),
+    "staff_col_supported": ("Støttet (egne svar)", "Supported (own answers)"),
     "staff_screen_heading": ("Sammenlign med en jobprofil", "Compare with a job profile"),
     "staff_screen_button": ("Sammenlign", "Compare"),
     "staff_screen_score": ("Samlet sandsynlighed S = {score}: {band}", "Overall probability S = {score}: {band}"),
@@ -282,6 +302,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "staff_col_essential": ("Vigtigt", "Essential"),
     "staff_col_cut": ("Grænse", "Cut score"),
     "staff_col_pi": ("π", "π"),
+    "staff_col_own_pi": ("π egne svar", "π own answers"),
     "staff_yes": ("ja", "yes"),
     "staff_no": ("nej", "no"),
     "staff_screen_reminder": (
