@@ -69,8 +69,9 @@ def synthetic_bank(n_areas: int = 6, per_area: int = 40, seed: int = 17) -> Para
     return new_parameter_set(items, set_id="synthetic-6x40", provenance="simulated for benchmarks/mcat_study.py")
 
 
-def designs(areas: list[str], corr: np.ndarray) -> dict[str, CatConfig]:
-    """The two designs with the same stopping rules."""
+def designs(areas: list[str], corr: np.ndarray, joint_se: float = SE_TARGET) -> dict[str, CatConfig]:
+    """The two designs with the same stopping rules (``joint_se``: another SE target for the multidimensional one,
+    to compare the designs at equal level accuracy instead of equal SE)."""
     stopping = {"se_target": SE_TARGET, "min_items_per_area": MIN_PER_AREA, "max_items_per_area": MAX_PER_AREA}
     uni = CatConfig.model_validate({"stopping": stopping})
     multi = CatConfig.model_validate(
@@ -79,11 +80,12 @@ def designs(areas: list[str], corr: np.ndarray) -> dict[str, CatConfig]:
             "selection": {"rule": "dprule"},
             "estimator": "map",
             "balancing": {"areas": False},
-            "stopping": stopping,
+            "stopping": {**stopping, "se_target": joint_se},
             "latent": {"areas": areas, "matrix": corr.tolist()},
         }
     )
-    return {"six unidimensional tests": uni, "multidimensional (dprule)": multi}
+    joint = "multidimensional (dprule)" + ("" if joint_se == SE_TARGET else f", SE ≤ {joint_se:g}")
+    return {"six unidimensional tests": uni, joint: multi}
 
 
 def level_of(theta: np.ndarray, cuts: np.ndarray) -> np.ndarray:
@@ -131,7 +133,15 @@ def certified_levels(
     return out
 
 
-def run_bank(name: str, params: ParameterSet, corr: np.ndarray, cuts: dict[str, list[float]], n: int, seed: int):
+def run_bank(
+    name: str,
+    params: ParameterSet,
+    corr: np.ndarray,
+    cuts: dict[str, list[float]],
+    n: int,
+    seed: int,
+    joint_se: float = SE_TARGET,
+):
     areas = list(params.areas)
     cut_arrays = [np.asarray(cuts[a], dtype=float) for a in areas]
     rng = np.random.default_rng(seed)
@@ -142,7 +152,7 @@ def run_bank(name: str, params: ParameterSet, corr: np.ndarray, cuts: dict[str, 
     discordant = np.abs(theta - others) > DISCORDANT
     true_level = np.stack([level_of(theta[:, d], c) for d, c in enumerate(cut_arrays)], axis=1)
     out = {"bank": name, "n": n, "seed": seed, "correlation": corr.tolist(), "designs": []}
-    for label, cfg in designs(areas, corr).items():
+    for label, cfg in designs(areas, corr, joint_se).items():
         t0 = time.perf_counter()
         sim = simulate(params, cfg, theta=theta, responses=codes, seeds=np.arange(n))
         seconds = time.perf_counter() - t0
@@ -249,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--banks", nargs="+", default=["default", "synthetic"], choices=["default", "synthetic"])
+    ap.add_argument("--joint-se", type=float, default=SE_TARGET, help="SE target of the multidimensional test")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "mcat_study.json")
     args = ap.parse_args(argv)
     results = []
@@ -261,12 +272,12 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("the default parameter set has no latent correlation")
         areas, corr = found
         cuts = {a: [bank.cut_scores.areas[a].cuts[k] for k in sorted(bank.cut_scores.areas[a].cuts)] for a in areas}
-        results.append(run_bank("default bank", bank.params, np.asarray(corr), cuts, args.n, args.seed))
+        results.append(run_bank("default bank", bank.params, np.asarray(corr), cuts, args.n, args.seed, args.joint_se))
     if "synthetic" in args.banks:
         params = synthetic_bank()
         corr = np.full((6, 6), 0.6) + 0.4 * np.eye(6)
         cuts = {a: [-1.0, 0.0, 1.0] for a in params.areas}
-        results.append(run_bank("6 × 40 synthetic bank, ρ = 0.6", params, corr, cuts, args.n, args.seed))
+        results.append(run_bank("6 × 40 synthetic bank, ρ = 0.6", params, corr, cuts, args.n, args.seed, args.joint_se))
     for r in results:
         print(markdown(r), end="\n\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
