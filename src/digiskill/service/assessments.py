@@ -24,7 +24,7 @@ from .auth import code_digest, new_code
 from .context import Service
 from .db import Answer, AuditEntry, Certificate, SessionRow, utcnow
 from .problems import ProblemError
-from .steps import Read, Steps, run_steps
+from .steps import Read, Steps, postgresql_sql, run_steps
 
 MAX_ATTEMPTS = 20
 SESSIONS = SessionRow.__table__
@@ -343,10 +343,14 @@ class StepWrite:
 
     async def arun(self, svc: Service) -> bool:
         """PostgreSQL (the only database served asynchronously): the one statement, awaited on the event loop."""
+        import psycopg
+
+        pool = await svc.pg_pool()
         try:
-            async with svc.async_engine().connect() as conn:
-                return (await conn.execute(_PG_STEP[self.finished], self._pg_params())).rowcount == 1
-        except IntegrityError:
+            async with pool.connection() as conn:  # autocommit: the one statement commits itself
+                cursor = await conn.execute(postgresql_sql(_PG_STEP[self.finished]), self._pg_params())
+                return cursor.rowcount == 1
+        except psycopg.IntegrityError:  # the same step recorded by another request
             return False
 
     def _pg_params(self) -> dict[str, Any]:

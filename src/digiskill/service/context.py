@@ -19,8 +19,8 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from psycopg_pool import AsyncConnectionPool
     from sqlalchemy.engine import Engine
-    from sqlalchemy.ext.asyncio import AsyncEngine
     from sqlalchemy.orm import sessionmaker
 
     from ..bank.default import Bank
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 DEMO_ISSUER_ID = "https://digiskill.example/issuers/demo"
 ISSUING_AT_ONCE = 1  # certificates a process issues at the same time (see Service.issuing)
-ASYNC_POOL_SIZE = 10  # PostgreSQL connections per process for the citizens' steps (a step holds one for one statement)
+PG_POOL_SIZE = 10  # PostgreSQL connections per process for the citizens' steps (a step holds one for one statement)
 OTHER_CONFIGS = 4  # banks kept for sessions of other configurations than the configured one (Service.cat_bank_for)
 
 
@@ -92,7 +92,7 @@ class Service:
     issuer: Issuer
     limiter: RateLimiter = field(default_factory=RateLimiter)
     sessions: SessionCache = field(default_factory=SessionCache)
-    _async_engines: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, repr=False)
+    _pg_pools: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, repr=False)
     # Issuing a certificate is ~100 ms of pure-Python CPU (recomputation, JSON-LD canonicalisation, the PDF) that holds
     # the interpreter lock, so two at once in one process take as long as one after the other. Run many at once and
     # every other thread (the event loop serving answers, a request inside a write transaction) waits for the lock
@@ -128,31 +128,35 @@ class Service:
 
         return is_sqlite(self.settings.database_url)
 
-    def async_engine(self) -> AsyncEngine:
-        """The asynchronous engine (PostgreSQL, psycopg's async connections, autocommit) of the running event loop.
+    async def pg_pool(self) -> AsyncConnectionPool:
+        """The pool of asynchronous PostgreSQL connections (psycopg, autocommit, rows with named fields) of the
+        running event loop, for a citizen's steps (:mod:`.steps`); psycopg directly, since SQLAlchemy's layer cost
+        more CPU per statement than the statement itself (measured in benchmarks/README.md).
 
-        A pooled connection belongs to the loop that opened it, so each loop gets its own engine (a server process
-        has one loop; a test client may start several); an engine goes with its loop."""
+        A connection belongs to the loop that opened it, so each loop gets its own pool (a server process has one
+        loop; a test client may start several); a pool goes with its loop."""
         import asyncio
 
         loop = asyncio.get_running_loop()
-        engine = self._async_engines.get(loop)
-        if engine is None:
-            from sqlalchemy.ext.asyncio import create_async_engine
+        pool = self._pg_pools.get(loop)
+        if pool is None:
+            from psycopg.rows import namedtuple_row
+            from psycopg_pool import AsyncConnectionPool
 
-            engine = create_async_engine(
-                self.settings.database_url, isolation_level="AUTOCOMMIT", pool_size=ASYNC_POOL_SIZE, max_overflow=0
-            )
-            self._async_engines[loop] = engine
-        return engine
+            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            kwargs = {"autocommit": True, "row_factory": namedtuple_row}
+            pool = AsyncConnectionPool(url, kwargs=kwargs, min_size=1, max_size=PG_POOL_SIZE, open=False)
+            self._pg_pools[loop] = pool
+            await pool.open()
+        return pool
 
     async def aclose(self) -> None:
-        """Close the connections of this loop's asynchronous engine (at the app's shutdown)."""
+        """Close this loop's PostgreSQL pool (at the app's shutdown)."""
         import asyncio
 
-        engine = self._async_engines.pop(asyncio.get_running_loop(), None)
-        if engine is not None:
-            await engine.dispose()
+        pool = self._pg_pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
 
     def cat_bank_for(self, config: CatConfig) -> CatBank:
         """The bank prepared for a session's configuration: :attr:`cat_bank` for the configured test; for a session

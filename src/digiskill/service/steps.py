@@ -6,7 +6,8 @@ object with the same two methods) and receives the call's result back, so it nev
 
 * :func:`run_steps` runs the calls one after another in the calling thread: the command line, the staff endpoints,
   and every citizen request on SQLite (its calls never wait on a network, so they run on the event loop itself).
-* :func:`arun_steps` awaits each call on the event loop (PostgreSQL through psycopg's asynchronous connections): while
+* :func:`arun_steps` awaits each call on the event loop (PostgreSQL through psycopg's asynchronous connections, the
+  statements compiled once from the same SQLAlchemy Core statements): while
   one request waits for the database server the loop serves others, and the CPU work of a step (the CAT step, the
   JSON) runs on the loop as on SQLite, with no worker thread. With worker threads every database wait handed the
   interpreter lock back and forth between the loop and up to 40 threads, and the answers queued behind those hand-overs
@@ -15,6 +16,7 @@ object with the same two methods) and receives the call's result back, so it nev
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -48,8 +50,17 @@ class Read:
             return conn.execute(self.statement, self.params).first()
 
     async def arun(self, svc: Service) -> Any:
-        async with svc.async_engine().connect() as conn:
-            return (await conn.execute(self.statement, self.params)).first()
+        pool = await svc.pg_pool()
+        async with pool.connection() as conn:
+            return await (await conn.execute(postgresql_sql(self.statement), self.params)).fetchone()
+
+
+@functools.cache
+def postgresql_sql(statement: Any) -> str:
+    """The SQL text of a Core statement for psycopg on PostgreSQL (named ``%(name)s`` parameters), compiled once."""
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    return str(statement.compile(dialect=psycopg.dialect()))
 
 
 def run_steps(svc: Service, steps: Steps[T]) -> T:
