@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 DEMO_ISSUER_ID = "https://digiskill.example/issuers/demo"
 ISSUING_AT_ONCE = 1  # certificates a process issues at the same time (see Service.issuing)
-PG_POOL_SIZE = 10  # PostgreSQL connections per process for the citizens' steps (a step holds one for one statement)
+PG_POOL_SIZE = 10  # PostgreSQL connections per process for the citizens' steps (a fixed pool: it does not grow under load)
 OTHER_CONFIGS = 4  # banks kept for sessions of other configurations than the configured one (Service.cat_bank_for)
 
 
@@ -145,7 +145,7 @@ class Service:
 
             url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             kwargs = {"autocommit": True, "row_factory": namedtuple_row}
-            pool = AsyncConnectionPool(url, kwargs=kwargs, min_size=1, max_size=PG_POOL_SIZE, open=False)
+            pool = AsyncConnectionPool(url, kwargs=kwargs, min_size=PG_POOL_SIZE, max_size=PG_POOL_SIZE, open=False)
             self._pg_pools[loop] = pool
             await pool.open()
         return pool
