@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 DEMO_ISSUER_ID = "https://digiskill.example/issuers/demo"
 ISSUING_AT_ONCE = 1  # certificates a process issues at the same time (see Service.issuing)
-PG_POOL_SIZE = 10  # PostgreSQL connections per process for the citizens' steps (a fixed pool: it does not grow under load)
+PG_POOL_SIZE = 10  # PostgreSQL connections per process for the citizens' steps (a fixed pool, no growth under load)
 OTHER_CONFIGS = 4  # banks kept for sessions of other configurations than the configured one (Service.cat_bank_for)
 
 
@@ -122,8 +122,8 @@ class Service:
 
     @cached_property
     def inline(self) -> bool:
-        """Whether a citizen's step runs on the event loop itself (SQLite: its database calls never wait on a
-        network) rather than in a worker thread (PostgreSQL: each statement waits for the database server)."""
+        """Whether a citizen's steps run straight through on the event loop (SQLite: its database calls never wait on
+        a network) rather than awaiting each statement (PostgreSQL: psycopg's asynchronous pool; see :mod:`.steps`)."""
         from .db import is_sqlite
 
         return is_sqlite(self.settings.database_url)
