@@ -4,14 +4,15 @@ The logic of a request that reads and writes sessions (:func:`~.assessments.sess
 :func:`~.assessments.answer_steps`) is a generator: it yields each database call it needs (a :class:`Read`, or a write
 object with the same two methods) and receives the call's result back, so it never waits for a database itself.
 
-* :func:`run_steps` runs the calls one after another in the calling thread: the command line, the staff endpoints,
-  and every citizen request on SQLite (its calls never wait on a network, so they run on the event loop itself).
-* :func:`arun_steps` awaits each call on the event loop (PostgreSQL through psycopg's asynchronous connections, the
-  statements compiled once from the same SQLAlchemy Core statements): while
-  one request waits for the database server the loop serves others, and the CPU work of a step (the CAT step, the
-  JSON) runs on the loop as on SQLite, with no worker thread. With worker threads every database wait handed the
-  interpreter lock back and forth between the loop and up to 40 threads, and the answers queued behind those hand-overs
-  (measured in benchmarks/README.md, "The service under load").
+* :func:`run_steps` runs the calls one after another in the calling thread: the synchronous callers
+  (:func:`~.assessments.by_code` and :func:`~.assessments.record_answer`: pause, resume, the downloads) and every
+  citizen request on SQLite (its calls never wait on a network, so they run on the event loop itself).
+* :func:`arun_steps` awaits each call on the event loop (PostgreSQL through psycopg's asynchronous pool, the
+  statements compiled once from the same SQLAlchemy Core statements): while one request waits for the database
+  server the loop serves others, and the CPU work of a step (the CAT step, the JSON) runs on the loop as on SQLite,
+  with no worker thread. With worker threads every database wait handed the interpreter lock back and forth between
+  the loop and up to 40 threads, and the answers queued behind those hand-overs (measured in benchmarks/README.md,
+  "The service under load").
 """
 
 from __future__ import annotations
