@@ -207,7 +207,7 @@ def main() -> None:
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
     since, until = max(timings.starts), min(timings.ends)
-    steady = [t for rows in (timings.pages["answer post"],) for t, _, _ in rows if since <= t <= until]
+    steady = [t for t, _, _ in timings.pages["answer post"] if since <= t <= until]
     report = {
         "backend": args.backend,
         "workers": args.workers,

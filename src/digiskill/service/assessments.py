@@ -210,14 +210,6 @@ class Recorded:
     replayed: bool
 
 
-def submit_answer(
-    svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str], row: Row | None = None
-) -> tuple[dict, bool]:
-    """Record the answer to ``step`` exactly once; returns (outcome, replayed) (see :func:`record_answer`)."""
-    done = record_answer(svc, session_id, step, item_id, answer, row)
-    return done.outcome, done.replayed
-
-
 def record_answer(
     svc: Service, session_id: str, step: int, item_id: str, answer: str | list[str], row: Row | None = None
 ) -> Recorded:

@@ -146,8 +146,11 @@ class Service:
             url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             kwargs = {"autocommit": True, "row_factory": namedtuple_row}
             pool = AsyncConnectionPool(url, kwargs=kwargs, min_size=PG_POOL_SIZE, max_size=PG_POOL_SIZE, open=False)
-            self._pg_pools[loop] = pool
             await pool.open()
+            other = self._pg_pools.setdefault(loop, pool)  # another request may have opened one meanwhile
+            if other is not pool:
+                await pool.close()
+                pool = other
         return pool
 
     async def aclose(self) -> None:
