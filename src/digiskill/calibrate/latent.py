@@ -192,16 +192,23 @@ def estimate_latent_correlation(
 def marginal_normals(points: np.ndarray, loglik: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each area's own ``N(m_d, s_d²)`` by marginal maximum likelihood on the grid (persons without answers in the
     area add a constant): the metric in which the free-scale EM works, so that its proposal and start do not depend
-    on how far the items' metric is from the persons' distribution."""
+    on how far the items' metric is from the persons' distribution.
+
+    Each person's likelihood is scaled to a maximum of 1 once, so that an evaluation of the marginal log-likelihood
+    ``Σ_n log Σ_q L_nq π_q − N log Σ_q π_q`` (``π_q`` the normal density at grid point ``q``, up to its constant) is
+    one matrix-vector product."""
     from scipy.optimize import minimize
-    from scipy.special import logsumexp
 
-    def negative_loglik(x: np.ndarray, ll: np.ndarray) -> float:
-        z = (points - x[0]) / np.exp(x[1])
-        log_prior = -0.5 * z**2
-        return -float(logsumexp(ll + log_prior, axis=1).sum() - ll.shape[0] * logsumexp(log_prior))
+    def negative_loglik(x: np.ndarray, scaled: np.ndarray) -> float:
+        log_prior = -0.5 * ((points - x[0]) / np.exp(x[1])) ** 2
+        prior = np.exp(log_prior - log_prior.max())
+        return -float(np.log(np.maximum(scaled @ prior, 1e-300)).sum() - scaled.shape[0] * np.log(prior.sum()))
 
-    fits = [minimize(negative_loglik, np.zeros(2), args=(np.asarray(ll),), method="Nelder-Mead").x for ll in loglik]
+    fits = []
+    for ll in loglik:
+        ll = np.asarray(ll)
+        scaled = np.exp(ll - ll.max(axis=1, keepdims=True))
+        fits.append(minimize(negative_loglik, np.zeros(2), args=(scaled,), method="Nelder-Mead").x)
     return np.array([f[0] for f in fits]), np.exp([f[1] for f in fits])
 
 
@@ -440,8 +447,12 @@ def correlation_m_step(s: np.ndarray) -> np.ndarray:
 
 
 def _interp_rows(points: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``(N, M)``: row ``n`` of ``values`` ``(N, Q)`` interpolated linearly at ``t[n]`` ``(N, M)`` (within the grid)."""
-    i = np.clip(np.searchsorted(points, t, side="right") - 1, 0, points.size - 2)
-    frac = (t - points[i]) / (points[i + 1] - points[i])
-    lo = np.take_along_axis(values, i, axis=1)
-    return lo + frac * (np.take_along_axis(values, i + 1, axis=1) - lo)
+    """``(N, M)``: row ``n`` of ``values`` ``(N, Q)`` interpolated linearly at ``t[n]`` ``(N, M)`` (within the grid;
+    ``points`` evenly spaced, as every grid here is, so a point's cell is found by arithmetic)."""
+    step = (points[-1] - points[0]) / (points.size - 1)
+    pos = (t - points[0]) / step
+    i = np.clip(pos.astype(np.intp), 0, points.size - 2)
+    frac = pos - i
+    flat = i + (np.arange(values.shape[0]) * values.shape[1])[:, None]
+    lo = values.ravel()[flat]
+    return lo + frac * (values.ravel()[flat + 1] - lo)
