@@ -168,7 +168,10 @@ def test_real_bank_passes() -> None:
     assert report.n_items == 288 and report.n_profiles == 8
     # honest status: written by the content team, not reviewed by an expert, not piloted
     assert report.n_reviewed == 0 and report.by_stage == {
-        "draft": 288, "expert_reviewed": 0, "piloted": 0, "operational": 0
+        "draft": 288,
+        "expert_reviewed": 0,
+        "piloted": 0,
+        "operational": 0,
     }
     assert {af.content.area: len(af.content.items) for af in content.area_files} == {
         area: 48

@@ -254,19 +254,22 @@ def test_a_step_served_by_another_worker_is_read_from_the_database_not_from_this
     inv = api.invite("person-two-workers", areas=["basic_it"])
     code, sid = inv["code"], inv["session"]
     shown = api.client.get(f"/v1/citizen/{code}").json()["item"]
-    first = api.client.post(f"/v1/citizen/{code}/answers", json={"step": 1, "item": shown["item"],
-                                                                  "answer": some_answer(shown)}).json()
+    first = api.client.post(
+        f"/v1/citizen/{code}/answers", json={"step": 1, "item": shown["item"], "answer": some_answer(shown)}
+    ).json()
     cached = api.svc.sessions.get(sid, 2, _row(api, sid).state)
     assert cached is not None and cached.n_items == 1  # this worker kept step 1's session
     with TestClient(create_app(Settings(database_url=api.url))) as other:
         nxt = first["next"]
-        second = other.post(f"/v1/citizen/{code}/answers", json={"step": 2, "item": nxt["item"],
-                                                                 "answer": some_answer(nxt)})
+        second = other.post(
+            f"/v1/citizen/{code}/answers", json={"step": 2, "item": nxt["item"], "answer": some_answer(nxt)}
+        )
         assert second.status_code == 200, second.text
     assert api.svc.sessions.get(sid, 3, _row(api, sid).state) is None  # version 3 is not what this worker holds
     third_view = second.json()["next"]
-    third = api.client.post(f"/v1/citizen/{code}/answers", json={"step": 3, "item": third_view["item"],
-                                                                 "answer": some_answer(third_view)})
+    third = api.client.post(
+        f"/v1/citizen/{code}/answers", json={"step": 3, "item": third_view["item"], "answer": some_answer(third_view)}
+    )
     assert third.status_code == 200, third.text
     row = _row(api, sid)
     stored = Session.model_validate_json(row.state)
@@ -423,7 +426,8 @@ def test_screening_issue_revoke_and_the_audit_log(api):
     credential = json.dumps(issued["credential"])
     assert api.client.post("/v1/verify", content=credential).json()["valid"]
     r = api.client.post(
-        "/v1/revocations", json={"certificate": issued["id"], "reason": "issued by mistake"},
+        "/v1/revocations",
+        json={"certificate": issued["id"], "reason": "issued by mistake"},
         headers=api.auth("caseworker"),
     )
     assert r.status_code == 200 and r.json()["revoked"]
@@ -434,8 +438,14 @@ def test_screening_issue_revoke_and_the_audit_log(api):
     entries = api.client.get("/v1/audit", headers=api.auth("admin")).json()["entries"]
     mine = [e for e in entries if e["target"] == "person-screen"]
     actions = [e["action"] for e in mine]
-    assert actions == ["create_invitation", "read_result", "read_result", "issue_certificate",
-                       "revoke_certificate", "issue_certificate"]
+    assert actions == [
+        "create_invitation",
+        "read_result",
+        "read_result",
+        "issue_certificate",
+        "revoke_certificate",
+        "issue_certificate",
+    ]
     assert {e["role"] for e in mine} == {"system", "caseworker"}
     tampered = dict(issued["credential"], name="Forged")
     v = api.client.post("/v1/verify", content=json.dumps(tampered)).json()

@@ -39,7 +39,9 @@ class LiveServer:
         self.log = open(cwd / f"server-{self.port}-{time.monotonic_ns()}.log", "w")
         self.proc = subprocess.Popen(
             [str(DIGISKILL), "serve", "--database-url", database_url, "--port", str(self.port)],
-            cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=cwd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -94,8 +96,7 @@ def test_kill_9_loses_no_acknowledged_answer_and_the_same_step_20_times_records_
     reports = []
     runner = threading.Thread(
         target=lambda: reports.append(
-            run_loadtest(server.url, token, 4, concurrency=4, seed=3, areas=["basic_it"],
-                         retry_seconds=90)
+            run_loadtest(server.url, token, 4, concurrency=4, seed=3, areas=["basic_it"], retry_seconds=90)
         )
     )
     runner.start()
@@ -142,8 +143,12 @@ def _first_answer(view: dict):
 
 
 def _invite(url: str, token: str, person: str, areas: list[str]) -> dict:
-    r = httpx.post(f"{url}/v1/invitations", json={"person": person, "areas": areas},
-                   headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    r = httpx.post(
+        f"{url}/v1/invitations",
+        json={"person": person, "areas": areas},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -161,8 +166,11 @@ def _same_step_twenty_times_then_alternate(urls: list[str], token: str, url: str
     assert _db_counts(url)[inv["session"]] == (1, 1, 1, 1)
     shown, step = replies[0].json()["next"], 2
     while shown is not None:
-        r = httpx.post(f"{urls[step % len(urls)]}/v1/citizen/{inv['code']}/answers",
-                       json={"step": step, "item": shown["item"], "answer": _first_answer(shown)}, timeout=60)
+        r = httpx.post(
+            f"{urls[step % len(urls)]}/v1/citizen/{inv['code']}/answers",
+            json={"step": step, "item": shown["item"], "answer": _first_answer(shown)},
+            timeout=60,
+        )
         assert r.status_code == 200, r.text
         view = httpx.get(f"{urls[(step + 1) % len(urls)]}/v1/citizen/{inv['code']}", timeout=60).json()
         assert view["item"] == r.json()["next"] and view["answered"] == step  # the other server agrees

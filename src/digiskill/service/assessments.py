@@ -24,7 +24,7 @@ from .auth import code_digest, new_code
 from .context import Service
 from .db import Answer, AuditEntry, Certificate, SessionRow, utcnow
 from .problems import ProblemError
-from .steps import Read, Steps, postgresql_sql, run_steps
+from .steps import Execute, Read, ReadAll, Steps, postgresql_sql, run_steps
 
 MAX_ATTEMPTS = 20
 SESSIONS = SessionRow.__table__
@@ -39,6 +39,16 @@ _NEXT_VERSION = update(SESSIONS).where(  # SET: the columns named in the paramet
     SESSIONS.c.id == bindparam("where_id"), SESSIONS.c.version == bindparam("where_version")
 )
 _RECORD_ANSWER = insert(ANSWERS)
+_SET_STATUS = (
+    update(SESSIONS)
+    .where(SESSIONS.c.id == bindparam("where_id"), SESSIONS.c.version == bindparam("where_version"))
+    .values(status=bindparam("new_status"), updated_at=bindparam("new_updated_at"), version=bindparam("new_version"))
+)
+_ANSWERS_OF = (
+    select(ANSWERS.c.step, ANSWERS.c.item, ANSWERS.c.answer, ANSWERS.c.response)
+    .where(ANSWERS.c.session_id == bindparam("key"))
+    .order_by(ANSWERS.c.step)
+)
 _STEP_COLUMNS = ("state", "n_steps", "current_item", "status", "updated_at", "version")
 _ANSWER_COLUMNS = ("session_id", "step", "item", "answer", "response", "outcome", "created_at")
 
@@ -365,19 +375,27 @@ def _replayed_outcome(svc: Service, row: Row, stored: Row | None, step: int, ite
     )
 
 
-def set_paused(svc: Service, session_id: str, paused: bool) -> Row:
+def pause_steps(svc: Service, session_id: str, paused: bool) -> Steps[Row]:
+    """Pause (``paused``) or resume a session, as database steps: its status moves to ``paused``, or back to
+    ``active`` (``invited`` before the first answer), with the next version; the session row after the move."""
     for _ in range(MAX_ATTEMPTS):
-        row = _session(svc, _SESSION_BY_ID, session_id)
+        row = yield Read(_SESSION_BY_ID, {"key": session_id})
         if row is None:
             raise ProblemError(404, "the test no longer exists", code="unknown-session")
         if row.status in ("finished", "purged"):
             raise ProblemError(409, "the test has ended", code="finished")
         status = "paused" if paused else ("active" if row.n_steps else "invited")
-        with svc.write_engine.begin() as conn:
-            moved = _next_version(conn, row, status=status, updated_at=utcnow())
-        if moved:
-            return _session(svc, _SESSION_BY_ID, session_id)
+        params = {"where_id": row.id, "where_version": row.version, "new_version": row.version + 1}
+        moved = yield Execute(_SET_STATUS, {**params, "new_status": status, "new_updated_at": utcnow()})
+        if moved == 1:
+            return (yield Read(_SESSION_BY_ID, {"key": session_id}))
     raise ProblemError(409, "the test is busy; try again", code="busy")
+
+
+def answered(session_id: str) -> Steps[list[Row]]:
+    """Every recorded answer of a session in step order (``step``, ``item``, ``answer`` as stored JSON,
+    ``response``), as a database step."""
+    return (yield ReadAll(_ANSWERS_OF, {"key": session_id}))
 
 
 def _result(row: SessionRow | Row):

@@ -1,11 +1,13 @@
 """A citizen's request as database steps, written once and run two ways.
 
 The logic of a request that reads and writes sessions (:func:`~.assessments.session_by_code`,
-:func:`~.assessments.answer_steps`) is a generator: it yields each database call it needs (a :class:`Read`, or a write
-object with the same two methods) and receives the call's result back, so it never waits for a database itself.
+:func:`~.assessments.answer_steps`, :func:`~.assessments.pause_steps`) is a generator: it yields each database call it
+needs (a :class:`Read`, :class:`ReadAll`, :class:`Execute`, or a write object with the same two methods) and receives
+the call's result back, so it never waits for a database itself.
 
 * :func:`run_steps` runs the calls one after another in the calling thread: the synchronous callers
-  (:func:`~.assessments.by_code` and :func:`~.assessments.record_answer`: pause, resume, the downloads) and every
+  (:func:`~.assessments.by_code` and :func:`~.assessments.record_answer`: the downloads, the command line and the
+  tests) and every
   citizen request on SQLite (its calls never wait on a network, so they run on the event loop itself).
 * :func:`arun_steps` awaits each call on the event loop (PostgreSQL through psycopg's asynchronous pool, the
   statements compiled once from the same SQLAlchemy Core statements): while one request waits for the database
@@ -54,6 +56,40 @@ class Read:
         pool = await svc.pg_pool()
         async with pool.connection() as conn:
             return await (await conn.execute(postgresql_sql(self.statement), self.params)).fetchone()
+
+
+@dataclass(frozen=True)
+class ReadAll:
+    """One single-statement read; its result is every row (a list)."""
+
+    statement: Any
+    params: dict[str, Any]
+
+    def run(self, svc: Service) -> list[Any]:
+        with svc.read_engine.connect() as conn:
+            return list(conn.execute(self.statement, self.params).all())
+
+    async def arun(self, svc: Service) -> list[Any]:
+        pool = await svc.pg_pool()
+        async with pool.connection() as conn:
+            return await (await conn.execute(postgresql_sql(self.statement), self.params)).fetchall()
+
+
+@dataclass(frozen=True)
+class Execute:
+    """One single-statement write, committed by itself; its result is the number of rows it changed."""
+
+    statement: Any
+    params: dict[str, Any]
+
+    def run(self, svc: Service) -> int:
+        with svc.write_engine.begin() as conn:
+            return conn.execute(self.statement, self.params).rowcount
+
+    async def arun(self, svc: Service) -> int:
+        pool = await svc.pg_pool()
+        async with pool.connection() as conn:  # autocommit
+            return (await conn.execute(postgresql_sql(self.statement), self.params)).rowcount
 
 
 @functools.cache

@@ -12,21 +12,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from ..cat.config import CatConfig
 from ..service.assessments import (
     answer_steps,
+    answered,
     by_code,
     citizen_result,
     ensure_certificate,
     item_view,
+    pause_steps,
     session_by_code,
-    set_paused,
 )
 from ..service.auth import normalize_code
 from ..service.context import Service
-from ..service.db import Answer, SessionRow
+from ..service.db import SessionRow
 from ..service.deps import client_address
 from ..service.problems import ProblemError
 from ..service.steps import serve_steps
@@ -277,7 +277,7 @@ async def _pause(code: str, request: Request, paused: bool):
     if not csrf_ok(request, form.get("csrf")):
         return error_page(request, lang=lang, status=403, message=TEXT_OBJECTS[lang].err_csrf)
     try:
-        set_paused(svc_of(request), row.id, paused)
+        await serve_steps(svc_of(request), pause_steps(svc_of(request), row.id, paused))
     except ProblemError as exc:
         if exc.code == "finished":
             return redirect(request, f"/t/{display_code(code)}")
@@ -293,11 +293,10 @@ def _answer_text(item, answer: Any, lang: Lang) -> str:
     return sep.join(texts.get(a, a) for a in chosen)
 
 
-def explained_steps(svc: Service, row: SessionRow, lang: Lang) -> list[dict[str, Any]]:
-    """Every answered item with the person's answer, the right answer and the explanation (only after the test)."""
+def explained_steps(svc: Service, answers: list[Any], lang: Lang) -> list[dict[str, Any]]:
+    """Every answered item (the rows of :func:`~digiskill.service.assessments.answered`) with the person's answer,
+    the right answer and the explanation (only after the test)."""
     t = TEXT_OBJECTS[lang]
-    with svc.read() as db:
-        answers = db.scalars(select(Answer).where(Answer.session_id == row.id).order_by(Answer.step)).all()
     steps = []
     for a in answers:
         item = svc.items[a.item]
@@ -323,6 +322,7 @@ async def result_page(code: str, request: Request):
     try:
         row, lang = await _open(request, code)
         view = citizen_result(svc_of(request), row)
+        answers = await serve_steps(svc_of(request), answered(row.id))
     except ProblemError as exc:
         return problem_page(request, lang, exc, code)
     svc = svc_of(request)
@@ -351,7 +351,7 @@ async def result_page(code: str, request: Request):
         levels=[
             {"name": getattr(lv.name, lang), "descriptor": getattr(lv.descriptor, lang)} for lv in framework.levels
         ],
-        steps=explained_steps(svc, row, lang),
+        steps=explained_steps(svc, answers, lang),
         purged=row.status == "purged",
         next_links=what_next([a["area"] for a in areas], {a["area"]: a["name"] for a in areas}, lang),
     )

@@ -12,8 +12,8 @@ from ..assessments import (
     citizen_result,
     citizen_view,
     ensure_certificate,
+    pause_steps,
     session_by_code,
-    set_paused,
 )
 from ..context import Service
 from ..deps import SvcDep, client_address
@@ -54,16 +54,19 @@ async def post_answer(code: str, body: AnswerIn, request: Request, svc: SvcDep):
     return Response(done.text.encode(), media_type="application/json", headers=headers)  # the JSON stored with it
 
 
+def _pause(svc: Service, code: str, client: str, paused: bool) -> Steps[dict]:
+    row = yield from session_by_code(svc, code, client)
+    return citizen_view(svc, (yield from pause_steps(svc, row.id, paused)))
+
+
 @router.post("/{code}/pause", summary="Pause the test (resume later with the same code, on any device)")
-def pause(code: str, request: Request, svc: SvcDep) -> dict:
-    row = by_code(svc, code, client_address(request))
-    return citizen_view(svc, set_paused(svc, row.id, True))
+async def pause(code: str, request: Request, svc: SvcDep) -> dict:
+    return await serve_steps(svc, _pause(svc, code, client_address(request), True))
 
 
 @router.post("/{code}/resume", summary="Resume a paused test at the item that was on screen")
-def resume(code: str, request: Request, svc: SvcDep) -> dict:
-    row = by_code(svc, code, client_address(request))
-    return citizen_view(svc, set_paused(svc, row.id, False))
+async def resume(code: str, request: Request, svc: SvcDep) -> dict:
+    return await serve_steps(svc, _pause(svc, code, client_address(request), False))
 
 
 @router.get("/{code}/result", summary="The levels per area, once the test has ended")
