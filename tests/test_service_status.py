@@ -267,7 +267,9 @@ def test_a_0002_database_with_a_certificate_upgrades_and_the_old_credential_stil
         assert "credentialStatus" not in credential
         assert client.post("/v1/verify", json=credential).json()["valid"]
         before = client.get("/v1/status/revocation")
-        assert not _bits(before.json()).any()
+        listed = before.json()  # no revocation yet: valid since the list began, never from a time to come
+        assert not _bits(listed).any() and listed["validFrom"] == statuslist.LIST_EPOCH.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert statuslist.LIST_EPOCH <= utcnow()
         r = client.post(
             "/v1/revocations",
             json={"certificate": credential["id"], "reason": "old"},
@@ -293,6 +295,10 @@ def test_the_controller_document_is_also_served_where_the_issuer_id_resolves(tmp
     assert path(base, base + "/issuers/digiskill") == "/issuers/digiskill"
     assert path(base, "https://digiskill.example/issuers/demo") is None  # not this service's address
     assert path(base, base + "/") is None and path("http://127.0.0.1:8000", "did:web:127.0.0.1%3A8000") is None
+    from digiskill.cli.serve import _published_note
+
+    note = _published_note(base, "did:web:jc.example.dk")  # what `digiskill serve` says at start
+    assert f"{base}/v1/status/revocation (cached up to 300 s)" in note and note.endswith(f"{base}/.well-known/did.json")
 
     key, _ = generate_key_pair()
     save_private_key(key, tmp_path / "key.pem")

@@ -51,7 +51,7 @@ MAX_AGE_S = 300  # how long verifiers and proxies may cache the list (Cache-Cont
 BLIND_DRAWS = 16  # draws checked one by one before the free indices are listed (a list more than ~half full)
 # validFrom of a list with no revocation: the day the service began to publish its list (migration 0003); no
 # credential of the service carried a status entry before, so an all-zero list has been true since then
-LIST_EPOCH = datetime(2026, 12, 7, tzinfo=UTC)
+LIST_EPOCH = datetime(2026, 12, 6, tzinfo=UTC)
 
 CERTS = Certificate.__table__
 _INDEXED_REVOKED = (CERTS.c.revoked_at.is_not(None), CERTS.c.status_index.is_not(None))

@@ -7,7 +7,7 @@ index on ``revoked_at`` keeps the list's fingerprint (count and latest time of t
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-07
+Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
