@@ -159,6 +159,9 @@ def test_a_taken_index_is_drawn_again_and_an_erased_certificate_keeps_its_index(
     draws = iter([taken, fresh])
     monkeypatch.setattr(statuslist, "draw_index", lambda n: next(draws))
     assert _index(_credential(api, "status-redraw")) == fresh
+    # a list filling up: after BLIND_DRAWS taken draws in a row, the draw is among the free indices, listed
+    draws = iter([taken] * statuslist.BLIND_DRAWS + [0])
+    assert statuslist.free_index(api.svc) == min(set(range(MIN_ENTRIES)) - used - {fresh})
 
     # another worker took the drawn index between the check and the insert: the unique index refuses the insert,
     # and the credential is signed again with a new index

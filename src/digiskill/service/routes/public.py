@@ -40,6 +40,11 @@ def _published(request: Request, doc: Published) -> Response:
     return Response(doc.body, media_type="application/json", headers=headers)
 
 
+def _published_route(path: str, summary: str):
+    """The route of a public JSON document served by :func:`_published` (its 200 and 304 in the OpenAPI document)."""
+    return router.get(path, summary=summary, response_class=Response, responses=PUBLISHED_JSON)
+
+
 @router.get("/health", summary="Is the service up and its database reachable?")
 def health(svc: SvcDep) -> dict:
     with svc.read() as db:
@@ -59,11 +64,8 @@ def issuer(svc: SvcDep) -> dict:
     }
 
 
-@router.get(
-    CONTROLLER_PATH,
-    summary="The issuer's controller document: its public key as a Multikey under assertionMethod",
-    response_class=Response,
-    responses=PUBLISHED_JSON,
+@_published_route(
+    CONTROLLER_PATH, "The issuer's controller document: its public key as a Multikey under assertionMethod"
 )
 def issuer_controller(request: Request, svc: SvcDep) -> Response:
     """What a verifier needs to establish this service's key as the issuer's (W3C Controlled Identifiers 1.0; for a
@@ -77,12 +79,7 @@ def issuer_controller(request: Request, svc: SvcDep) -> Response:
     return _published(request, svc.issuer.controller)
 
 
-@router.get(
-    LIST_PATH,
-    summary="The signed revocation list (W3C Bitstring Status List) every issued credential points to",
-    response_class=Response,
-    responses=PUBLISHED_JSON,
-)
+@_published_route(LIST_PATH, "The signed revocation list (W3C Bitstring Status List) every issued credential points to")
 def revocation_list(request: Request, svc: SvcDep) -> Response:
     """The ``BitstringStatusListCredential`` (eddsa-rdfc-2022, signed with the issuer key) of 131,072 entries: bit
     ``statusListIndex`` of a credential's ``credentialStatus`` is 1 when the credential was revoked. Revoking sets the
