@@ -53,7 +53,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Tests that share an expensive module or session fixture run on one xdist worker (--dist loadgroup): one Chromium and
 # server for the browser tests, one throw-away PostgreSQL cluster for the service tests.
-XDIST_GROUPS = {"test_web_browser.py": "browser", "test_service.py": "postgresql", "test_service_live.py": "postgresql"}
+XDIST_GROUPS = {
+    "test_web_browser.py": "browser",
+    "test_service.py": "postgresql",
+    "test_service_live.py": "postgresql",
+    "test_service_status.py": "postgresql",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -60,7 +60,8 @@ def test_digital_bazaar_verifies_ours_and_refuses_changes_and_revoked(node: str,
     )
 
     def signed_list() -> dict:
-        return sign_credential(status_list_credential(load_register(register), issuer.id), key, proof_set=True)
+        listed = load_register(register)
+        return sign_credential(status_list_credential(listed.url, listed.revoked, issuer.id), key, proof_set=True)
 
     code, out = _run(node, cert, multikey, tmp_path, signed_list())
     assert (code, out["verified"], out["revoked"]) == (0, True, False), out

@@ -333,7 +333,7 @@ def test_unknown_codes_are_rate_limited(api):
 
 
 # ------------------------------------------------------------------------------------------------ roles
-PUBLIC = {"/health", "/v1/issuer", "/v1/verify", "/openapi.json"}
+PUBLIC = {"/health", "/v1/issuer", "/v1/issuer/controller", "/v1/status/revocation", "/v1/verify", "/openapi.json"}
 
 
 def test_every_staff_route_needs_its_role(api):

@@ -64,7 +64,12 @@ def serve(
         int, typer.Option("--code-failures-per-minute", min=1, help="unknown codes per address per minute")
     ] = 10,
     public_per_minute: Annotated[
-        int, typer.Option("--public-per-minute", min=1, help="public verifications per address per minute")
+        int,
+        typer.Option(
+            "--public-per-minute",
+            min=1,
+            help="requests to the public endpoints (verify, status list, issuer key) per address per minute",
+        ),
     ] = 120,
     config_file: Annotated[
         Path | None,
@@ -132,6 +137,7 @@ def run_server(settings, host: str, port: int, workers: int) -> None:
     if issuer.demo:
         stderr.print("demo issuer: certificates are signed with a demo key made by this service (not a real issuer)")
     stderr.print(f"digiskill service on http://{host}:{port} (database {_redact(settings.database_url)})")
+    stderr.print(_published_note(settings.public_url, issuer.profile.id), markup=False)
     os.environ.update(settings.to_env())
     options = {
         "host": host,
@@ -153,6 +159,17 @@ def run_server(settings, host: str, port: int, workers: int) -> None:
         args += ["--timeout-worker-healthcheck", "120"]  # a worker loads the bank first: > 5 s on a busy machine
     sys.stderr.flush()
     os.execv(sys.executable, args)
+
+
+def _published_note(public_url: str, issuer_id: str) -> str:
+    """Where verifiers elsewhere fetch the revocation list and the issuer's key (and how long they may cache)."""
+    from ..service.statuslist import CONTROLLER_PATH, MAX_AGE_S, controller_path, list_url
+
+    base = public_url.rstrip("/")
+    also = controller_path(public_url, issuer_id)
+    key_at = base + CONTROLLER_PATH + (f" and {base}{also}" if also else "")
+    listed = f"{list_url(public_url)} (cached up to {MAX_AGE_S} s)"
+    return f"verifiers fetch the revocation list at {listed} and the issuer's key at {key_at}"
 
 
 def _redact(url: str) -> str:

@@ -32,7 +32,8 @@ def _signer(key: Path, issuer: Path, out: Path) -> Signer:
 
 def _publish(register_path: Path, signer: Signer, out: Path) -> None:
     register = load_register(register_path)
-    atomic_write_text(out, json.dumps(signed_status_list(register, signer.profile.id, signer.key), indent=2) + "\n")
+    signed = signed_status_list(register.url, register.revoked, signer.profile.id, signer.key)
+    atomic_write_text(out, json.dumps(signed, indent=2) + "\n")
     stderr.print(f"wrote {out}: publish it at {register.url}", markup=False)
 
 

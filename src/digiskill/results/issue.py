@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -40,6 +41,7 @@ def issue_certificate(
     holder_name: str | None = None,
     source: str | None = None,
     status_register: str | Path | None = None,
+    credential_status: Mapping[str, Any] | None = None,
 ) -> Certificate:
     """Recompute ``result`` from its responses, sign the Open Badges credential of the recomputed result and render
     its PDF (the QR code refers to the credential). The one function every path that issues a certificate uses.
@@ -50,14 +52,17 @@ def issue_certificate(
             ``source`` names the result's file in the messages); the status register cannot be used.
 
     With ``status_register`` (a register made by ``digiskill status new``) the credential gets a fresh index of that
-    status list (:mod:`digiskill.results.status`), so that the issuer can revoke it.
+    status list (:mod:`digiskill.results.status`), so that the issuer can revoke it. ``credential_status`` instead
+    gives the ``BitstringStatusListEntry`` itself (the service allocates its indices in its database); not both.
     """
+    if status_register is not None and credential_status is not None:
+        raise ValueError("give a status register or a status entry, not both")
     issuer.check_key_valid()
     result = recompute_result(result, bank, source=source)
-    entry = None
+    entry = credential_status
     if status_register is not None:
         register, index = allocate_index(Path(status_register))
-        entry = status_entry(register, index)
+        entry = status_entry(register.url, index)
     unsigned = open_badge_credential(result, bank, issuer, holder_name=holder_name, credential_status=entry)
     signed = sign_credential(unsigned, private_key, proof_set=True)
     text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"

@@ -172,14 +172,15 @@ def allocate_index(path: Path) -> tuple[StatusRegister, int]:
         return _save(path, register, allocated, revoked), index
 
 
-def status_entry(register: StatusRegister, index: int) -> dict[str, Any]:
-    """The ``credentialStatus`` of a credential with list index ``index``."""
+def status_entry(list_url: str, index: int) -> dict[str, Any]:
+    """The ``credentialStatus`` of a credential with index ``index`` on the revocation list published at
+    ``list_url`` (a register's ``url``, or the list a service publishes)."""
     return {
-        "id": f"{register.url}#{index}",
+        "id": f"{list_url}#{index}",
         "type": ENTRY_TYPE,
-        "statusPurpose": register.purpose,
+        "statusPurpose": "revocation",
         "statusListIndex": str(index),
-        "statusListCredential": register.url,
+        "statusListCredential": list_url,
     }
 
 
@@ -211,26 +212,51 @@ def revoke(path: Path, index: int) -> StatusRegister:
         return _save(path, register, allocated, revoked)
 
 
-def signed_status_list(register: StatusRegister, issuer_id: str, key: Ed25519PrivateKey) -> dict[str, Any]:
-    """The ``BitstringStatusListCredential`` of the register, signed with ``key`` (eddsa-rdfc-2022, a proof set)."""
-    return sign_credential(status_list_credential(register, issuer_id), key, proof_set=True)
+def signed_status_list(
+    list_url: str,
+    encoded_list: str,
+    issuer_id: str,
+    key: Ed25519PrivateKey,
+    *,
+    valid_from: datetime | None = None,
+    ttl_ms: int | None = None,
+) -> dict[str, Any]:
+    """The signed ``BitstringStatusListCredential`` (eddsa-rdfc-2022, a proof set) of :func:`status_list_credential`;
+    the proof's ``created`` is ``valid_from`` when given (so the same list and time always give the same bytes:
+    Ed25519 signatures are deterministic), else now."""
+    unsigned = status_list_credential(list_url, encoded_list, issuer_id, valid_from=valid_from, ttl_ms=ttl_ms)
+    return sign_credential(unsigned, key, proof_set=True, created=unsigned["validFrom"])
 
 
-def status_list_credential(register: StatusRegister, issuer: Mapping[str, Any] | str) -> dict[str, Any]:
-    """The unsigned ``BitstringStatusListCredential`` of the register (sign it with ``sign_credential``)."""
+def status_list_credential(
+    list_url: str,
+    encoded_list: str,
+    issuer: Mapping[str, Any] | str,
+    *,
+    valid_from: datetime | None = None,
+    ttl_ms: int | None = None,
+) -> dict[str, Any]:
+    """The unsigned ``BitstringStatusListCredential`` published at ``list_url`` whose revocation bits are
+    ``encoded_list`` (:func:`encode_bits`; a register's ``revoked``); sign it with ``sign_credential``.
+
+    ``valid_from`` (default now, whole seconds, UTC) is the list's ``validFrom``; ``ttl_ms`` adds the
+    specification's optional ``ttl``: how many milliseconds a verifier may keep the list before fetching it again."""
     issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    subject: dict[str, Any] = {
+        "id": f"{list_url}#list",
+        "type": "BitstringStatusList",
+        "statusPurpose": "revocation",
+        "encodedList": encoded_list,
+    }
+    if ttl_ms is not None:
+        subject["ttl"] = ttl_ms
     return {
         "@context": [VC_V2_CONTEXT],
-        "id": register.url,
+        "id": list_url,
         "type": ["VerifiableCredential", LIST_TYPE],
         "issuer": issuer_id,
-        "validFrom": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "credentialSubject": {
-            "id": f"{register.url}#list",
-            "type": "BitstringStatusList",
-            "statusPurpose": register.purpose,
-            "encodedList": register.revoked,
-        },
+        "validFrom": (valid_from or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "credentialSubject": subject,
     }
 
 
@@ -244,6 +270,7 @@ __all__ = [
     "load_register",
     "new_register",
     "revoke",
+    "signed_status_list",
     "status_entry",
     "status_list_credential",
 ]

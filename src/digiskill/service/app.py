@@ -22,6 +22,9 @@ DESCRIPTION = """Adaptive tests of digital skills held by the server.
   step is 409), then the result, the signed credential and the PDF.
 * **Systems, caseworkers, admins** use bearer tokens (`digiskill serve token --role ROLE`); the role each endpoint
   needs is in its `x-roles`.
+* **Verifiers** elsewhere fetch the signed revocation list every credential names, `GET /v1/status/revocation` (a
+  W3C Bitstring Status List; a revocation reaches them within its 300 s cache time), and the issuer's key,
+  `GET /v1/issuer/controller`.
 * Every error is `application/problem+json`.
 """
 
@@ -71,7 +74,20 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.include_router(public.router)
     app.include_router(citizen.router)
     app.include_router(staff.router)
+    _serve_controller_at_issuer_id(app, svc)
     return app
+
+
+def _serve_controller_at_issuer_id(app, svc: Service) -> None:
+    """Serve the issuer's controller document also at the path its id resolves to, when that path is this service's
+    (:func:`.statuslist.controller_path`) and no route of the API has it; left out of the OpenAPI document, which does
+    not depend on the settings."""
+    from .routes.public import issuer_controller
+    from .statuslist import controller_path
+
+    path = controller_path(svc.settings.public_url, svc.issuer.profile.id)
+    if path is not None and path not in {getattr(route, "path", None) for route in app.routes}:
+        app.add_api_route(path, issuer_controller, methods=["GET"], include_in_schema=False)
 
 
 def create_app_from_env():

@@ -437,11 +437,19 @@ def citizen_result(svc: Service, row: SessionRow | Row) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------ certificates
 def ensure_certificate(svc: Service, row: SessionRow | Row, actor: str, role: str) -> Certificate:
-    """The session's active certificate, issued now (from the result the server computed) if there is none."""
-    from ..results.issue import issue_certificate
+    """The session's active certificate, issued now (from the result the server computed) if there is none.
 
+    A new credential gets an index on the service's revocation list (:func:`.statuslist.free_index`) and its status
+    entry. Two requests may issue at once: the unique index on the session's active certificate keeps the first and
+    the other returns it; a list index taken by another worker between the draw and the insert fails the insert on
+    the unique ``status_index``, and the credential is signed again with a new draw."""
+    from ..results.issue import issue_certificate
+    from ..results.status import status_entry
+    from .statuslist import free_index, list_url
+
+    active = select(Certificate).where(Certificate.session_id == row.id, Certificate.revoked_at.is_(None))
     with svc.read() as db:
-        cert = db.scalar(select(Certificate).where(Certificate.session_id == row.id, Certificate.revoked_at.is_(None)))
+        cert = db.scalar(active)
     if cert is not None:
         return cert
     result = _result(row)
@@ -449,31 +457,39 @@ def ensure_certificate(svc: Service, row: SessionRow | Row, actor: str, role: st
         earlier = len(db.scalars(select(Certificate.id).where(Certificate.session_id == row.id)).all())
     if earlier:  # re-issue after a revocation: a new credential id
         result = result.model_copy(update={"result_id": str(uuid.uuid4())})
-    with svc.issuing:  # one issuance of this process at a time (see Service.issuing)
-        issued = issue_certificate(result, svc.bank, svc.issuer.profile, svc.issuer.private_key, lang=row.lang)
-    cert_id = json.loads(issued.credential_json)["id"]
-    cert = Certificate(
-        id=cert_id,
-        session_id=row.id,
-        person_ref=row.person_ref,
-        code=issued.code,
-        credential=issued.credential_json,
-        pdf=issued.pdf,
-        issued_at=utcnow(),
-        issued_by=actor,
-    )
-    with svc.write() as db:
-        db.add(cert)
-        audit(db, actor, role, "issue_certificate", row.person_ref, session=row.id, certificate=cert_id)
-        try:
-            db.commit()
-        except IntegrityError:  # issued by a concurrent request: use that one
-            db.rollback()
-            with svc.read() as rdb:
-                return rdb.scalar(
-                    select(Certificate).where(Certificate.session_id == row.id, Certificate.revoked_at.is_(None))
-                )
-    return cert
+    for _ in range(MAX_ATTEMPTS):
+        index = free_index(svc)
+        entry = status_entry(list_url(svc.settings.public_url), index)
+        with svc.issuing:  # one issuance of this process at a time (see Service.issuing)
+            issued = issue_certificate(
+                result, svc.bank, svc.issuer.profile, svc.issuer.private_key, lang=row.lang, credential_status=entry
+            )
+        cert_id = json.loads(issued.credential_json)["id"]
+        cert = Certificate(
+            id=cert_id,
+            session_id=row.id,
+            person_ref=row.person_ref,
+            code=issued.code,
+            credential=issued.credential_json,
+            pdf=issued.pdf,
+            issued_at=utcnow(),
+            issued_by=actor,
+            status_index=index,
+        )
+        with svc.write() as db:
+            db.add(cert)
+            audit(db, actor, role, "issue_certificate", row.person_ref, session=row.id, certificate=cert_id)
+            try:
+                db.commit()
+            except IntegrityError:  # issued by a concurrent request (use that one), or the index was taken
+                db.rollback()
+                with svc.read() as rdb:
+                    cert = rdb.scalar(active)
+                if cert is not None:
+                    return cert
+                continue
+        return cert
+    raise ProblemError(503, "could not allocate a revocation list index; try again", code="busy")
 
 
 def revoke_certificate(svc: Service, cert_id: str, actor: str, role: str, reason: str) -> Certificate:
@@ -598,9 +614,10 @@ def export_person(svc: Service, person: str, actor: str, role: str) -> dict[str,
 
 
 def erase_person(svc: Service, person: str, actor: str, role: str) -> dict[str, int]:
-    """Erase everything held about ``person`` (GDPR art. 17). Issued certificates keep only their id, code and
-    revocation state (no personal data), so that a credential the person holds still verifies; the audit log keeps
-    the fact of the erasure."""
+    """Erase everything held about ``person`` (GDPR art. 17). Issued certificates keep only their id, code, index on
+    the revocation list and revocation state (no personal data), so that a credential the person holds still verifies
+    (here and against the published list) and its index is never given again; the audit log keeps the fact of the
+    erasure."""
     with svc.write() as db:
         ids = db.scalars(select(SessionRow.id).where(SessionRow.person_ref == person)).all()
         n_answers = db.execute(delete(Answer).where(Answer.session_id.in_(ids))).rowcount

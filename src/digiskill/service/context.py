@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..bank.default import Bank
     from ..cat import CatBank, CatConfig, Session
     from ..results.credential import IssuerProfile
+    from .statuslist import Published, StatusListCache
 
 DEMO_ISSUER_ID = "https://digiskill.example/issuers/demo"
 ISSUING_AT_ONCE = 1  # certificates a process issues at the same time (see Service.issuing)
@@ -44,6 +45,21 @@ class Issuer:
         from ..results.signing import public_key_to_multikey
 
         return public_key_to_multikey(self.private_key)
+
+    @cached_property
+    def controller(self) -> Published:
+        """The controller document verifiers fetch to establish this key as the issuer's
+        (:func:`~digiskill.results.verification.controller_document`), as served."""
+        from ..results.verification import controller_document
+        from .statuslist import Published
+
+        return Published.of(controller_document(self.profile.id, self.public_multikey))
+
+
+def _status_list_cache() -> StatusListCache:
+    from .statuslist import StatusListCache
+
+    return StatusListCache()
 
 
 class SessionCache:
@@ -92,6 +108,7 @@ class Service:
     issuer: Issuer
     limiter: RateLimiter = field(default_factory=RateLimiter)
     sessions: SessionCache = field(default_factory=SessionCache)
+    status_list: StatusListCache = field(default_factory=_status_list_cache)  # the signed revocation list
     _pg_pools: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, repr=False)
     # Issuing a certificate is ~100 ms of pure-Python CPU (recomputation, JSON-LD canonicalisation, the PDF) that holds
     # the interpreter lock, so two at once in one process take as long as one after the other. Run many at once and

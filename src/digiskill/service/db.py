@@ -8,7 +8,9 @@ Tables (created by the Alembic migrations in ``migrations/``, never by ``create_
   result once finished.
 * ``answers``: one row per answered step (unique per session and step: an answer is recorded once), with the
   outcome returned to the client, so that a repeat returns the same outcome.
-* ``certificates``: issued credentials (the signed JSON and the PDF) and their revocation.
+* ``certificates``: issued credentials (the signed JSON and the PDF), their revocation, and their index on the
+  revocation status list the service publishes (``status_index``: unique, drawn at random, never reused; NULL for
+  certificates issued before migration 0003). Erasure and retention keep the row's id, index and revocation state.
 * ``audit_log``: append-only (database triggers refuse UPDATE and DELETE): who read results, issued, revoked, exported
   or erased what and when.
 * ``web_users``: caseworkers and admins of the web pages: a username and an argon2id password hash (never the
@@ -119,6 +121,8 @@ class Certificate(Base):
             sqlite_where=text("revoked_at IS NULL"),
             postgresql_where=text("revoked_at IS NULL"),
         ),
+        Index("uq_certificates_status_index", "status_index", unique=True),
+        Index("ix_certificates_revoked_at", "revoked_at"),
     )
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the credential id (urn:uuid:…)
@@ -132,6 +136,7 @@ class Certificate(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     revocation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status_index: Mapped[int | None] = mapped_column(Integer, nullable=True)  # bit on the published status list
 
 
 class AuditEntry(Base):

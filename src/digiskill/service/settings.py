@@ -26,7 +26,11 @@ class Limits(FrozenModel):
     code_failures_per_minute: int = Field(
         10, ge=1, description="unknown invitation codes tried per client address per minute before 429"
     )
-    public_per_minute: int = Field(120, ge=1, description="requests to public endpoints (verify) per address/minute")
+    public_per_minute: int = Field(
+        120,
+        ge=1,
+        description="requests to public endpoints (verify, status list, controller document) per address/minute",
+    )
 
 
 class Settings(FrozenModel):
