@@ -372,3 +372,20 @@ def test_the_readme_tells_how_to_serve_the_multidimensional_test():
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Run the service") :].split("\n## ", 1)[0]
     assert "digiskill serve --config examples/multidim/joint.yaml" in section
+
+
+def test_max_items_per_area_sets_only_the_default_test_and_is_refused_with_a_configuration() -> None:
+    """``max_items_per_area`` is the default test's stopping rule; with a configuration its own stopping rules apply,
+    so setting both is refused (it used to be ignored without a word), and the settings still travel to the workers."""
+    from pydantic import ValidationError
+
+    from digiskill.service.context import configured_test, load_test_config
+
+    joint = load_test_config(JOINT)
+    assert configured_test(Settings()).stopping.max_items_per_area == 10
+    assert configured_test(Settings(max_items_per_area=6)).stopping.max_items_per_area == 6
+    assert configured_test(Settings(cat_config=joint)) == joint
+    with pytest.raises(ValidationError, match="stopping.max_items_per_area applies: set it there"):
+        Settings(cat_config=joint, max_items_per_area=6)
+    for settings in (Settings(cat_config=joint), Settings(max_items_per_area=6)):
+        assert Settings.model_validate_json(settings.to_env()["DIGISKILL_SERVICE_SETTINGS"]) == settings

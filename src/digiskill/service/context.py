@@ -240,7 +240,7 @@ def configured_test(settings: Settings) -> CatConfig:
     take`` gives without ``--config``: SE ≤ 0.45, 4 to ``settings.max_items_per_area`` items per area)."""
     from ..cat.take_config import take_config
 
-    return settings.cat_config if settings.cat_config is not None else take_config(settings.max_items_per_area)
+    return settings.cat_config if settings.cat_config is not None else take_config(settings.default_max_items_per_area)
 
 
 def prepare_test(bank: Bank, config: CatConfig) -> CatBank:

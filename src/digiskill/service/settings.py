@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..bank.frozen import FrozenModel
 from ..cat.config import CatConfig
 
 SETTINGS_ENV = "DIGISKILL_SERVICE_SETTINGS"
 DEFAULT_DATABASE_URL = "sqlite:///digiskill.db"
+DEFAULT_MAX_ITEMS_PER_AREA = 10
 
 
 class Limits(FrozenModel):
@@ -47,14 +48,32 @@ class Settings(FrozenModel):
     )
     migrate: bool = Field(True, description="apply the database migrations when the app starts")
     limits: Limits = Field(default_factory=Limits)
-    max_items_per_area: int = Field(
-        10, ge=1, le=50, description="stopping rule of the default test: most items per area (not with cat_config)"
+    max_items_per_area: int | None = Field(
+        None,
+        ge=1,
+        le=50,
+        description=f"stopping rule of the default test: most items per area (None: {DEFAULT_MAX_ITEMS_PER_AREA}); "
+        "not with cat_config, whose stopping rules say it",
     )
     cat_config: CatConfig | None = Field(
         None,
         description="the adaptive test of new invitations (e.g. a multidimensional one); None: the default test "
         "(SE ≤ 0.45, 4 to max_items_per_area items per area)",
     )
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Settings:
+        if self.cat_config is not None and self.max_items_per_area is not None:
+            raise ValueError(
+                "max_items_per_area sets the default test; with cat_config the configuration's own "
+                "stopping.max_items_per_area applies: set it there"
+            )
+        return self
+
+    @property
+    def default_max_items_per_area(self) -> int:
+        """The default test's most items per area (:attr:`max_items_per_area` or its default)."""
+        return self.max_items_per_area or DEFAULT_MAX_ITEMS_PER_AREA
 
     def to_env(self) -> dict[str, str]:
         return {SETTINGS_ENV: self.model_dump_json()}
