@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digiskill.bank.default import load_default
 from digiskill.bank.loading import load_model_file
@@ -17,7 +19,7 @@ from digiskill.errors import InputError
 from digiskill.irt.multidim import LatentNormal, joint_eap, joint_map
 from digiskill.results.credential import IssuerProfile
 from digiskill.results.issue import issue_certificate
-from digiskill.results.levels import bounded_level, bounded_levels
+from digiskill.results.levels import bounded_level, bounded_levels, bounded_probability
 from digiskill.results.models import AssessmentResult, result_from_session
 from digiskill.results.recompute import recompute_result
 from digiskill.results.signing import generate_key_pair
@@ -38,6 +40,27 @@ ROOT = Path(__file__).resolve().parents[1]
 )
 def test_the_bounded_level_rule(joint, proven, supported, level) -> None:
     assert bounded_level(joint, proven, supported) == level
+
+
+@given(st.floats(0, 1), st.floats(0, 1))
+def test_the_screening_probability_reaches_0_8_exactly_when_the_level_rule_certifies(joint, own) -> None:
+    """Screening's π of a multidimensional result, ``min(max(joint, own), own + 0.3)``: at least 0.8 exactly when the
+    certified-level rule gives the level (joint or own ≥ 0.8, and own ≥ 0.5); never below the own evidence unless
+    capped, never more than 0.3 above it."""
+    p = bounded_probability(joint, own)
+    certifies = (joint >= 0.8 or own >= 0.8) and own >= 0.5
+    if abs(own - 0.5) > 1e-9:  # the boundary itself is decided by rounding of own + 0.3
+        assert (p >= 0.8) == certifies
+    assert p <= own + 0.3 + 1e-12 and p >= min(own, joint) - 1e-12
+    assert bounded_probability(joint, own) == pytest.approx(joint) or joint < own or joint > own + 0.3
+
+
+@pytest.mark.parametrize(
+    ("joint", "own", "scored"),
+    [(0.95, 0.40, 0.70), (0.30, 0.85, 0.85), (0.82, 0.60, 0.82), (0.50, 0.10, 0.40), (0.90, 0.55, 0.85)],
+)
+def test_the_screening_probability_by_hand(joint, own, scored) -> None:
+    assert bounded_probability(joint, own) == pytest.approx(scored)
 
 
 def test_bounded_levels_is_a_clamp_elementwise() -> None:

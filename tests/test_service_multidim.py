@@ -183,9 +183,11 @@ def test_screening_uses_the_joint_posterior_of_the_result(web, finished):
     own = {a["area"]: a["own_answers"]["level_probabilities"] for a in staff["areas"]}
     score = 1.0
     for a in body["areas"]:
-        assert a["probability"] == probs[a["area"]][str(a["required_level"])]
-        assert a["own_probability"] == own[a["area"]][str(a["required_level"])]
-        score *= a["probability"] if a["essential"] else 1.0
+        pi, own_pi = probs[a["area"]][str(a["required_level"])], own[a["area"]][str(a["required_level"])]
+        assert (a["probability"], a["own_probability"]) == (pi, own_pi)
+        # what enters S: π kept within the own evidence, min(max(π, own), own + 0.3)
+        assert a["scored_probability"] == pytest.approx(min(max(pi, own_pi), own_pi + 0.3), abs=1e-6)
+        score *= a["scored_probability"] if a["essential"] else 1.0
     assert body["score"] == pytest.approx(score, abs=1e-5)
     weak = next(a for a in body["areas"] if a["area"] == WEAK)
     pct, own_pct = round(100 * weak["probability"]), round(100 * weak["own_probability"])
@@ -193,6 +195,11 @@ def test_screening_uses_the_joint_posterior_of_the_result(web, finished):
         f"{pct}% probability of at least level 3 from all answers, {own_pct}% from the area's own answers"
         in (body["reason"]["en"])
     )
+    if round(100 * weak["scored_probability"]) != pct:
+        assert (
+            f"{own_pct}% from the area's own answers, counted as {round(100 * weak['scored_probability'])}%"
+            in (body["reason"]["en"])
+        )
 
 
 def test_the_certificate_is_issued_from_the_recomputed_joint_result_and_verifies(web, finished):
@@ -285,7 +292,7 @@ def test_a_session_keeps_the_configuration_it_was_started_with(web):
     from digiskill.web.app import create_app
 
     joint = _svc(web)
-    standard = take_config(joint.settings.max_items_per_area)
+    standard = take_config(joint.settings.default_max_items_per_area)
     before = dataclasses.replace(
         joint, config=standard, cat_bank=prepare_test(joint.bank, standard), sessions=SessionCache(), _other_banks={}
     )
@@ -385,7 +392,7 @@ def test_max_items_per_area_sets_only_the_default_test_and_is_refused_with_a_con
     assert configured_test(Settings()).stopping.max_items_per_area == 10
     assert configured_test(Settings(max_items_per_area=6)).stopping.max_items_per_area == 6
     assert configured_test(Settings(cat_config=joint)) == joint
-    with pytest.raises(ValidationError, match="stopping.max_items_per_area applies: set it there"):
+    with pytest.raises(ValidationError, match=r"stopping\.max_items_per_area applies: set it there"):
         Settings(cat_config=joint, max_items_per_area=6)
     for settings in (Settings(cat_config=joint), Settings(max_items_per_area=6)):
         assert Settings.model_validate_json(settings.to_env()["DIGISKILL_SERVICE_SETTINGS"]) == settings

@@ -107,8 +107,9 @@ def implausible(result: AssessmentResult) -> list[str]:
 
 
 def screening_csv(ranked: list[ScreeningResult], areas: list[str]) -> str:
-    """The ranked candidates as CSV text: one row per candidate (rank 1 first), π per area of ``areas``, the score
-    S, its band, and the reason in English and Danish; every row says that a caseworker decides."""
+    """The ranked candidates as CSV text: one row per candidate (rank 1 first), π per area of ``areas`` (the π that
+    enters S: for a multidimensional result the one kept within the area's own evidence), the score S, its band, and
+    the reason in English and Danish; every row says that a caseworker decides."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(
@@ -129,7 +130,7 @@ def screening_csv(ranked: list[ScreeningResult], areas: list[str]) -> str:
         ]
     )
     for n, r in enumerate(ranked, start=1):
-        pi = {a.area: a.probability for a in r.areas}
+        pi = {a.area: a.scored_probability for a in r.areas}
         w.writerow(
             [
                 n,

@@ -57,6 +57,18 @@ def bounded_levels(joint: np.ndarray, proven: np.ndarray, supported: np.ndarray)
     return np.minimum(np.maximum(joint, proven), supported)
 
 
+def bounded_probability(joint: float, own: float) -> float:
+    """A multidimensional test's ``P(θ ≥ c)`` for screening, kept within the area's own evidence as the certified
+    level is: ``min(max(joint, own), own + (0.8 − 0.5))``, where ``joint`` is the probability from all the test's
+    answers and ``own`` from the area's own answers alone.
+
+    It reaches 0.8 exactly when the level rule of :func:`bounded_levels` certifies the level ``c`` belongs to
+    (``joint ≥ 0.8`` or ``own ≥ 0.8``, and ``own ≥ 0.5``), and it is continuous in both: other areas can lift an
+    area by at most 0.3 above its own evidence, and its own evidence is never pulled down by them.
+    """
+    return min(max(joint, own), own + (CERTIFY_PROBABILITY - SUPPORT_PROBABILITY))
+
+
 def bounded_level(joint: int | None, proven: int | None, supported: int | None) -> int | None:
     """:func:`bounded_levels` of one area, with None for no level."""
     level = int(bounded_levels(np.array(joint or 0), np.array(proven or 0), np.array(supported or 0)))

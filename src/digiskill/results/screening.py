@@ -10,9 +10,12 @@ Every screening output carries ``caseworker_decision_required = true`` and the n
 person must not be subject to a decision based solely on automated processing).
 
 A multidimensional test's π comes from its joint posterior (every area's answers inform every area, the more
-accurate estimate for most people); beside it stands ``own_probability``, the area's own answers alone, and the reason
-names both, so that a caseworker sees where the other areas carry an area (the certificate's level never goes above
-what the own answers support, :mod:`digiskill.results.adaptive`).
+accurate estimate for most people); beside it stands ``own_probability``, the area's own answers alone. What enters
+``S`` and the bands is π kept within the area's own evidence as the certified level is
+(:func:`~digiskill.results.levels.bounded_probability`: ``min(max(π, own), own + 0.3)``), so that screening never
+says "expected to meet" on the strength of the other areas where the certificate would not show the level
+(:mod:`digiskill.results.adaptive`). The reason names all of them, so that a caseworker sees where the other areas
+carry an area or where its own answers hold it back.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ..bank.content import Profile
 from ..bank.default import Bank
 from ..bank.frozen import FrozenModel
 from ..errors import InputError, Problem
+from .levels import bounded_probability
 from .models import AssessmentResult, Localized
 
 MEETS, UNCERTAIN, GAP = "expected_to_meet", "uncertain", "skills_gap"
@@ -49,6 +53,11 @@ class AreaScreening(FrozenModel):
         description="a multidimensional test: P(θ ≥ cut | the area's own answers alone), beside π from all the test's "
         "answers; null otherwise",
     )
+    scored_probability: float | None = Field(
+        None,
+        description="the π that enters S and the bands: π itself, or for a multidimensional test π kept within the "
+        "area's own evidence, min(max(π, own), own + 0.3), as the certified level is; null when not tested",
+    )
     theta: float | None
     se: float | None
 
@@ -60,10 +69,10 @@ class ScreeningResult(FrozenModel):
     result_id: str
     profile: str
     profile_name: Localized
-    score: float = Field(description="S = product of π over the essential areas")
+    score: float = Field(description="S = product of the scored π over the essential areas")
     band: Literal["expected_to_meet", "uncertain", "skills_gap"]
     band_text: Localized
-    upskill_areas: list[str] = Field(description="essential areas whose π is below 0.8")
+    upskill_areas: list[str] = Field(description="essential areas whose scored π is below 0.8")
     untested_areas: list[str] = Field(description="essential areas without a result (π taken as unknown = 0)")
     areas: list[AreaScreening]
     reason: Localized = Field(description="plain-language explanation")
@@ -109,6 +118,7 @@ def screen(result: AssessmentResult, profile: Profile, bank: Bank) -> ScreeningR
         ar = tested.get(req.area)
         pi = ar.level_probabilities.get(req.level) if ar is not None else None
         own = ar.own_answers.level_probabilities.get(req.level) if ar is not None and ar.own_answers else None
+        scored = pi if pi is None or own is None else round(bounded_probability(pi, own), 6)
         rows.append(
             AreaScreening(
                 area=req.area,
@@ -117,17 +127,18 @@ def screen(result: AssessmentResult, profile: Profile, bank: Bank) -> ScreeningR
                 cut_score=cuts.cuts[req.level],
                 probability=pi,
                 own_probability=own,
+                scored_probability=scored,
                 theta=ar.theta if ar else None,
                 se=ar.se if ar else None,
             )
         )
         if req.essential:
-            if pi is None:
+            if scored is None:
                 untested.append(req.area)
                 score = 0.0
             else:
-                score *= pi
-                if pi < AREA_SHORTFALL:
+                score *= scored
+                if scored < AREA_SHORTFALL:
                     upskill.append(req.area)
     band = MEETS if score >= HIGH else GAP if score <= LOW else UNCERTAIN
     return ScreeningResult(
@@ -179,6 +190,10 @@ def _reason(profile, band, score, rows, upskill, untested, bank) -> Localized:
                 own = round(100 * r.own_probability)
                 parts_da[-1] += f" ud fra alle svar, {own} % ud fra områdets egne svar"
                 parts_en[-1] += f" from all answers, {own}% from the area's own answers"
+                counted = round(100 * r.scored_probability)
+                if counted != pct:
+                    parts_da[-1] += f", regnes som {counted} %"
+                    parts_en[-1] += f", counted as {counted}%"
     head_da = f"Samlet {round(100 * score)} % for de nødvendige områder ({BAND_TEXT[band].da})."
     head_en = f"Overall {round(100 * score)}% for the essential areas ({BAND_TEXT[band].en})."
     tail_da = tail_en = ""

@@ -253,6 +253,7 @@ def session_page(session_id: str, request: Request):
                         "cut": x.cut_score,
                         "pi": x.probability,
                         "own_pi": x.own_probability,
+                        "scored_pi": x.scored_probability,
                     }
                     for x in s.areas
                 ],

@@ -303,6 +303,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "staff_col_cut": ("Grænse", "Cut score"),
     "staff_col_pi": ("π", "π"),
     "staff_col_own_pi": ("π egne svar", "π own answers"),
+    "staff_col_scored_pi": ("π der tæller i S", "π counted in S"),
     "staff_yes": ("ja", "yes"),
     "staff_no": ("nej", "no"),
     "staff_screen_reminder": (
