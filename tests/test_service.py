@@ -505,3 +505,20 @@ def test_openapi_document_is_3_1_and_the_committed_copy_is_current(api):
     assert committed == openapi_document() == served, (
         "docs/openapi.json is out of date: python -m digiskill.service.openapi > docs/openapi.json"
     )
+
+
+def test_the_session_state_is_stored_with_lz4_on_postgresql(api):
+    """Migration 0004: on PostgreSQL the state column compresses with lz4 (Debian's PostgreSQL has it); SQLite has
+    no column compression, and the migration leaves it at the same head."""
+    from sqlalchemy import text
+
+    with api.svc.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        if api.svc.engine.dialect.name == "postgresql":
+            method = conn.execute(
+                text(
+                    "SELECT attcompression FROM pg_attribute "
+                    "WHERE attrelid = 'test_sessions'::regclass AND attname = 'state'"
+                )
+            ).scalar()
+            assert method == "l"

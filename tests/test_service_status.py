@@ -261,7 +261,7 @@ def test_a_0002_database_with_a_certificate_upgrades_and_the_old_credential_stil
     engine.dispose()
 
     app = create_app(Settings(database_url=url))  # migrates on start
-    assert current_revision(url) == "0003"
+    assert current_revision(url) == "0004"
     token = create_token(url, "caseworker")
     with TestClient(app) as client:
         svc = app.state.service
