@@ -17,7 +17,7 @@ def test_serve_migrate_and_token_store_only_a_hash(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()
     r = runner.invoke(app, ["serve", "migrate", "--database-url", url])
-    assert r.exit_code == 0 and "revision 0003" in r.output
+    assert r.exit_code == 0 and "revision 0004" in r.output
     r = runner.invoke(app, ["serve", "token", "--role", "caseworker", "--database-url", url, "--label", "desk 4"])
     assert r.exit_code == 0
     token = r.output.strip()
