@@ -45,16 +45,10 @@ def test_rp67_location_of_a_2pl_item() -> None:
 
 @pytest.mark.slow
 def test_load_default_after_a_non_editable_install(tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
+    site = tmp_path / "site"  # a regular (non-editable) install: pip builds the wheel and unpacks it here
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    site = tmp_path / "site"
-    (wheel,) = wheels.glob("digiskill-*.whl")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(site)]
+        + [str(ROOT)],
         check=True,
         capture_output=True,
     )
