@@ -47,8 +47,7 @@ def test_rp67_location_of_a_2pl_item() -> None:
 def test_load_default_after_a_non_editable_install(tmp_path: Path) -> None:
     site = tmp_path / "site"  # a regular (non-editable) install: pip builds the wheel and unpacks it here
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(site)]
-        + [str(ROOT)],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", site, ROOT],
         check=True,
         capture_output=True,
     )

@@ -522,3 +522,44 @@ def test_the_session_state_is_stored_with_lz4_on_postgresql(api):
                 )
             ).scalar()
             assert method == "l"
+
+
+def test_the_answers_read_and_the_pause_run_alike_through_both_drivers(api):
+    """``answered`` (every row) and ``pause_steps`` (a read, a versioned write and a read): on PostgreSQL the awaited
+    driver gives the very rows the synchronous one gives, and its write moves the version once; the web result page
+    and the pause buttons use them."""
+    import asyncio
+
+    from digiskill.service.assessments import answered, pause_steps
+    from digiskill.service.steps import arun_steps, run_steps
+
+    inv = api.invite("person-drivers", areas=["security_gdpr"])
+    code, view = inv["code"], api.client.get(f"/v1/citizen/{inv['code']}").json()["item"]
+    given = []
+    for step in (1, 2, 3):
+        given.append(view["item"])
+        body = {"step": step, "item": view["item"], "answer": some_answer(view)}
+        view = api.client.post(f"/v1/citizen/{code}/answers", json=body).json()["next"]
+    rows = run_steps(api.svc, answered(inv["session"]))
+    assert [(r.step, r.item) for r in rows] == list(zip((1, 2, 3), given, strict=True))
+    assert all(r.response in (0, 1) and json.loads(r.answer) for r in rows)
+    with api.svc.read() as db:
+        before = db.get(SessionRow, inv["session"]).version
+
+    async def awaited():  # one event loop, its pool closed at the end
+        try:
+            paused = await arun_steps(api.svc, pause_steps(api.svc, inv["session"], True))
+            read = await arun_steps(api.svc, answered(inv["session"]))
+            return paused, read, await arun_steps(api.svc, pause_steps(api.svc, inv["session"], False))
+        finally:
+            await api.svc.aclose()
+
+    if api.svc.inline:  # SQLite: the steps run straight through
+        paused = run_steps(api.svc, pause_steps(api.svc, inv["session"], True))
+        read = run_steps(api.svc, answered(inv["session"]))
+        resumed = run_steps(api.svc, pause_steps(api.svc, inv["session"], False))
+    else:
+        paused, read, resumed = asyncio.run(asyncio.wait_for(awaited(), 60))
+    assert read == rows
+    assert paused.status == "paused" and paused.n_steps == 3 and paused.version == before + 1
+    assert resumed.status == "active" and resumed.version == before + 2

@@ -24,7 +24,7 @@ from .auth import code_digest, new_code
 from .context import Service
 from .db import Answer, AuditEntry, Certificate, SessionRow, utcnow
 from .problems import ProblemError
-from .steps import Execute, Read, ReadAll, Steps, postgresql_sql, run_steps
+from .steps import Execute, Read, Steps, postgresql_sql, run_steps
 
 MAX_ATTEMPTS = 20
 SESSIONS = SessionRow.__table__
@@ -395,7 +395,7 @@ def pause_steps(svc: Service, session_id: str, paused: bool) -> Steps[Row]:
 def answered(session_id: str) -> Steps[list[Row]]:
     """Every recorded answer of a session in step order (``step``, ``item``, ``answer`` as stored JSON,
     ``response``), as a database step."""
-    return (yield ReadAll(_ANSWERS_OF, {"key": session_id}))
+    return (yield Read(_ANSWERS_OF, {"key": session_id}, many=True))
 
 
 def _result(row: SessionRow | Row):

@@ -2,7 +2,7 @@
 
 The logic of a request that reads and writes sessions (:func:`~.assessments.session_by_code`,
 :func:`~.assessments.answer_steps`, :func:`~.assessments.pause_steps`) is a generator: it yields each database call it
-needs (a :class:`Read`, :class:`ReadAll`, :class:`Execute`, or a write object with the same two methods) and receives
+needs (a :class:`Read`, an :class:`Execute`, or a write object with the same two methods) and receives
 the call's result back, so it never waits for a database itself.
 
 * :func:`run_steps` runs the calls one after another in the calling thread: the synchronous callers
@@ -42,37 +42,23 @@ Steps = Generator[DbCall, Any, T]
 
 @dataclass(frozen=True)
 class Read:
-    """One single-statement read; its result is the first row or None (autocommit on PostgreSQL, no BEGIN on
-    SQLite: one statement sees one snapshot anyway)."""
+    """One single-statement read; its result is the first row or None, or with ``many`` every row (a list)
+    (autocommit on PostgreSQL, no BEGIN on SQLite: one statement sees one snapshot anyway)."""
 
     statement: Any
     params: dict[str, Any]
+    many: bool = False
 
     def run(self, svc: Service) -> Any:
         with svc.read_engine.connect() as conn:
-            return conn.execute(self.statement, self.params).first()
+            result = conn.execute(self.statement, self.params)
+            return list(result.all()) if self.many else result.first()
 
     async def arun(self, svc: Service) -> Any:
         pool = await svc.pg_pool()
         async with pool.connection() as conn:
-            return await (await conn.execute(postgresql_sql(self.statement), self.params)).fetchone()
-
-
-@dataclass(frozen=True)
-class ReadAll:
-    """One single-statement read; its result is every row (a list)."""
-
-    statement: Any
-    params: dict[str, Any]
-
-    def run(self, svc: Service) -> list[Any]:
-        with svc.read_engine.connect() as conn:
-            return list(conn.execute(self.statement, self.params).all())
-
-    async def arun(self, svc: Service) -> list[Any]:
-        pool = await svc.pg_pool()
-        async with pool.connection() as conn:
-            return await (await conn.execute(postgresql_sql(self.statement), self.params)).fetchall()
+            cursor = await conn.execute(postgresql_sql(self.statement), self.params)
+            return await (cursor.fetchall() if self.many else cursor.fetchone())
 
 
 @dataclass(frozen=True)
