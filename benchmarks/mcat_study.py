@@ -25,8 +25,15 @@ level and the share certified *above* it, for
 over everyone and over the *discordant* simulees, whose true θ in the area is more than 1 away from the mean of
 their other five areas (where borrowing strength could hurt).
 
+To look for a joint design that matches the separate tests' accuracy with fewer items, the joint test's SE target,
+selection rule, estimator and minimum of own items are options (the separate tests never change). The study
+prints a ``SUMMARY`` line per joint design: items, fewer items, less information at the true θ, and level accuracy
+against the separate tests, for the final estimate and for the joint EAP of the same answers. It also prints
+``BOUND`` lines: the most information any joint design can save at equal posterior SD (:func:`information_bound`).
+
     .venv/bin/python benchmarks/mcat_study.py --n 2000              # both banks; Markdown to stdout, JSON to results/
     .venv/bin/python benchmarks/mcat_study.py --n 300 --banks synthetic   # a quick look
+    .venv/bin/python benchmarks/mcat_study.py --banks default --seed 1 --joint-rule trule --joint-se 0.39 --out x.json
 """
 
 from __future__ import annotations
@@ -43,13 +50,16 @@ from digiskill.cat import CatBank, CatConfig
 from digiskill.cat.joint import EAP_SEED
 from digiskill.cat.simulate import generate_responses, simulate
 from digiskill.irt.estimation import log_posterior
-from digiskill.irt.multidim import LatentNormal, joint_eap
+from digiskill.irt.multidim import LatentNormal, item_information, joint_eap
 from digiskill.results.levels import CERTIFY_PROBABILITY, SUPPORT_PROBABILITY, bounded_levels, prob_at_least
 
 SE_TARGET = 0.4
 MIN_PER_AREA = 2
 MAX_PER_AREA = 20
 DISCORDANT = 1.0
+INFO = "information_at_true_theta"
+EQUAL_MEAN, EQUAL_AREA = 0.005, 0.015  # equal accuracy: mean within ±0.005 of the separate tests, no area 0.015 below
+TIE = 1e-9  # accuracies are counts / n: a difference of exactly 0.015 counts as within
 
 
 def synthetic_bank(n_areas: int = 6, per_area: int = 40, seed: int = 17) -> ParameterSet:
@@ -69,23 +79,86 @@ def synthetic_bank(n_areas: int = 6, per_area: int = 40, seed: int = 17) -> Para
     return new_parameter_set(items, set_id="synthetic-6x40", provenance="simulated for benchmarks/mcat_study.py")
 
 
-def designs(areas: list[str], corr: np.ndarray, joint_se: float = SE_TARGET) -> dict[str, CatConfig]:
-    """The two designs with the same stopping rules (``joint_se``: another SE target for the multidimensional one,
-    to compare the designs at equal level accuracy instead of equal SE)."""
+def designs(
+    areas: list[str],
+    corr: np.ndarray,
+    joint_se: float = SE_TARGET,
+    rule: str = "dprule",
+    estimator: str = "map",
+    joint_min: int = MIN_PER_AREA,
+) -> dict[str, CatConfig]:
+    """The two designs with the same stopping rules. Variants of the multidimensional one, to compare the designs at
+    equal level accuracy instead of equal SE: ``joint_se`` its SE target, ``rule`` its selection rule, ``estimator``
+    the joint estimate that selects and stops, ``joint_min`` its minimum of own items per area."""
     stopping = {"se_target": SE_TARGET, "min_items_per_area": MIN_PER_AREA, "max_items_per_area": MAX_PER_AREA}
     uni = CatConfig.model_validate({"stopping": stopping})
     multi = CatConfig.model_validate(
         {
             "dimensionality": "multidimensional",
-            "selection": {"rule": "dprule"},
-            "estimator": "map",
+            "selection": {"rule": rule},
+            "estimator": estimator,
             "balancing": {"areas": False},
-            "stopping": {**stopping, "se_target": joint_se},
+            "stopping": {**stopping, "se_target": joint_se, "min_items_per_area": joint_min},
             "latent": {"areas": areas, "matrix": corr.tolist()},
         }
     )
-    joint = "multidimensional (dprule)" + ("" if joint_se == SE_TARGET else f", SE ≤ {joint_se:g}")
+    changes = [f"SE ≤ {joint_se:g}"] if joint_se != SE_TARGET else []
+    changes += [estimator.upper()] if estimator != "map" else []
+    changes += [f"≥ {joint_min} own items"] if joint_min != MIN_PER_AREA else []
+    joint = f"multidimensional ({rule})" + "".join(f", {c}" for c in changes)
     return {"six unidimensional tests": uni, joint: multi}
+
+
+def information_bound(corr: np.ndarray, se: float) -> dict:
+    """The least test information that brings every area's posterior SD to ``se``, jointly and separately.
+
+    Normal approximation: with ``t_d`` the test information of area ``d``'s own items, the joint posterior covariance
+    is ``(Σ⁻¹ + diag(t))⁻¹``; separate tests with N(0, 1) priors need ``t_d = 1/se² − 1``. The joint minimum of
+    ``Σ_d t_d`` subject to ``[(Σ⁻¹ + diag(t))⁻¹]_dd ≤ se²`` for every ``d`` (a convex problem: the diagonal of the
+    inverse is convex in ``t``) bounds what any selection or stopping rule of the joint test can save in information
+    at equal per-area posterior precision; fewer *items* than that needs items that are more informative on average.
+    """
+    from scipy.optimize import minimize
+
+    precision = np.linalg.inv(corr)
+    dims = corr.shape[0]
+    need = [
+        {"type": "ineq", "fun": lambda t, d=d: se**2 - np.linalg.inv(precision + np.diag(t))[d, d]} for d in range(dims)
+    ]
+    start = np.full(dims, 1 / se**2 - 1)
+    res = minimize(np.sum, start, constraints=need, bounds=[(0.0, None)] * dims, method="SLSQP")
+    if not res.success:
+        raise RuntimeError(f"information bound: {res.message}")
+    separate = dims * (1 / se**2 - 1)
+    return {"se": se, "joint": float(res.x.sum()), "separate": separate, "saving": 1 - float(res.x.sum()) / separate}
+
+
+def summary(result: dict) -> list[dict]:
+    """Per design against the separate tests: items, fewer items, mean level accuracy and the per-area accuracy
+    differences (worst and best), of the final estimate and of the joint EAP of the same answers."""
+    uni = result["designs"][0]
+    base = np.array([a["level_accuracy"] for a in uni["areas"]])
+    out = []
+    for d in result["designs"][1:]:
+        row = {
+            "design": d["design"],
+            "items": d["mean_length"],
+            "fewer": 1 - d["mean_length"] / uni["mean_length"],
+            "less_information": 1 - _sum(d["areas"], INFO) / _sum(uni["areas"], INFO),
+        }
+        for key, name in (("level_accuracy", "final"), ("level_accuracy_final_eap", "final_eap")):
+            acc = np.array([a[key] for a in d["areas"]])
+            row[name] = {
+                "accuracy": float(acc.mean()),
+                "difference": float(acc.mean() - base.mean()),
+                "worst_area": float((acc - base).min()),
+                "best_area": float((acc - base).max()),
+                "equal": bool(
+                    abs(acc.mean() - base.mean()) <= EQUAL_MEAN + TIE and (acc - base).min() >= -EQUAL_AREA - TIE
+                ),
+            }
+        out.append(row)
+    return out
 
 
 def level_of(theta: np.ndarray, cuts: np.ndarray) -> np.ndarray:
@@ -112,7 +185,8 @@ def certified_levels(
     params: ParameterSet, config: CatConfig, areas: list[str], x: list[np.ndarray], cuts: list[np.ndarray]
 ) -> dict[str, np.ndarray]:
     """``(N, D)`` certified levels from the given answers ``x`` (per area ``(N, J_area)``): own answers alone
-    (proven and supported), and for a multidimensional design the joint and the bounded level."""
+    (proven and supported), and for a multidimensional design the joint and the bounded level, and (``eap_theta``)
+    the joint EAP of the given answers, whatever estimator the test ran with."""
     quad = config.quadrature.quadrature()
     items = [params.to_arrays([it.id for it in params.items if it.area == a]) for a in areas]
     own = [
@@ -130,6 +204,7 @@ def certified_levels(
         assert post.tails is not None
         out["joint"] = np.stack([reached(t, CERTIFY_PROBABILITY) for t in post.tails], axis=1)
         out["bounded"] = bounded_levels(out["joint"], out["own"], out["supported"])
+        out["eap_theta"] = post.theta
     return out
 
 
@@ -140,8 +215,9 @@ def run_bank(
     cuts: dict[str, list[float]],
     n: int,
     seed: int,
-    joint_se: float = SE_TARGET,
+    variant: dict | None = None,
 ):
+    """Both designs on ``n`` simulees of the bank (``variant``: keyword arguments of :func:`designs`)."""
     areas = list(params.areas)
     cut_arrays = [np.asarray(cuts[a], dtype=float) for a in areas]
     rng = np.random.default_rng(seed)
@@ -152,12 +228,14 @@ def run_bank(
     discordant = np.abs(theta - others) > DISCORDANT
     true_level = np.stack([level_of(theta[:, d], c) for d, c in enumerate(cut_arrays)], axis=1)
     out = {"bank": name, "n": n, "seed": seed, "correlation": corr.tolist(), "designs": []}
-    for label, cfg in designs(areas, corr, joint_se).items():
+    for label, cfg in designs(areas, corr, **(variant or {})).items():
         t0 = time.perf_counter()
         sim = simulate(params, cfg, theta=theta, responses=codes, seeds=np.arange(n))
         seconds = time.perf_counter() - t0
         runs = {run.area: run for run in sim.runs}
         x = [given_codes(prepared, a, codes, runs[a].items) for a in areas]
+        info = item_information(theta, [prepared.areas[a].items for a in areas])  # at the true θ
+        given_info = np.stack([(i * (xd >= 0)).sum(axis=1) for i, xd in zip(info, x, strict=True)], axis=1)
         t0 = time.perf_counter()
         levels = certified_levels(params, cfg, areas, x, cut_arrays)
         level_seconds = time.perf_counter() - t0
@@ -172,15 +250,23 @@ def run_bank(
                 "mean_items": float(run.length.mean()),
                 "bias": float(err.mean()),
                 "rmse": float(np.sqrt((err**2).mean())),
+                "mean_se": float(run.se.mean()),
+                INFO: float(given_info[:, d].mean()),
                 "level_accuracy": float(hit.mean()),
+                "rmse_final_eap": None,
+                "level_accuracy_final_eap": None,
                 "discordant_share": float(disc.mean()),
                 "discordant_bias_towards_others": float((err * np.sign(others[:, d] - theta[:, d]))[disc].mean()),
                 "max_exposure": float(run.selected.max() / n),
                 "never_used": float((run.selected == 0).mean()),
                 "certified": {},
             }
+            if "eap_theta" in levels:  # the joint test's answers scored again with the joint EAP
+                final = levels["eap_theta"][:, d]
+                row["rmse_final_eap"] = float(np.sqrt(((final - theta[:, d]) ** 2).mean()))
+                row["level_accuracy_final_eap"] = float((level_of(final, cut_arrays[d]) == true_level[:, d]).mean())
             for rule, lv in levels.items():
-                if rule == "supported":
+                if rule in ("supported", "eap_theta"):
                     continue
                 exact = lv[:, d] == true_level[:, d]
                 above = lv[:, d] > true_level[:, d]
@@ -202,6 +288,10 @@ def run_bank(
             }
         )
     return out
+
+
+def _sum(rows: list[dict], key: str) -> float:
+    return float(np.sum([r[key] for r in rows]))
 
 
 def _mean(rows: list[dict], key: str) -> float:
@@ -260,8 +350,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--banks", nargs="+", default=["default", "synthetic"], choices=["default", "synthetic"])
     ap.add_argument("--joint-se", type=float, default=SE_TARGET, help="SE target of the multidimensional test")
+    ap.add_argument("--joint-rule", default="dprule", choices=["dprule", "drule", "trule", "arule"])
+    ap.add_argument("--joint-estimator", default="map", choices=["map", "eap"], help="selects and stops")
+    ap.add_argument("--joint-min", type=int, default=MIN_PER_AREA, help="minimum own items per area (joint test)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "mcat_study.json")
     args = ap.parse_args(argv)
+    variant = {
+        "joint_se": args.joint_se,
+        "rule": args.joint_rule,
+        "estimator": args.joint_estimator,
+        "joint_min": args.joint_min,
+    }
     results = []
     if "default" in args.banks:
         from digiskill.bank.default import load_default
@@ -272,14 +371,30 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("the default parameter set has no latent correlation")
         areas, corr = found
         cuts = {a: [bank.cut_scores.areas[a].cuts[k] for k in sorted(bank.cut_scores.areas[a].cuts)] for a in areas}
-        results.append(run_bank("default bank", bank.params, np.asarray(corr), cuts, args.n, args.seed, args.joint_se))
+        results.append(run_bank("default bank", bank.params, np.asarray(corr), cuts, args.n, args.seed, variant))
     if "synthetic" in args.banks:
         params = synthetic_bank()
         corr = np.full((6, 6), 0.6) + 0.4 * np.eye(6)
         cuts = {a: [-1.0, 0.0, 1.0] for a in params.areas}
-        results.append(run_bank("6 × 40 synthetic bank, ρ = 0.6", params, corr, cuts, args.n, args.seed, args.joint_se))
+        results.append(run_bank("6 × 40 synthetic bank, ρ = 0.6", params, corr, cuts, args.n, args.seed, variant))
     for r in results:
+        r["information_bound"] = [information_bound(np.asarray(r["correlation"]), se) for se in (0.40, 0.39, 0.38)]
         print(markdown(r), end="\n\n")
+        for b in r["information_bound"]:
+            print(
+                f"BOUND {r['bank']} | posterior SD {b['se']:.2f} in every area | test information: joint "
+                f"{b['joint']:.1f}, separate {b['separate']:.1f}, at most {b['saving']:.1%} less"
+            )
+        r["summary"] = summary(r)
+        for row in r["summary"]:
+            for name in ("final", "final_eap"):
+                c = row[name]
+                print(
+                    f"SUMMARY {r['bank']} | seed {r['seed']} | {row['design']} | {name} | {row['items']:.1f} items | "
+                    f"{row['fewer']:.1%} fewer ({row['less_information']:.1%} less information) | "
+                    f"accuracy {c['accuracy']:.3f} ({c['difference']:+.3f}) | areas "
+                    f"{c['worst_area']:+.3f} … {c['best_area']:+.3f} | equal: {c['equal']}"
+                )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(results, indent=1) + "\n")
