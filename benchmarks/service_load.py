@@ -67,13 +67,22 @@ def start_postgres(tmp: Path) -> tuple[str, list[str], Path]:
         shutil.chown(tmp, user="postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = tmp / "data", free_port()
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                    "--no-sync"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
     opts = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c max_connections=200"
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w", "-o", opts,
-                    "start"], check=True, capture_output=True)
-    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", [*as_user, str(bin_dir / "pg_ctl"), "-D",
-                                                                        str(data), "-m", "fast", "stop"], data
+    subprocess.run(
+        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w", "-o", opts, "start"],
+        check=True,
+        capture_output=True,
+    )
+    return (
+        f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+        data,
+    )
 
 
 def main() -> None:
@@ -100,7 +109,9 @@ def main() -> None:
     log = open(tmp / "server.log", "w")
     server = subprocess.Popen(
         [str(DIGISKILL), "serve", "--database-url", url, "--port", str(port), "--workers", str(args.workers)],
-        cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
+        cwd=tmp,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -113,7 +124,12 @@ def main() -> None:
             cpu[name] = (process_tree_cpu(server.pid), process_tree_cpu(*pg) if pg else 0.0)
 
         report = run_loadtest(
-            base, token, args.n, concurrency=args.concurrency, seed=args.seed, think_seconds=args.think_seconds,
+            base,
+            token,
+            args.n,
+            concurrency=args.concurrency,
+            seed=args.seed,
+            think_seconds=args.think_seconds,
             on_phase=on_phase,
         )
     finally:
@@ -140,22 +156,28 @@ def main() -> None:
     }
     out.write_text(json.dumps(document, indent=2) + "\n")
     a = report.endpoints["answer"]
-    print(f"{args.backend}, {args.workers} worker(s), n={args.n}, concurrency={args.concurrency}, think "
-          f"{args.think_seconds:g} s, load average at start {load[0]:.1f}: {report.completed}/{report.n} tests, "
-          f"{report.answers} answers in {report.duration_s:.1f} s = {report.answers_per_s:.0f} answers/s; answer p50 "
-          f"{a.p50_ms:.1f} ms, p95 {a.p95_ms:.1f} ms, p99 {a.p99_ms:.1f} ms; errors {report.errors}; credentials "
-          f"verified {report.credentials_verified}; key leaks {report.key_leaks}")
+    print(
+        f"{args.backend}, {args.workers} worker(s), n={args.n}, concurrency={args.concurrency}, think "
+        f"{args.think_seconds:g} s, load average at start {load[0]:.1f}: {report.completed}/{report.n} tests, "
+        f"{report.answers} answers in {report.duration_s:.1f} s = {report.answers_per_s:.0f} answers/s; answer p50 "
+        f"{a.p50_ms:.1f} ms, p95 {a.p95_ms:.1f} ms, p99 {a.p99_ms:.1f} ms; errors {report.errors}; credentials "
+        f"verified {report.credentials_verified}; key leaks {report.key_leaks}"
+    )
     if report.steady is not None and report.steady.answer is not None:
         st = report.steady
-        print(f"steady window (all {args.concurrency} persons testing): {st.window_s:.1f} s, {st.answers} answers = "
-              f"{st.answers_per_s:.0f} answers/s; answer p50 {st.answer.p50_ms:.1f} ms, p95 {st.answer.p95_ms:.1f} ms, "
-              f"p99 {st.answer.p99_ms:.1f} ms")
+        print(
+            f"steady window (all {args.concurrency} persons testing): {st.window_s:.1f} s, {st.answers} answers = "
+            f"{st.answers_per_s:.0f} answers/s; answer p50 {st.answer.p50_ms:.1f} ms, p95 {st.answer.p95_ms:.1f} ms, "
+            f"p99 {st.answer.p99_ms:.1f} ms"
+        )
     if report.errors:  # what the server logged about them (the log is deleted with the temporary folder)
         logged = [line for line in server_log.splitlines() if "error" in line.lower() or "Error" in line]
         print("server log, error lines:", *logged[-20:], sep="\n  ")
-    print(f"CPU per answer in phase 1: server {server_ms:.2f} ms"
-          + (f", PostgreSQL {pg_ms:.2f} ms" if pg_data is not None else "")
-          + f", load generator {report.client_cpu_ms_per_answer:.2f} ms")
+    print(
+        f"CPU per answer in phase 1: server {server_ms:.2f} ms"
+        + (f", PostgreSQL {pg_ms:.2f} ms" if pg_data is not None else "")
+        + f", load generator {report.client_cpu_ms_per_answer:.2f} ms"
+    )
 
 
 if __name__ == "__main__":
