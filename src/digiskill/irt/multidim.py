@@ -174,12 +174,20 @@ class _Answers:
             flat = self._flat[width] = np.arange(self.code.size) * width + self.code
         return values.reshape(*values.shape[:-2], -1)[..., flat]
 
+    @cached_property
+    def _answering(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The persons with answers here, the first answer of each, and whether that is every person."""
+        some = self.start[1:] > self.start[:-1]
+        return some, self.start[:-1][some], bool(some.size and some.all())
+
     def per_person(self, values: np.ndarray) -> np.ndarray:
         """Each person's sum of ``values`` over their answers (``S + (P,)`` → ``S + (N,)``; 0 without answers)."""
+        some, first, everyone = self._answering
+        if everyone:
+            return np.add.reduceat(values, first, axis=-1)
         out = np.zeros((*values.shape[:-1], self.start.size - 1))
-        some = self.start[1:] > self.start[:-1]
-        if some.any():
-            out[..., some] = np.add.reduceat(values, self.start[:-1][some], axis=-1)
+        if first.size:
+            out[..., some] = np.add.reduceat(values, first, axis=-1)
         return out
 
 
