@@ -20,7 +20,7 @@ the estimate of the others (Segall 1996).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -126,7 +126,6 @@ class _Answers:
     person: np.ndarray
     item: np.ndarray
     code: np.ndarray
-    _flat: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def split(cls, codes: Sequence[np.ndarray], items: Sequence[ItemArrays]) -> list[_Answers]:
@@ -166,13 +165,13 @@ class _Answers:
         return self.per_person(finite_logp(self.at_codes(logp)))
 
     def at_codes(self, values: np.ndarray) -> np.ndarray:
-        """``values[..., p, code[p]]`` (``S + (P, K)`` → ``S + (P,)``), by one flat index per answer into the last
-        two axes (computed once per width ``K``)."""
-        width = values.shape[-1]
-        flat = self._flat.get(width)
-        if flat is None:
-            flat = self._flat[width] = np.arange(self.code.size) * width + self.code
-        return values.reshape(*values.shape[:-2], -1)[..., flat]
+        """``values[..., p, code[p]]`` (``S + (P, K)`` → ``S + (P,)``), by indexing the last two axes with each
+        answer's position and code (no copy of ``values``, whatever its strides)."""
+        return values[..., self._positions, self.code]
+
+    @cached_property
+    def _positions(self) -> np.ndarray:
+        return np.arange(self.code.size)
 
     @cached_property
     def _answering(self) -> tuple[np.ndarray, np.ndarray, bool]:
