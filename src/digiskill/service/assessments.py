@@ -131,12 +131,6 @@ def create_invitation(
     raise RuntimeError("could not store a new invitation")
 
 
-def _session(svc: Service, query, key: str) -> Row | None:
-    """One session row (every column, a read-only snapshot), read with Core SQL (no ORM objects)."""
-    with svc.read_engine.connect() as conn:
-        return conn.execute(query, {"key": key}).first()
-
-
 def _next_version(conn, row: Row, **values: Any) -> bool:
     """Move the session from ``row.version`` to the next version with ``values``; False when another writer did
     first."""
