@@ -276,8 +276,8 @@ def test_the_start_page_announces_the_joint_tests_length(web):
     from digiskill.web.text import TEXTS
 
     r = web.get("/", headers={"accept": "text/html"})
-    # six areas × (4 + 2/6) = 26 items ± 20 %: 21–31 items, 45 s each (measured mean 24.9, take/cat/take_config.py)
-    assert TEXTS["da"]["about_duration"].format(lo=21, hi=31, lo_min=15, hi_min=25) in r.text
+    # six areas × (4 + 3/6) = 27 items ± 20 %: 22–32 items, 45 s each (measured mean 27.0, digiskill/cat/take_config.py)
+    assert TEXTS["da"]["about_duration"].format(lo=22, hi=32, lo_min=15, hi_min=25) in r.text
 
 
 # ------------------------------------------------------------------------------------------------ configurations
@@ -335,10 +335,10 @@ def test_expected_length_and_announced_range_of_a_joint_test():
         ]
         return Session(engine="x", parameter_set="p", config=config, seed=0, areas=areas)
 
-    assert [expected_length(fresh(joint, n)) for n in (1, 2, 6)] == [6, 10, 26]  # 4 per area + 2
-    assert expected_length(fresh(joint, 6, done=(0, 1))) == 6 + round(4 * (4 + 2 / 6))
+    assert [expected_length(fresh(joint, n)) for n in (1, 2, 6)] == [7, 11, 27]  # 4 per area + 3
+    assert expected_length(fresh(joint, 6, done=(0, 1))) == 6 + round(4 * (4 + 3 / 6))
     assert expected_length(fresh(take_config(10), 6)) == 36  # the standard test: unchanged
-    assert announced_range(joint, 6) == (21, 31) and announced_range(joint, 2) == (8, 12)
+    assert announced_range(joint, 6) == (22, 32) and announced_range(joint, 2) == (9, 13)
     assert announced_range(take_config(10), 6) == (24, 60)  # the standard test: from the minima to the maxima
 
 
