@@ -205,12 +205,6 @@ def _derivatives(theta: np.ndarray, answers: Sequence[_Answers], with_logp: bool
     return loglik, grad, hess
 
 
-def _log_posterior(theta, answers, prior) -> np.ndarray:
-    loglik, _, _ = _derivatives(theta, answers, with_logp=True)
-    assert loglik is not None
-    return loglik - 0.5 * np.einsum("nd,de,ne->n", theta, prior.precision, theta)
-
-
 def joint_map(
     codes: Sequence[np.ndarray],
     items: Sequence[ItemArrays],
@@ -241,37 +235,47 @@ def joint_map(
     theta = np.zeros((n, prior.dim)) if start is None else np.array(start, dtype=float).reshape(n, prior.dim)
     prec = prior.precision
     active = np.ones(n, dtype=bool)
-    current = _log_posterior(theta, answers, prior)
+    # the log posterior with the log-likelihood's gradient and Hessian diagonal, kept at every person's current θ:
+    # the line search's accepted point is the next iteration's (and, at the end, the SE's) point of evaluation
+    loglik, grad, hess = _derivatives(theta, answers, with_logp=True)
+    assert loglik is not None
+    current = loglik - _quadratic(theta, prec)
     for _ in range(max_iter):
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
-        sub = [a.rows(rows) for a in answers]
+        sub = answers if rows.size == n else [a.rows(rows) for a in answers]
         th = theta[rows]
-        _, grad, hess = _derivatives(th, sub, with_logp=False)
-        g = grad - th @ prec
-        h = np.minimum(hess, 0.0)[:, :, None] * np.eye(prior.dim) - prec
+        g = grad[rows] - th @ prec
+        h = np.minimum(hess[rows], 0.0)[:, :, None] * np.eye(prior.dim) - prec
         step = np.linalg.solve(-h, g[..., None])[..., 0]
         step *= np.minimum(1.0, MAX_STEP / np.maximum(np.abs(step).max(axis=1, keepdims=True), 1e-300))
         f_old = current[rows]
         scale = np.ones(rows.size)
         for _ in range(30):  # step halving while the log posterior decreases
             trial = th + scale[:, None] * step
-            f_new = _log_posterior(trial, sub, prior)
+            loglik, g_trial, h_trial = _derivatives(trial, sub, with_logp=True)
+            assert loglik is not None
+            f_new = loglik - _quadratic(trial, prec)
             worse = f_new < f_old - 1e-12 * np.abs(f_old)
             if not worse.any():
                 break
             scale = np.where(worse, scale / 2, scale)
-        theta[rows] = trial
-        current[rows] = f_new
+        theta[rows], current[rows], grad[rows], hess[rows] = trial, f_new, g_trial, h_trial
         done = np.abs(scale[:, None] * step).max(axis=1) <= tol
         active[rows[done]] = False
-    _, _, hess = _derivatives(theta, answers, with_logp=False)
     neg_h = prec - hess[:, :, None] * np.eye(prior.dim)
-    fisher = prec + _information_sum(theta, answers)[:, :, None] * np.eye(prior.dim)
     pd = np.linalg.eigvalsh(neg_h)[:, 0] > 0
-    neg_h = np.where(pd[:, None, None], neg_h, fisher)  # expected information where the observed is not PD
+    if not pd.all():  # expected information where the observed is not PD
+        bad = np.flatnonzero(~pd)
+        info = _information_sum(theta[bad], [a.rows(bad) for a in answers])
+        neg_h[bad] = prec + info[:, :, None] * np.eye(prior.dim)
     return JointEstimate(theta, np.linalg.inv(neg_h), "map", ~active)
+
+
+def _quadratic(theta: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """``½ θᵀ Σ⁻¹ θ`` per person (``(N, D)`` → ``(N,)``): minus the log prior density up to a constant."""
+    return 0.5 * np.einsum("nd,de,ne->n", theta, precision, theta)
 
 
 def _information_sum(theta: np.ndarray, answers: Sequence[_Answers]) -> np.ndarray:
