@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from digiskill.irt import multidim
 from digiskill.irt.items import GRADED, PARTIAL_CREDIT, ItemArrays
 from digiskill.irt.multidim import (
     LatentNormal,
     _Answers,
     _derivatives,
+    _FamilyAnswers,
     _importance_moments,
     joint_eap,
     joint_map,
@@ -114,16 +116,26 @@ def test_answers_are_each_persons_answers_one_family_at_a_time() -> None:
     assert_array_equal(graded.per_person(np.array([[1.0, 2.0, 3.0]])), [[1.0, 0.0, 5.0]])
 
 
-def test_map_derivatives_equal_the_dense_evaluation() -> None:
+@pytest.mark.parametrize("block", [1 << 14, 1])  # every family in one block; every dimension's part alone
+def test_map_derivatives_equal_the_dense_evaluation(block, monkeypatch) -> None:
+    monkeypatch.setattr(multidim, "_BLOCK_ANSWERS", block)
     items, codes = _sparse_case()
     theta = np.random.default_rng(1).normal(0, 1.5, (40, 3))
-    loglik, grad, hess = _derivatives(theta, _Answers.split(codes, items), with_logp=True)
+    parts = _Answers.split(codes, items)
+    blocks = _FamilyAnswers.merge(parts, 3)
+    assert len(blocks) == (len({int(p.items.family[0]) for p in parts}) if block > 1 else len(parts))
+    loglik, grad, hess = _derivatives(theta, blocks, with_logp=True)
     for d in range(3):
         _, g, h = _dense_loglik_terms(theta[:, d], codes[d], items[d], 0)
         assert_allclose(grad[:, d], g, rtol=1e-13, atol=1e-13)
         assert_allclose(hess[:, d], h, rtol=1e-13, atol=1e-13)
     dense = sum(_dense_loglik_terms(theta[:, d], codes[d], items[d], 0)[0] for d in range(3))
     assert_allclose(loglik, dense, rtol=1e-13)
+    rows = np.array([3, 7, 8, 30])  # some persons only, renumbered
+    sub_ll, sub_grad, sub_hess = _derivatives(theta[rows], [b.rows(rows) for b in blocks], with_logp=True)
+    assert_allclose(sub_ll, loglik[rows], rtol=1e-13)
+    assert_allclose(sub_grad, grad[rows], rtol=1e-13, atol=1e-13)
+    assert_allclose(sub_hess, hess[rows], rtol=1e-13, atol=1e-13)
     # the mode: the dense gradient of the log posterior vanishes there, its covariance is the dense Hessian's inverse
     prior = LatentNormal(R3)
     mode = joint_map(codes, items, prior)

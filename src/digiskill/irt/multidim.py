@@ -35,6 +35,7 @@ covered; in six dimensions the effective sample size stays above two thirds of t
 
 MAX_STEP = 1.0  # the largest Newton step per dimension and iteration (far starts converge without overshooting)
 _CHUNK_CELLS = 1 << 22  # persons × points × items × categories per block of the EAP
+_BLOCK_ANSWERS = 1 << 14  # answers per kernel call of the joint MAP: one call for a session, cache-sized for a batch
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,18 +191,93 @@ class _Answers:
         return out
 
 
-def _derivatives(theta: np.ndarray, answers: Sequence[_Answers], with_logp: bool):
-    """Per person: log-likelihood (or None), its gradient and the diagonal of its Hessian, each ``(N, D)``/``(N,)``."""
+@dataclass(frozen=True, eq=False)
+class _FamilyAnswers:
+    """One item family's answers on every dimension, the joint MAP's unit of work (a kernel call per family instead
+    of per dimension and family): answer ``p`` is person ``person[p]``'s to item ``item[p]`` of ``items`` (the
+    dimensions' items of this family, joined), on dimension ``dim[p]``, in category ``code[p]``."""
+
+    items: ItemArrays
+    n_persons: int
+    n_dims: int
+    person: np.ndarray
+    dim: np.ndarray
+    item: np.ndarray
+    code: np.ndarray
+
+    @classmethod
+    def merge(cls, parts: Sequence[_Answers], n_dims: int) -> list[_FamilyAnswers]:
+        """The per-dimension parts of :meth:`_Answers.split` joined family by family into blocks of at most
+        :data:`_BLOCK_ANSWERS` answers (a part larger than that stays alone), keeping apart the parts with a lower or
+        upper asymptote (their kernel takes the general 3PL/4PL path for every item it is given)."""
+        groups: dict[tuple[int, bool], list[list[_Answers]]] = {}
+        for part in parts:  # one part per dimension and family (a handful)
+            asymptotes = bool(part.items.c.any() or (part.items.d != 1.0).any())
+            blocks = groups.setdefault((int(part.items.family[0]), asymptotes), [[]])
+            if blocks[-1] and sum(g.code.size for g in blocks[-1]) + part.code.size > _BLOCK_ANSWERS:
+                blocks.append([])
+            blocks[-1].append(part)
+        out = []
+        for group in (block for blocks in groups.values() for block in blocks):  # a handful
+            offset = np.cumsum([0] + [g.items.n_items for g in group[:-1]])
+            out.append(
+                cls(
+                    ItemArrays.concat([g.items for g in group]),
+                    group[0].start.size - 1,
+                    n_dims,
+                    np.concatenate([g.person for g in group]),
+                    np.concatenate([np.full(g.person.size, g.dim) for g in group]),
+                    np.concatenate([g.item + o for g, o in zip(group, offset, strict=True)]),
+                    np.concatenate([g.code for g in group]),
+                )
+            )
+        return out
+
+    def rows(self, rows: np.ndarray) -> _FamilyAnswers:
+        """The answers of the persons ``rows`` (renumbered from 0)."""
+        new = np.full(self.n_persons, -1)
+        new[rows] = np.arange(rows.size)
+        keep = new[self.person] >= 0
+        return _FamilyAnswers(
+            self.items,
+            rows.size,
+            self.n_dims,
+            new[self.person[keep]],
+            self.dim[keep],
+            self.item[keep],
+            self.code[keep],
+        )
+
+    @cached_property
+    def _cell(self) -> np.ndarray:
+        return self.person * self.n_dims + self.dim
+
+    def derivatives(self, theta: np.ndarray, with_logp: bool):
+        """At ``θ`` (``(N, D)``): each person's log-likelihood of these answers (``(N,)``, or None), and its gradient
+        and Hessian diagonal (``(N, D)``)."""
+        t = category_terms_at(theta[self.person, self.dim], self.items, self.item, with_logp=with_logp)
+        at = np.arange(self.code.size), self.code
+        size = self.n_persons * self.n_dims
+        grad = np.bincount(self._cell, t.dlogp[at], minlength=size).reshape(self.n_persons, self.n_dims)
+        hess = np.bincount(self._cell, t.d2logp[at], minlength=size).reshape(self.n_persons, self.n_dims)
+        loglik = None
+        if with_logp:
+            loglik = np.bincount(self.person, finite_logp(t.logp[at]), minlength=self.n_persons)
+        return loglik, grad, hess
+
+
+def _derivatives(theta: np.ndarray, answers: Sequence[_FamilyAnswers], with_logp: bool):
+    """Per person: log-likelihood (or None), its gradient and the diagonal of its Hessian, each ``(N,)``/``(N, D)``."""
     n, dim = theta.shape
     grad = np.zeros((n, dim))
     hess = np.zeros((n, dim))
     loglik = np.zeros(n) if with_logp else None
-    for ans in answers:  # one block per dimension and item family (at most a handful)
-        t = ans.terms(theta[:, ans.dim], with_logp)
-        grad[:, ans.dim] += ans.per_person(ans.at_codes(t.dlogp))
-        hess[:, ans.dim] += ans.per_person(ans.at_codes(t.d2logp))
+    for ans in answers:  # a block per item family, or per dimension and family for a large batch (a handful)
+        ll, g, h = ans.derivatives(theta, with_logp)
+        grad += g
+        hess += h
         if loglik is not None:
-            loglik += ans.per_person(finite_logp(ans.at_codes(t.logp)))
+            loglik += ll
     return loglik, grad, hess
 
 
@@ -231,7 +307,8 @@ def joint_map(
         max_iter: iteration cap.
     """
     n = _check(codes, items, prior)
-    answers = _Answers.split(codes, items)
+    per_dimension = _Answers.split(codes, items)
+    answers = _FamilyAnswers.merge(per_dimension, prior.dim)
     theta = np.zeros((n, prior.dim)) if start is None else np.array(start, dtype=float).reshape(n, prior.dim)
     prec = prior.precision
     active = np.ones(n, dtype=bool)
@@ -268,7 +345,7 @@ def joint_map(
     pd = np.linalg.eigvalsh(neg_h)[:, 0] > 0
     if not pd.all():  # expected information where the observed is not PD
         bad = np.flatnonzero(~pd)
-        info = _information_sum(theta[bad], [a.rows(bad) for a in answers])
+        info = _information_sum(theta[bad], [a.rows(bad) for a in per_dimension])
         neg_h[bad] = prec + info[:, :, None] * np.eye(prior.dim)
     return JointEstimate(theta, np.linalg.inv(neg_h), "map", ~active)
 
