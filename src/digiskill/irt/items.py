@@ -129,7 +129,11 @@ class ItemArrays:
     def concat(cls, parts: Sequence[ItemArrays]) -> ItemArrays:
         """Join several item sets into one bank, in order."""
         width = max(int(p.n_cat.max()) - 1 for p in parts)
-        b = np.vstack([np.pad(p.b, ((0, 0), (0, width - p.b.shape[1])), constant_values=np.nan) for p in parts])
+        b = np.full((sum(p.n_items for p in parts), width), np.nan)  # NaN where an item has fewer thresholds
+        row = 0
+        for p in parts:  # a handful of item sets
+            b[row : row + p.n_items, : p.b.shape[1]] = p.b
+            row += p.n_items
         return cls(
             family=np.concatenate([p.family for p in parts]),
             a=np.concatenate([p.a for p in parts]),
