@@ -168,12 +168,23 @@ def test_eap_from_a_fine_grid_agrees_with_the_exact_eap_in_six_dimensions():
     assert (exact.se < 1).all()
 
 
-def test_item_information_is_each_items_own_area_information():
-    items = [ItemArrays.dichotomous([1.0, 2.0], [0.0, 1.0]), ItemArrays.dichotomous([1.5], [-1.0])]
-    theta = np.array([[0.3, -0.2], [1.0, 2.0]])
+@pytest.mark.parametrize("persons", [2, 9000])  # the dimensions' items joined in one call; dimension by dimension
+def test_item_information_is_each_items_own_area_information(persons):
+    items = [
+        ItemArrays.dichotomous([1.0, 2.0], [0.0, 1.0]),
+        ItemArrays.dichotomous([], []),
+        ItemArrays.concat(
+            [
+                ItemArrays.dichotomous([1.5], [-1.0], c=[0.2]),
+                ItemArrays.polytomous(GRADED, [1.2], [[-0.5, 0.4]], ids=["g1"]),
+            ]
+        ),
+    ]
+    theta = np.random.default_rng(3).normal(0, 1, (persons, 3))
     info = item_information(theta, items)
-    np.testing.assert_allclose(info[0], uni_information(theta[:, 0], items[0]))
-    np.testing.assert_allclose(info[1], uni_information(theta[:, 1], items[1]))
+    assert [i.shape for i in info] == [(persons, 2), (persons, 0), (persons, 2)]
+    np.testing.assert_allclose(info[0], uni_information(theta[:, 0], items[0]), rtol=1e-14)
+    np.testing.assert_allclose(info[2], uni_information(theta[:, 2], items[2]), rtol=1e-14)
 
 
 def test_bad_inputs_are_refused_clearly():

@@ -364,12 +364,24 @@ def _information_sum(theta: np.ndarray, answers: Sequence[_Answers]) -> np.ndarr
 
 
 def item_information(theta: np.ndarray, items: Sequence[ItemArrays]) -> list[np.ndarray]:
-    """Per dimension ``(N, J_d)``: each item's Fisher information at its own dimension's ``θ_d`` (theta ``(N, D)``)."""
+    """Per dimension ``(N, J_d)``: each item's Fisher information at its own dimension's ``θ_d`` (theta ``(N, D)``).
+
+    Few persons (at most :data:`_BLOCK_ANSWERS` person–item pairs, e.g. one session's next item): the dimensions'
+    items joined and evaluated in one kernel call per family; more: dimension by dimension, which keeps each
+    kernel's arrays a sixth of the size."""
     theta = np.asarray(theta, dtype=float)
-    return [
-        category_terms(theta[:, d], it, with_logp=False).information() if it.n_items else np.zeros((theta.shape[0], 0))
-        for d, it in enumerate(items)
-    ]
+    sizes = [it.n_items for it in items]
+    if theta.shape[0] * sum(sizes) > _BLOCK_ANSWERS or not any(sizes):
+        return [
+            category_terms(theta[:, d], it, with_logp=False).information()
+            if it.n_items
+            else np.zeros((theta.shape[0], 0))
+            for d, it in enumerate(items)
+        ]
+    joined = ItemArrays.concat([it for it in items if it.n_items])
+    dims = np.repeat(np.arange(len(items)), sizes)
+    info = category_terms_at(theta[:, dims], joined, np.arange(joined.n_items), with_logp=False).information()
+    return np.split(info, np.cumsum(sizes)[:-1], axis=1)
 
 
 @lru_cache(maxsize=16)
