@@ -245,3 +245,7 @@ def test_the_command_exits_2_with_one_line_for_a_refused_or_bad_status_list(tmp_
         cred = {"issuer": {"id": did}, "credentialStatus": dict(entry, statusListCredential=url)}
         (tmp_path / "cred.json").write_text(json.dumps(cred))
         assert says in _one_error_line(_verify(tmp_path / "cred.json"), url)
+    # an issuer id whose address answers JSON that is not its controller document
+    (tmp_path / "cred.json").write_text(json.dumps({"issuer": {"id": f"{bad}/ok"}}))
+    line = _one_error_line(_verify(tmp_path / "cred.json"), f"{bad}/ok")
+    assert f"cannot fetch the controller document {bad}/ok: it is the document of None, not of '{bad}/ok'" in line
