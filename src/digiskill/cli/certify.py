@@ -31,7 +31,7 @@ from ..results.verification import (
     read_json_object,
     verify_document,
 )
-from .common import fail_on_bad_input, stderr
+from .common import EXIT_BAD_INPUT, fail_on_bad_input, stderr
 
 keys_app = typer.Typer(help="Issuer signing keys (Ed25519).", no_args_is_help=True)
 
@@ -169,10 +169,24 @@ def verify_command(
         str | None,
         typer.Option("--at", help="check validity at this time (ISO 8601 with a time zone, e.g. 2027-01-01T00:00:00Z)"),
     ] = None,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="fetch the status list the credential names (credentialStatus.statusListCredential) and the "
+            "controller document at the issuer id (an https URL or did:web), and check with them as with "
+            "--status-list and --trust; --key, --trust and --status-list given explicitly win over what would be "
+            "fetched. Only https:// URLs (http:// only to 127.0.0.1, ::1, localhost), 10 s, at most 2 MB, JSON, "
+            "no redirect to another host; a failed fetch is exit 2",
+        ),
+    ] = False,
 ) -> None:
     """Check a credential and say whether it can be trusted. Exit 0 valid and signed by a key established as the
-    issuer's (--key, --trust or a did:key issuer); 1 invalid (each problem named); 2 bad input (unreadable, not JSON,
-    unusable key); 3 signature intact but the issuer's key is not established; 4 revoked."""
+    issuer's (--key, --trust, a did:key issuer, or with --online the controller document at the issuer id); 1 invalid
+    (each problem named); 2 bad input (unreadable, not JSON, unusable key, a document --online could not fetch);
+    3 signature intact but the issuer's key is not established; 4 revoked."""
+    from ..results.online import FetchError, fetch_for_credential
+
     try:
         doc = read_json_object(credential, "credential")
         public = load_public_key(key) if key is not None else None
@@ -188,8 +202,18 @@ def verify_command(
         store = None
         if trust is not None:
             store = TrustStore.from_document(read_json_object(trust, "trust file"), str(trust))
+        fetched = None
+        if online:
+            fetched = fetch_for_credential(doc, status_list=listed is None, controller=public is None and store is None)
+            listed = listed if listed is not None else fetched.status_list
+            store = store if store is not None else fetched.trust
+    except FetchError as err:
+        stderr.print(f"error: {err}", markup=False)  # one line: the URL and the problem
+        raise typer.Exit(EXIT_BAD_INPUT) from err
     except InputError as err:
         raise fail_on_bad_input(err) from err
     verdict = verify_document(doc, key=public, trust=store, at=when, status_list=listed)
     typer.echo(str(verdict))
+    for line in fetched.lines() if fetched is not None else ():
+        typer.echo(line)
     raise typer.Exit(verdict.exit_code)

@@ -9,13 +9,13 @@ FastAPI, SQLAlchemy and uvicorn are imported only inside the commands.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import InputError, Problem
+from ..results.online import is_loopback_host
 from .common import fail_on_bad_input, stderr
 
 serve_app = typer.Typer(
@@ -34,15 +34,6 @@ DbOpt = Annotated[
         help="sqlite:///FILE (default ./digiskill.db) or postgresql+psycopg://USER@HOST/DB",
     ),
 ]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @serve_app.callback()
@@ -89,7 +80,7 @@ def serve(
         raise fail_on_bad_input(InputError(Problem("give --key and --issuer together (or neither: demo issuer)")))
     if workers > 1 and database_url.startswith("sqlite"):
         stderr.print("note: several workers on SQLite share one write lock; use PostgreSQL to scale out")
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         stderr.print(f"warning: listening on {host}, not only on this computer; put TLS (a proxy) in front")
     cat_config = None
     if config_file is not None:

@@ -59,7 +59,12 @@ _ISSUER_ID = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^#\s]+$")
 
 Status = Literal["valid", "invalid", "untrusted", "revoked"]
 EXIT_CODES: dict[Status, int] = {"valid": 0, "invalid": 1, "untrusted": 3, "revoked": 4}
-ESTABLISHED_BY = {"given": "the key given with --key", "did:key": "the issuer's did:key", "trust": "the trust file"}
+ESTABLISHED_BY = {
+    "given": "the key given with --key",
+    "did:key": "the issuer's did:key",
+    "trust": "the trust file",
+    "online": "the controller document published at the issuer id (--online)",
+}
 
 
 # ------------------------------------------------------------------------------------------------------ reading JSON
@@ -95,9 +100,15 @@ class TrustList(FrozenModel):
 
 @dataclass(frozen=True)
 class TrustStore:
-    """Established keys: issuer id -> verification method id -> Multikey."""
+    """Established keys: issuer id -> verification method id -> Multikey; ``origin`` says where they come from
+    (``"trust"``: a file given with ``--trust``; ``"online"``: the controller document fetched from the issuer id)."""
 
     keys: Mapping[str, Mapping[str, str]]
+    origin: Literal["trust", "online"] = "trust"
+
+    def fetched(self) -> TrustStore:
+        """The same keys, established by the controller document fetched from the issuer id."""
+        return TrustStore(self.keys, "online")
 
     @classmethod
     def from_keys(cls, issuers: Mapping[str, list[str]]) -> TrustStore:
@@ -137,8 +148,9 @@ class TrustStore:
             _, _, fragment = verification_method.partition("#")
             if fragment.startswith(BASE58BTC_PREFIX) and fragment in known.values():
                 return fragment, None
+        where = "the trust file" if self.origin == "trust" else "the issuer's published controller document"
         return None, (
-            f"the trust file gives key(s) {', '.join(sorted(set(known.values())))} for issuer {issuer_id!r}, "
+            f"{where} gives key(s) {', '.join(sorted(set(known.values())))} for issuer {issuer_id!r}, "
             f"but the proof names {verification_method!r}"
         )
 
@@ -241,13 +253,14 @@ class Verdict:
             "valid": f"valid {self.proof.cryptosuite} proof by {self.proof.verification_method} "
             f"(created {self.proof.created}); key established by {ESTABLISHED_BY.get(self.established_by or '', '')}",
             "untrusted": f"signature intact, signed by key {self.signer}, issuer not established: pass --key with "
-            "the issuer's published key or --trust with its controller document / a trust list",
+            "the issuer's published key, --trust with its controller document / a trust list, or --online",
             "revoked": f"revoked: the signature is valid (key {self.signer}), but the issuer has revoked it",
         }[self.status]
         return "\n".join([head, *self.notes])
 
 
-def _issuer_id(doc: Mapping[str, Any]) -> str | None:
+def issuer_id_of(doc: Mapping[str, Any]) -> str | None:
+    """The credential's issuer id (``issuer`` as a string or ``issuer.id``), None when it has none."""
     issuer = doc.get("issuer")
     value = issuer.get("id") if isinstance(issuer, Mapping) else issuer
     return value if isinstance(value, str) else None
@@ -310,7 +323,7 @@ def data_model_problems(doc: Mapping[str, Any], at: datetime) -> list[Verificati
         elif at > valid_until:
             add(ProblemCode.EXPIRED, f"valid until {doc['validUntil']}, checked at {at.isoformat()}")
     issuer = doc.get("issuer")
-    issuer_id = _issuer_id(doc)
+    issuer_id = issuer_id_of(doc)
     if issuer_id is None or not _ISSUER_ID.match(issuer_id):
         add(ProblemCode.MALFORMED_ISSUER, f"the issuer must have an id (a URL or DID), got {issuer!r:.100}")
     elif isinstance(issuer, Mapping) and "Profile" not in (
@@ -350,11 +363,11 @@ def verify_document(
     if isinstance(doc, Mapping):
         extra += data_model_problems(doc, at)
     if key is None and trust is not None and isinstance(doc, Mapping):
-        multikey, problem = trust.resolve(_issuer_id(doc), _first_vm(doc))
+        multikey, problem = trust.resolve(issuer_id_of(doc), _first_vm(doc))
         if problem is not None:
             extra.append(VerificationProblem(ProblemCode.KEY_MISMATCH, problem))
         elif multikey is not None:
-            key, established_by = multikey, "trust"
+            key, established_by = multikey, trust.origin
     outcome = verify_credential(doc, key)
     problems = tuple(extra) + outcome.problems
     if problems:
@@ -378,7 +391,8 @@ def verify_document(
             return Verdict("invalid", tuple(status_problems), outcome, signer)
     elif isinstance(doc, Mapping) and "credentialStatus" in doc:
         notes.append(
-            "note: the credential has a revocation entry; pass --status-list with the issuer's list to check it"
+            "note: the credential has a revocation entry; pass --status-list with the issuer's list (or --online) "
+            "to check it"
         )
     if established_by is None:
         if revoked:
@@ -407,8 +421,8 @@ def _check_status(
     types = status_list.get("type")
     if not isinstance(types, list) or LIST_TYPE not in types:
         return problem(f"the status list must have type {LIST_TYPE!r}")
-    if _issuer_id(status_list) != _issuer_id(doc):
-        return problem(f"the status list is issued by {_issuer_id(status_list)!r}, not by {_issuer_id(doc)!r}")
+    if issuer_id_of(status_list) != issuer_id_of(doc):
+        return problem(f"the status list is issued by {issuer_id_of(status_list)!r}, not by {issuer_id_of(doc)!r}")
     proof = verify_credential(status_list, key)
     if not proof.ok:
         return [VerificationProblem(p.code, f"status list: {p.message}") for p in proof.problems], False
@@ -436,6 +450,7 @@ __all__ = [
     "Verdict",
     "controller_document",
     "did_web_url",
+    "issuer_id_of",
     "read_json_object",
     "verify_document",
 ]

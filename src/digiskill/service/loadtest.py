@@ -28,7 +28,6 @@ Bounded on purpose: loopback URLs only, at most 10,000 persons and 1,000 concurr
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import time
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from pydantic import Field
 from ..bank.frozen import FrozenModel
 from ..errors import InputError, Problem
 from ..irt.sampling import draw_categories
+from ..results.online import is_loopback_host
 from .leaks import find_leaks
 
 MAX_N = 10_000
@@ -242,11 +242,7 @@ class _Run:
 
 def check_loopback(url: str) -> None:
     host = urlsplit(url).hostname or ""
-    try:
-        ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        ok = False
-    if not ok:
+    if not is_loopback_host(host):
         raise InputError(Problem(f"loadtest runs against this computer only (loopback), not {host!r}"))
 
 
