@@ -206,34 +206,33 @@ def fetch_for_credential(
     from .verification import TrustStore, issuer_id_of
 
     notes: list[str] = []
-    found = Fetched()
+    trust, trust_url = None, None
     issuer = issuer_id_of(doc)
     if controller and issuer is not None and not issuer.startswith("did:key:"):
-        url = controller_url(issuer)
-        if url is None:
+        trust_url = controller_url(issuer)
+        if trust_url is None:
             notes.append(f"note: the issuer id {issuer!r} is not a URL; no controller document to fetch")
         else:
-            document = fetch_json(url, "controller document", timeout_s=timeout_s)
+            document = fetch_json(trust_url, "controller document", timeout_s=timeout_s)
             if document.get("id") != issuer:
                 got = document.get("id")
-                raise FetchError("controller document", url, f"it is the document of {got!r}, not of {issuer!r}")
+                raise FetchError("controller document", trust_url, f"it is the document of {got!r}, not of {issuer!r}")
             try:
-                store = TrustStore.from_document(document, url)
+                trust = TrustStore.from_document(document, trust_url).fetched()
             except InputError as err:
-                raise FetchError("controller document", url, "; ".join(p.message for p in err.problems)) from None
-            found = Fetched(trust=store.fetched(), controller_url=url)
+                raise FetchError("controller document", trust_url, "; ".join(p.message for p in err.problems)) from None
+    listed, list_url = None, None
     if status_list:
         if "credentialStatus" not in doc:
             notes.append("note: the credential has no credentialStatus: its revocation cannot be checked")
         else:
             try:
-                url, _ = entry_index(doc)
+                list_url, _ = entry_index(doc)
             except ValueError as err:
                 notes.append(f"note: its revocation cannot be checked online: {err}")
             else:
-                listed = fetch_json(url, "status list", timeout_s=timeout_s)
-                return Fetched(listed, url, found.trust, found.controller_url, tuple(notes))
-    return Fetched(None, None, found.trust, found.controller_url, tuple(notes))
+                listed = fetch_json(list_url, "status list", timeout_s=timeout_s)
+    return Fetched(listed, list_url, trust, trust_url, tuple(notes))
 
 
 __all__ = [

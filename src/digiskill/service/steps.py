@@ -52,7 +52,7 @@ class Read:
     def run(self, svc: Service) -> Any:
         with svc.read_engine.connect() as conn:
             result = conn.execute(self.statement, self.params)
-            return list(result.all()) if self.many else result.first()
+            return result.all() if self.many else result.first()
 
     async def arun(self, svc: Service) -> Any:
         pool = await svc.pg_pool()
